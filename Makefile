@@ -1,0 +1,51 @@
+# The seat portal. `make run` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+JOBS   ?= auto
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-services test-browser lint format typecheck bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the project with its test tools
+
+run: $(STAMP) ## migrate, load demo data and serve on http://$(HOST):$(PORT) (embedded mode)
+	PORTAL_HOST=$(HOST) PORTAL_PORT=$(PORT) $(BIN)/portal run
+
+test: $(STAMP) ## run the whole suite on SQLite (parallel)
+	$(BIN)/python -m pytest -n $(JOBS) -q
+
+test-services: $(STAMP) ## the suite against PostgreSQL and Redis (PORTAL_TEST_DATABASE_URL, PORTAL_TEST_REDIS_URL)
+	$(BIN)/python -m pytest -n $(JOBS) -q -m "not browser"
+
+test-browser: $(STAMP) ## browser tests in Chromium with axe-core checks
+	$(BIN)/python -m pytest -q -m browser tests/browser
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check portal workers tests
+	$(BIN)/ruff format --check portal workers tests
+
+format: $(STAMP) ## format the code
+	$(BIN)/ruff format portal workers tests
+	$(BIN)/ruff check --fix portal workers tests
+
+typecheck: $(STAMP) ## mypy on portal/ and workers/
+	$(BIN)/mypy portal workers
+
+bench: $(STAMP) ## page benchmark (see bench/README.md)
+	$(BIN)/python bench/pages.py
+
+clean: ## remove the virtualenv and local data
+	rm -rf $(VENV) var .pytest_cache

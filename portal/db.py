@@ -1,0 +1,115 @@
+"""Database engines, the write-transaction helper and integrity-error translation.
+
+SQLite's default deferred transactions fail with "database is locked" when two
+read-then-write transactions race; every write transaction on SQLite is therefore
+IMMEDIATE. PostgreSQL needs no such argument. All write paths go through
+`write_transaction()` so the rule lives in one place.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from portal.settings import Settings
+
+os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+class IntegrityConflict(Exception):
+    """A unique or foreign-key constraint refused a write (either engine)."""
+
+
+def engine_for(settings: Settings) -> Engine:
+    url = settings.database_url
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+    parts = urlsplit(url)
+    config: dict[str, Any] = {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 5432,
+        "database": parts.path.lstrip("/") or "postgres",
+        "user": parts.username or "postgres",
+    }
+    if parts.password:
+        config["password"] = parts.password
+    return PostgresEngine(config=config)
+
+
+def bind(engine: Engine) -> Engine:
+    """Point every table (and Piccolo's migration runner) at `engine`."""
+    from portal import piccolo_conf
+    from portal.tables import ALL_TABLES
+
+    from piccolo.apps.migrations.tables import Migration
+
+    piccolo_conf.DB = engine
+    for table in [*ALL_TABLES, Migration]:
+        table._meta._db = engine
+    return engine
+
+
+def current_engine() -> Engine:
+    from portal import piccolo_conf
+
+    return piccolo_conf.DB
+
+
+def is_sqlite(engine: Engine | None = None) -> bool:
+    return (engine or current_engine()).engine_type == "sqlite"
+
+
+def write_transaction():
+    """Open a write transaction: IMMEDIATE on SQLite, a plain one on PostgreSQL."""
+    engine = current_engine()
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+def read_transaction():
+    """Group several reads on one connection (Piccolo otherwise opens one per query on SQLite)."""
+    return current_engine().transaction()
+
+
+async def prepare_sqlite(engine: Engine) -> None:
+    """WAL lets readers run beside the writer; it is a property of the file."""
+    if isinstance(engine, SQLiteEngine):
+        await engine.run_ddl("PRAGMA journal_mode=WAL")
+
+
+def is_integrity_error(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return True
+    try:
+        import asyncpg
+
+        return isinstance(exc, asyncpg.exceptions.IntegrityConstraintViolationError)
+    except ImportError:  # pragma: no cover
+        return False
+
+
+async def ping() -> None:
+    await current_engine().run_ddl("SELECT 1")
+
+
+async def migrate(engine: Engine) -> None:
+    """Run every migration not yet applied (idempotent)."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    bind(engine)
+    await prepare_sqlite(engine)
+    result = await run_forwards(app_name="portal")
+    if not result.success:
+        raise RuntimeError(f"migrations failed: {result.message}")

@@ -1,0 +1,140 @@
+"""Demo data for the embedded mode: a realistic seat with an open round, one opening
+soon and one recently closed. Loading twice changes nothing."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, time, timedelta
+
+from portal.domain import accounts
+from portal.domain.audit import Actor
+from portal.domain.rounds import create_round
+from portal.domain.timerules import local_to_utc, utcnow, zone
+from portal.settings import Settings
+from portal.tables import Criterion, Question, Seat, User
+
+DEMO_ADMIN_EMAIL = "admin@example.org"
+
+RACIAL_EQUITY = {
+    "slug": "racial-equity-lead-cjs-advisory-group",
+    "title": "Racial equity lead, criminal justice voluntary sector advisory group",
+    "summary": (
+        "A leader from an organisation focused on racially minoritised people, with expertise in "
+        "service delivery, policy, advocacy or related areas in criminal justice."
+    ),
+    "description": (
+        "The advisory group brings the voluntary sector's voice to national criminal justice policy. "
+        "The racial equity lead makes sure the experience of racially minoritised people in contact "
+        "with the justice system shapes the group's advice, and links the group with specialist "
+        "organisations across the country.\n\nThe seat is for two years. You will attend quarterly "
+        "meetings, review papers, and lead the group's work on racial disparity."
+    ),
+    "eligibility": (
+        "You lead, or hold a senior role in, a voluntary or community organisation whose main focus "
+        "is racially minoritised people. You have experience of criminal justice services, policy or "
+        "advocacy. You do not need to be based in London."
+    ),
+    "represents": "Organisations led by and for racially minoritised people working in criminal justice.",
+    "time_commitment": "About two days a month, including four half-day meetings a year.",
+    "remuneration": "£250 a day for your organisation; travel and care expenses paid.",
+    "location": "Hybrid: meetings in London or online; most work remote.",
+    "how_to_apply": (
+        "Apply online before the closing time. Answer the questions and give a short statement "
+        "against each criterion, and upload a CV of no more than two pages."
+    ),
+}
+
+CRITERIA = [
+    ("Lived and organisational connection", "Show how you and your organisation are connected to racially minoritised communities affected by the justice system.", 3),
+    ("Criminal justice expertise", "Service delivery, policy, advocacy or research in criminal justice.", 2),
+    ("Representing others", "How you will gather and bring the views of other organisations, not only your own.", 2),
+    ("Working in partnership", "Examples of constructive challenge with statutory bodies.", 1),
+]
+
+QUESTIONS = [
+    ("Why do you want this seat, and what would you do in your first year?", 400, True),
+    ("Tell us about your organisation and the people it serves.", 300, True),
+    ("Is there anything else the panel should know?", 200, False),
+]
+
+OTHER_SEATS = [
+    {
+        "slug": "lived-experience-member-youth-justice-board",
+        "title": "Lived experience member, youth justice partnership board",
+        "summary": "A person with lived experience of the youth justice system to advise the board.",
+        "description": "Help the board hear directly from young people and their families.",
+        "eligibility": "Lived experience of youth justice, directly or as a family member.",
+        "represents": "Young people and families with experience of youth justice.",
+        "time_commitment": "One evening a month.",
+        "remuneration": "£100 a meeting and expenses.",
+        "location": "Online.",
+        "how_to_apply": "Apply online when the round opens.",
+        "_round": "upcoming",
+    },
+    {
+        "slug": "small-charities-rep-probation-forum",
+        "title": "Small charities representative, probation partnership forum",
+        "summary": "A voice for charities with fewer than ten staff working with people on probation.",
+        "description": "Represent small charities at the regional probation forum.",
+        "eligibility": "Chief executive or trustee of a small charity in the region.",
+        "represents": "Small charities working with people on probation.",
+        "time_commitment": "Quarterly meetings.",
+        "remuneration": "Expenses only.",
+        "location": "Manchester.",
+        "how_to_apply": "This round has closed.",
+        "_round": "closed",
+    },
+]
+
+
+def demo_password(settings: Settings) -> str:
+    """A per-install random password, kept under var/ so it is printed the same each run."""
+    path = settings.var_dir / "demo_admin_password"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _at_ten(day_offset: int, now: datetime) -> datetime:
+    local = now.astimezone(zone("Europe/London")).date() + timedelta(days=day_offset)
+    return local_to_utc(datetime.combine(local, time(10, 0)), "Europe/London")
+
+
+async def _seat(data: dict, published: bool, now: datetime) -> int:
+    fields = {k: v for k, v in data.items() if not k.startswith("_")}
+    rows = await Seat.insert(Seat(**fields, published=published, created_at=now, updated_at=now)).returning(Seat.id)
+    return rows[0]["id"]
+
+
+async def load_demo(settings: Settings, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    if await User.exists().where(User.email == DEMO_ADMIN_EMAIL):
+        return False
+    admin_id = await accounts.create_admin(DEMO_ADMIN_EMAIL, "Demo Admin", demo_password(settings), now)
+    actor = Actor(admin_id, DEMO_ADMIN_EMAIL)
+    if await Seat.exists().where(Seat.slug == RACIAL_EQUITY["slug"]):
+        return True
+    seat_id = await _seat(RACIAL_EQUITY, True, now)
+    for i, (title, guidance, weight) in enumerate(CRITERIA):
+        await Criterion.insert(Criterion(seat=seat_id, position=i, title=title, guidance=guidance, weight=weight))
+    for i, (prompt, limit, required) in enumerate(QUESTIONS):
+        await Question.insert(Question(seat=seat_id, position=i, prompt=prompt, word_limit=limit, required=required))
+    await create_round(seat_id, now - timedelta(days=7), _at_ten(4, now), actor, now)
+    for data in OTHER_SEATS:
+        other = await _seat(data, True, now)
+        await Criterion.insert(Criterion(seat=other, position=0, title="Relevant experience", guidance="Tell us what you bring.", weight=1))
+        if data["_round"] == "upcoming":
+            await create_round(other, _at_ten(10, now), _at_ten(31, now), actor, now)
+        else:
+            await create_round(other, now - timedelta(days=30), _at_ten(-3, now), actor, now)
+    return True
+
+
+def print_logins(settings: Settings) -> None:
+    print("\nDemo admin sign-in")
+    print(f"  address:  {settings.base_url}/admin/sign-in")
+    print(f"  email:    {DEMO_ADMIN_EMAIL}")
+    print(f"  password: {demo_password(settings)}")
+    print(f"  mailbox:  {settings.base_url}/admin/outbox (also .eml files in {settings.mailbox_dir})\n")

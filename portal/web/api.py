@@ -1,0 +1,5 @@
+"""The JSON API under /api/v1."""
+
+from litestar import Router
+
+router = Router(path="/api/v1", route_handlers=[])

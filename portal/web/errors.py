@@ -1,0 +1,126 @@
+"""One place that maps errors to responses: pages for people, problem details for the API.
+
+Headers an exception carries (Retry-After and the RateLimit-* headers on a 429,
+WWW-Authenticate on a 401) are passed on; Litestar's default HTML handling drops them.
+Unhandled errors are logged with the request id and shown as a 500 page with that
+id, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Template
+
+from portal.domain.errors import DomainError
+from portal.web.security import request_id
+
+log = logging.getLogger("portal.errors")
+
+API_PREFIX = "/api/"
+
+TITLES = {
+    400: "Something in the request was not right",
+    401: "Please sign in",
+    403: "You do not have access to this page",
+    404: "Page not found",
+    405: "That action is not allowed here",
+    409: "That clashed with another change",
+    413: "That upload or form is too large",
+    429: "Too many attempts",
+    500: "Sorry, something went wrong on our side",
+}
+
+MESSAGES = {
+    400: "Check what you entered and try again.",
+    401: "You need to sign in to see this page.",
+    403: "Your account cannot use this page. If you think it should, ask an admin.",
+    404: "If you typed the address, check it is right. If you followed a link, it may be out of date.",
+    405: "Go back and use the page's own buttons.",
+    413: "The most a form or upload can be is shown on the page you came from. Make it smaller and try again.",
+    429: "Wait a little and try again. This limit protects accounts from guessing.",
+    500: "Your change may not have been saved. Try again in a few minutes; if it keeps happening, tell us the reference below.",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX)
+
+
+def _problem(request: Request, status: int, detail: str, headers: dict[str, str] | None, **extra: Any) -> Response:
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "request_id": request_id(request.scope),
+        **extra,
+    }
+    return Response(body, status_code=status, headers=headers, media_type="application/problem+json")
+
+
+def _page(request: Request, status: int, message: str | None, headers: dict[str, str] | None) -> Response:
+    context = {
+        "status": status,
+        "title": TITLES.get(status, HTTPStatus(status).phrase),
+        "message": message or MESSAGES.get(status, ""),
+        "request_id": request_id(request.scope),
+        "next": request.url.path if status == 401 else None,
+    }
+    return Template(
+        template_name="errors/error.html",
+        context=context,
+        status_code=status,
+        headers=headers,
+        media_type=MediaType.HTML,
+    )
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    if isinstance(exc, ValidationException):
+        detail = "Some of what was sent is missing or not in the expected form."
+        if _wants_json(request):
+            return _problem(request, status, detail, headers, errors=_safe_errors(exc.extra))
+        return _page(request, status, detail + " Go back, check the form and try again.", headers)
+    # Only our own messages are shown; Litestar's internal ones stay generic.
+    detail = exc.detail if status in (400, 401, 403, 404, 409, 413, 429) else None
+    if _wants_json(request):
+        return _problem(request, status, detail or HTTPStatus(status).phrase, headers)
+    shown = detail if detail and detail != HTTPStatus(status).phrase and not detail.startswith(("Request Entity", "Not Found", "Missing", "No route")) else None
+    return _page(request, status, shown, headers)
+
+
+def domain_error_handler(request: Request, exc: DomainError) -> Response:
+    if _wants_json(request):
+        return _problem(request, exc.status_code, exc.message, None, **({"field": exc.field} if exc.field else {}))
+    return _page(request, exc.status_code, exc.message, None)
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    rid = request_id(request.scope)
+    log.error("unhandled error [request %s] %s %s", rid, request.method, request.url.path, exc_info=exc)
+    if _wants_json(request):
+        return _problem(request, 500, "An internal error occurred.", None)
+    return _page(request, 500, None, None)
+
+
+def _safe_errors(extra: Any) -> list[dict[str, str]]:
+    out = []
+    for item in extra or []:
+        if isinstance(item, dict):
+            out.append({"key": str(item.get("key", "")), "message": str(item.get("message", ""))[:200]})
+    return out
+
+
+EXCEPTION_HANDLERS = {
+    HTTPException: http_exception_handler,
+    DomainError: domain_error_handler,
+    Exception: internal_error_handler,
+}

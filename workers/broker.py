@@ -1,0 +1,35 @@
+"""The broker, built from the settings. Import this before any actor.
+
+Redis when `PORTAL_REDIS_URL` is set; otherwise Dramatiq's StubBroker, consumed by
+a worker thread inside the web process (the embedded mode). Either way the AsyncIO
+middleware is added so actors can be `async def`. Actors bound to a broker when
+they are declared, which is why this module must come first.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import AsyncIO
+
+from portal.settings import Settings
+
+
+def build_broker(settings: Settings) -> dramatiq.Broker:
+    if settings.redis_url:
+        from dramatiq.brokers.redis import RedisBroker
+
+        broker: dramatiq.Broker = RedisBroker(url=settings.redis_url, namespace="portal")
+    else:
+        broker = StubBroker()
+        broker.emit_after("process_boot")
+    broker.add_middleware(AsyncIO())
+    return broker
+
+
+broker = build_broker(Settings.from_env())
+dramatiq.set_broker(broker)
+
+
+def is_stub(b: dramatiq.Broker | None = None) -> bool:
+    return isinstance(b or broker, StubBroker)

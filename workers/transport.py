@@ -1,0 +1,95 @@
+"""Hands a message to SMTP, or to the local mailbox in the embedded mode.
+
+Errors are sorted into temporary (connection trouble, 4xx replies: try again
+later) and permanent (5xx replies: a person must look), which is all the outbox
+needs to know.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+
+from portal.settings import Settings
+
+SMTP_TIMEOUT = 30
+
+
+class TemporaryFailure(Exception):
+    pass
+
+
+class PermanentFailure(Exception):
+    pass
+
+
+def message_id_for(dedupe_key: str) -> str:
+    """Stable per dedupe key, so a receiving server can spot a re-sent copy."""
+    return f"<{hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]}@seat-portal>"
+
+
+def build_email(row: dict[str, Any], settings: Settings) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = settings.mail_from
+    msg["To"] = row["recipient"]
+    msg["Subject"] = row["subject"]
+    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Message-ID"] = message_id_for(row["dedupe_key"]) if row.get("dedupe_key") else make_msgid()
+    for name, value in (row.get("headers") or {}).items():
+        msg[name] = value
+    msg.set_content(row["body_text"])
+    if row.get("body_html"):
+        msg.add_alternative(row["body_html"], subtype="html")
+    return msg
+
+
+def write_mailbox(msg: EmailMessage, row: dict[str, Any], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{row['id']:06d}-{row['kind']}.eml"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(bytes(msg))
+    tmp.replace(path)
+    return path
+
+
+async def deliver(row: dict[str, Any], settings: Settings) -> None:
+    msg = build_email(row, settings)
+    if not settings.smtp_url:
+        await asyncio.to_thread(write_mailbox, msg, row, settings.mailbox_dir)
+        return
+    url = urlsplit(settings.smtp_url)
+    options = {k: v[-1] for k, v in parse_qs(url.query).items()}
+    try:
+        await aiosmtplib.send(
+            msg,
+            hostname=url.hostname or "127.0.0.1",
+            port=url.port or (465 if url.scheme == "smtps" else 25),
+            username=unquote(url.username) if url.username else None,
+            password=unquote(url.password) if url.password else None,
+            use_tls=url.scheme == "smtps",
+            start_tls={"1": True, "0": False}.get(options.get("starttls", "")),  # unset: if offered
+            timeout=SMTP_TIMEOUT,
+        )
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        codes = [r.code for r in exc.recipients]
+        if all(500 <= c < 600 for c in codes):
+            raise PermanentFailure(_describe(exc)) from exc
+        raise TemporaryFailure(_describe(exc)) from exc
+    except aiosmtplib.SMTPResponseException as exc:
+        if 500 <= exc.code < 600:
+            raise PermanentFailure(f"{exc.code} {exc.message}") from exc
+        raise TemporaryFailure(f"{exc.code} {exc.message}") from exc
+    except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        raise TemporaryFailure(_describe(exc)) from exc
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:1000]
