@@ -1,14 +1,23 @@
-"""The admin audience: every route here sits behind `requires_admin`, set once on the router."""
+"""The admin audience: every guarded route sits behind `requires_admin`, set once here.
+
+Each module lists its `controllers` (guarded) and, where a page must be reachable
+signed out (sign-in, accepting an invitation), its `public_controllers`.
+"""
 
 from litestar import Router
 from litestar.datastructures import CacheControlHeader
 
-from portal.web.admin import session
+from portal.web.admin import audit, outbox, people, rounds, seats, session, tokens
 from portal.web.auth import requires_admin
+
+_modules = (session, seats, rounds, audit, outbox, people, tokens)
 
 router = Router(
     path="/admin",
-    route_handlers=[session.SignInController, Router(path="/", guards=[requires_admin], route_handlers=[session.DashboardController])],
+    route_handlers=[
+        *(c for m in _modules for c in getattr(m, "public_controllers", [])),
+        Router(path="/", guards=[requires_admin], route_handlers=[c for m in _modules for c in m.controllers]),
+    ],
     include_in_schema=False,
     cache_control=CacheControlHeader(no_store=True),
 )

@@ -66,3 +66,7 @@ class DashboardController(Controller):
     @get("/", name="admin_dashboard")
     async def dashboard(self, request: Request[CurrentUser, dict, object]) -> Template:
         return Template("admin/dashboard.html", context={"user": request.user})
+
+
+public_controllers = [SignInController]
+controllers = [DashboardController]

@@ -1,0 +1,4 @@
+"""Admin pages (filled in by its issue work)."""
+
+controllers: list = []
+public_controllers: list = []
