@@ -49,10 +49,10 @@ def engine_for(settings: Settings) -> Engine:
 
 def bind(engine: Engine) -> Engine:
     """Point every table (and Piccolo's migration runner) at `engine`."""
+    from piccolo.apps.migrations.tables import Migration
+
     from portal import piccolo_conf
     from portal.tables import ALL_TABLES
-
-    from piccolo.apps.migrations.tables import Migration
 
     piccolo_conf.DB = engine
     for table in [*ALL_TABLES, Migration]:

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
