@@ -44,8 +44,8 @@ format: $(STAMP) ## format the code
 typecheck: $(STAMP) ## mypy on portal/ and workers/
 	$(BIN)/mypy portal workers
 
-bench: $(STAMP) ## page benchmark (see bench/README.md)
-	$(BIN)/python bench/pages.py
+bench: $(STAMP) ## page benchmark, portal vs a bare-Litestar ceiling (needs wrk; see bench/README.md)
+	$(BIN)/python bench/pages.py $(BENCH_ARGS)
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache

@@ -22,6 +22,7 @@ from portal.settings import PROJECT_ROOT, Settings
 from portal.web import admin, api, health, public
 from portal.web.auth import session_auth
 from portal.web.errors import EXCEPTION_HANDLERS
+from portal.web.page_cache import public_cache_config
 from portal.web.security import security_headers_hook
 from portal.web.templating import template_config
 
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         on_app_init=[auth.on_app_init],
         stores=build_stores(settings),
+        response_cache_config=public_cache_config(settings),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_send=[security_headers_hook(settings)],
         openapi_config=OpenAPIConfig(
@@ -106,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="1.0.0",
             path="/api/v1/docs",
             render_plugins=[RedocRenderPlugin(), JsonRenderPlugin()],
+            components=api.OPENAPI_COMPONENTS,  # the API's bearer-token scheme
         ),
         request_max_body_size=MAX_FORM_BYTES,
         logging_config=LoggingConfig(log_exceptions="never", configure_root_logger=False),

@@ -33,6 +33,18 @@ REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
 ADMIN_PASSWORD = "correct horse battery staple"
 
 
+CI_MARKERS = ("services", "browser")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Write each test's `services`/`browser` marker into the JUnit XML report, so
+    `.ci/run` can fail when one of those tests was skipped instead of run."""
+    for item in items:
+        for name in CI_MARKERS:
+            if item.get_closest_marker(name):
+                item.user_properties.append(("marker", name))
+
+
 def _worker_index(worker_id: str) -> int:
     return 0 if worker_id == "master" else int(worker_id.removeprefix("gw"))
 
@@ -123,6 +135,19 @@ def make_client(settings: Settings):
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def another_app_client(settings: Settings):
+    """A client (not yet entered) on a second app with the same settings: a second
+    visitor, as if through another web process. A second client on the same app object
+    would run a second event loop, which a Redis connection pool cannot follow."""
+    from portal.app import create_app
+
+    def make() -> TestClient:
+        return TestClient(create_app(settings), base_url="http://testserver.local")
+
+    return make
 
 
 @pytest.fixture

@@ -37,4 +37,15 @@ class EmbeddedRuntime:
             self.scheduler = None
         if self.worker is not None:
             self.worker.stop(timeout=5_000)
+            forget_worker(self.worker)
             self.worker = None
+
+
+def forget_worker(worker: dramatiq.Worker) -> None:
+    """Take a stopped worker's hook off the broker.
+
+    Dramatiq adds one per `Worker.start()` and never removes it; left there, a later
+    queue declaration would start consumers for the stopped worker. Matters wherever
+    workers come and go in one process (app restarts in tests).
+    """
+    broker.middleware[:] = [m for m in broker.middleware if getattr(m, "worker", None) is not worker]

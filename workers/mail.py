@@ -7,6 +7,7 @@ of the same id finds the row already claimed or sent and sends nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 import dramatiq
 
@@ -34,8 +35,19 @@ async def deliver_message(message_id: int) -> None:
         await outbox.mark_permanent_failure(message_id, str(exc), utcnow())
         log.error("outbox %s: permanent failure: %s", message_id, exc)
         return
-    # The one window for a duplicate: the mail was handed over but this line did not
-    # run (the process died). The row stays "sending" and is re-sent after the lease.
+    except Exception as exc:
+        # A bug or a broken row (say, a header the mail library refuses). Record it and
+        # back off like a temporary failure, so it ends as "failed" with the reason
+        # shown, instead of sitting in "sending" and being re-driven every lease.
+        log.exception("outbox %s: unexpected error while sending", message_id)
+        await outbox.mark_temporary_failure(
+            message_id, row["attempts"], f"{type(exc).__name__}: {exc}"[:1000], utcnow()
+        )
+        return
+    # The one window for a duplicate: the server accepted the mail but this UPDATE
+    # did not commit (the process died, or the database refused it). The row stays
+    # "sending" and the sweep sends it again once the lease (outbox.LEASE) runs out;
+    # the Message-ID is the same, so the receiving side can tell.
     await outbox.mark_sent(message_id, utcnow())
 
 
@@ -45,7 +57,7 @@ async def sweep_outbox() -> None:
         deliver_message.send(message_id)
 
 
-def dispatch(message_ids: list[int | None]) -> None:
+def dispatch(message_ids: Iterable[int | None]) -> None:
     """Send ids to the broker. Call only after the transaction that wrote them commits.
 
     If the broker is down the rows are still in the database; the sweep finds them.

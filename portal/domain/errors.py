@@ -26,3 +26,15 @@ class Conflict(DomainError):
 
 class Forbidden(DomainError):
     status_code = 403
+
+
+# Ids are 32-bit serials: a larger number in a URL is simply not a record, and
+# passing it to the database would overflow (sqlite3 OverflowError, asyncpg DataError).
+MAX_RECORD_ID = 2**31 - 1
+
+
+def ensure_record_id(value: int, message: str) -> int:
+    """Refuse an id that cannot exist with NotFound(message), before any query."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_RECORD_ID:
+        raise NotFound(message)
+    return value

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from portal.domain.audit import Actor, record_event
-from portal.domain.errors import Conflict, DomainError, NotFound
+from portal.domain.errors import Conflict, DomainError, NotFound, ensure_record_id
 from portal.domain.timerules import (
     DEFAULT_ZONE,
     describe_remaining,
@@ -116,6 +116,7 @@ def ensure_reason(reason: str) -> str:
 
 
 async def get_round(round_id: int) -> dict[str, Any]:
+    ensure_record_id(round_id, "There is no such round.")
     row = await Round.select().where(Round.id == round_id).first()
     if row is None:
         raise NotFound("There is no such round.")
@@ -220,9 +221,13 @@ async def transition_round(
     current = RoundStage(row["stage"])
     if to not in STAGE_MOVES[current]:
         raise StageMoveRefused(f"A round cannot move from {current.value} to {to.value}.")
-    if current is RoundStage.collecting and to is not RoundStage.archived:
-        if round_phase(row["opens_at"], row["closes_at"], now) is not RoundPhase.closed:
-            raise StageMoveRefused("The round is still taking applications: close it first.")
+    # Every stage, archiving included, comes after closing: an archived round whose
+    # times still say "open" would keep taking applications on the public pages.
+    phase = round_phase(row["opens_at"], row["closes_at"], now)
+    if phase is RoundPhase.open:
+        raise StageMoveRefused("The round is still taking applications: close it first.")
+    if phase is RoundPhase.upcoming:
+        raise StageMoveRefused("The round has not opened yet: it can move on only after it closes.")
     # Conditional on the stage we read, so two admins clicking at once move it once.
     updated = await Round.update(
         {Round.stage: to.value, Round.stage_changed_at: ensure_aware_utc(now)}

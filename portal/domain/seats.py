@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from portal.domain.audit import Actor, record_event
-from portal.domain.errors import Conflict, DomainError, NotFound
+from portal.domain.errors import Conflict, DomainError, NotFound, ensure_record_id
 from portal.domain.timerules import ensure_aware_utc
 from portal.tables import Criterion, Question, Round, Seat
 
@@ -58,7 +58,7 @@ class QuestionInput:
     required: bool = True
 
 
-@dataclass
+@dataclass(eq=False)  # eq would make the exception unhashable
 class ValidationErrors(DomainError):
     """Several field errors at once, for a form's error summary."""
 
@@ -139,6 +139,7 @@ def clean_question(data: QuestionInput, prefix: str = "") -> dict[str, Any]:
 
 
 async def get_seat(seat_id: int) -> dict[str, Any]:
+    ensure_record_id(seat_id, "There is no such seat.")
     row = await Seat.select().where(Seat.id == seat_id).first()
     if row is None:
         raise NotFound("There is no such seat.")
@@ -179,31 +180,45 @@ async def set_published(seat_id: int, published: bool, actor: Actor, now: dateti
     await record_event(actor, "seat.published" if published else "seat.unpublished", "seat", seat_id, now)
 
 
+# The lock never lifts: panels score a closed round against these same criteria,
+# so the message must not promise that a later round unlocks them.
+CRITERIA_LOCKED_REASON = (
+    "The criteria and questions are locked because a round of this seat has opened: "
+    "applicants write against them and the panel scores against them. "
+    "To ask for something different, create a new seat."
+)
+
+
 async def criteria_locked(seat_id: int, now: datetime) -> bool:
     return await Round.exists().where((Round.seat == seat_id) & (Round.opens_at <= ensure_aware_utc(now)))
 
 
 async def ensure_criteria_unlocked(seat_id: int, now: datetime) -> None:
     if await criteria_locked(seat_id, now):
-        raise CriteriaLocked(
-            "The criteria are locked because a round of this seat has opened: applicants are "
-            "already writing against them. Create a new seat or wait for a new round to change them."
-        )
+        raise CriteriaLocked(CRITERIA_LOCKED_REASON)
 
 
 async def add_criterion(seat_id: int, data: CriterionInput, actor: Actor, now: datetime) -> int:
     await get_seat(seat_id)
+    await ensure_criteria_unlocked(seat_id, now)  # first: no point fixing a form that cannot be saved
     values = clean_criterion(data)
-    await ensure_criteria_unlocked(seat_id, now)
     count = await Criterion.count().where(Criterion.seat == seat_id)
     if count >= MAX_ITEMS:
         raise DomainError(f"A seat can have at most {MAX_ITEMS} criteria.")
-    rows = await Criterion.insert(Criterion(seat=seat_id, position=count, **values)).returning(Criterion.id)
+    rows = await Criterion.insert(Criterion(seat=seat_id, position=await _next_position(Criterion, seat_id), **values)).returning(Criterion.id)
     await record_event(actor, "criterion.added", "criterion", rows[0]["id"], now, detail={"seat_id": seat_id, **values})
     return rows[0]["id"]
 
 
+async def _next_position(table: type[Criterion] | type[Question], seat_id: int) -> int:
+    """One past the last position: a count would repeat a position after a removal."""
+    last = await table.select(table.position).where(table.seat == seat_id).order_by(table.position, ascending=False).first()
+    return 0 if last is None else last["position"] + 1
+
+
 async def _criterion_of(seat_id: int, criterion_id: int) -> dict[str, Any]:
+    ensure_record_id(seat_id, "There is no such seat.")
+    ensure_record_id(criterion_id, "There is no such criterion on this seat.")
     row = await Criterion.select().where((Criterion.id == criterion_id) & (Criterion.seat == seat_id)).first()
     if row is None:
         raise NotFound("There is no such criterion on this seat.")
@@ -212,8 +227,8 @@ async def _criterion_of(seat_id: int, criterion_id: int) -> dict[str, Any]:
 
 async def update_criterion(seat_id: int, criterion_id: int, data: CriterionInput, actor: Actor, now: datetime) -> None:
     await _criterion_of(seat_id, criterion_id)
-    values = clean_criterion(data)
     await ensure_criteria_unlocked(seat_id, now)
+    values = clean_criterion(data)
     await Criterion.update({getattr(Criterion, k): v for k, v in values.items()}).where(Criterion.id == criterion_id)
     await record_event(actor, "criterion.updated", "criterion", criterion_id, now, detail={"seat_id": seat_id, **values})
 
@@ -226,6 +241,8 @@ async def remove_criterion(seat_id: int, criterion_id: int, actor: Actor, now: d
 
 
 async def _question_of(seat_id: int, question_id: int) -> dict[str, Any]:
+    ensure_record_id(seat_id, "There is no such seat.")
+    ensure_record_id(question_id, "There is no such question on this seat.")
     row = await Question.select().where((Question.id == question_id) & (Question.seat == seat_id)).first()
     if row is None:
         raise NotFound("There is no such question on this seat.")
@@ -234,20 +251,20 @@ async def _question_of(seat_id: int, question_id: int) -> dict[str, Any]:
 
 async def add_question(seat_id: int, data: QuestionInput, actor: Actor, now: datetime) -> int:
     await get_seat(seat_id)
-    values = clean_question(data)
     await ensure_criteria_unlocked(seat_id, now)  # questions are part of what applicants answer
+    values = clean_question(data)
     count = await Question.count().where(Question.seat == seat_id)
     if count >= MAX_ITEMS:
         raise DomainError(f"A seat can have at most {MAX_ITEMS} questions.")
-    rows = await Question.insert(Question(seat=seat_id, position=count, **values)).returning(Question.id)
+    rows = await Question.insert(Question(seat=seat_id, position=await _next_position(Question, seat_id), **values)).returning(Question.id)
     await record_event(actor, "question.added", "question", rows[0]["id"], now, detail={"seat_id": seat_id})
     return rows[0]["id"]
 
 
 async def update_question(seat_id: int, question_id: int, data: QuestionInput, actor: Actor, now: datetime) -> None:
     await _question_of(seat_id, question_id)
-    values = clean_question(data)
     await ensure_criteria_unlocked(seat_id, now)
+    values = clean_question(data)
     await Question.update({getattr(Question, k): v for k, v in values.items()}).where(Question.id == question_id)
     await record_event(actor, "question.updated", "question", question_id, now, detail={"seat_id": seat_id})
 
@@ -266,3 +283,39 @@ async def seat_with_parts(seat_id: int) -> dict[str, Any]:
     seat["questions"] = await Question.select().where(Question.seat == seat_id).order_by(Question.position)
     seat["rounds"] = await Round.select().where(Round.seat == seat_id).order_by(Round.opens_at)
     return seat
+
+
+# Reads for the public JSON API. Unpublished seats, and their rounds, are NotFound here.
+
+
+async def published_seats_with_rounds() -> list[dict[str, Any]]:
+    """Every published seat (title order), each with all its rounds under "rounds"; two queries."""
+    seats = await Seat.select().where(Seat.published.eq(True)).order_by(Seat.title).order_by(Seat.id)
+    rounds = await Round.select().where(Round.seat.published.eq(True)).order_by(Round.opens_at) if seats else []
+    by_seat: dict[int, list[dict[str, Any]]] = {seat["id"]: [] for seat in seats}
+    for row in rounds:
+        by_seat.setdefault(row["seat"], []).append(row)
+    for seat in seats:
+        seat["rounds"] = by_seat[seat["id"]]
+    return seats
+
+
+async def published_seat_with_parts(slug: str) -> dict[str, Any]:
+    """A published seat by its slug, with criteria, questions and rounds."""
+    message = "There is no published seat at this address."
+    seat = await Seat.select(Seat.id).where((Seat.slug == slug[:SLUG_MAX]) & Seat.published.eq(True)).first()
+    if seat is None:
+        raise NotFound(message)
+    return await seat_with_parts(seat["id"])
+
+
+async def published_round(round_id: int) -> dict[str, Any]:
+    """A round of a published seat, with the seat's slug and title ("seat_slug", "seat_title")."""
+    message = "There is no published round with this number."
+    ensure_record_id(round_id, message)
+    row = await Round.select(
+        *Round.all_columns(), Round.seat.slug.as_alias("seat_slug"), Round.seat.title.as_alias("seat_title")
+    ).where((Round.id == round_id) & Round.seat.published.eq(True)).first()
+    if row is None:
+        raise NotFound(message)
+    return row

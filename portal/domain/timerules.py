@@ -14,6 +14,9 @@ from portal.domain.errors import DomainError
 
 DEFAULT_ZONE = "Europe/London"
 ZONE_LABELS = {"Europe/London": "UK time"}
+# Years outside this range are typing slips, and near year 1 or 9999 converting
+# between zones overflows datetime.
+MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
 class InvalidLocalTime(DomainError):
@@ -26,7 +29,8 @@ def zone(name: str) -> ZoneInfo:
             raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidLocalTime(f"“{name}” is not a time zone we know, such as Europe/London.") from None
+        shown = name if len(name) <= 60 else name[:60] + "…"
+        raise InvalidLocalTime(f"“{shown}” is not a time zone we know, such as Europe/London.", field="timezone") from None
 
 
 _ZONES: frozenset[str] | None = None
@@ -50,20 +54,31 @@ def ensure_aware_utc(value: datetime) -> datetime:
 
 
 def parse_local(day: str, clock: str, zone_name: str = DEFAULT_ZONE) -> datetime:
-    """Turn a date ("2024-11-18") and a time ("10:00") entered in `zone_name` into UTC."""
+    """Turn a date ("2024-11-18") and a time ("10:00") entered in `zone_name` into UTC.
+
+    Errors name the part that is wrong (`field` is "date" or "time"), so a form can
+    put the message next to the right input.
+    """
     try:
         local_day = date.fromisoformat(day.strip())
     except ValueError:
-        raise InvalidLocalTime("Enter the date as year-month-day, for example 2024-11-18.") from None
+        raise InvalidLocalTime("Enter the date as year-month-day, for example 2024-11-18.", field="date") from None
     try:
         local_time = time.fromisoformat(clock.strip())
     except ValueError:
-        raise InvalidLocalTime("Enter the time as hours:minutes on a 24-hour clock, for example 10:00.") from None
+        local_time = None
+    # A time with its own offset ("10:00+05:00") would silently lose it below.
+    if local_time is None or local_time.tzinfo is not None:
+        raise InvalidLocalTime(
+            "Enter the time as hours:minutes on a 24-hour clock, for example 10:00.", field="time"
+        )
     return local_to_utc(datetime.combine(local_day, local_time.replace(second=0, microsecond=0)), zone_name)
 
 
 def local_to_utc(naive_local: datetime, zone_name: str = DEFAULT_ZONE) -> datetime:
     tz = zone(zone_name)
+    if not MIN_YEAR <= naive_local.year <= MAX_YEAR:
+        raise InvalidLocalTime(f"Enter a year from {MIN_YEAR} to {MAX_YEAR}.", field="date")
     first = naive_local.replace(tzinfo=tz, fold=0)
     second = naive_local.replace(tzinfo=tz, fold=1)
     shown = f"{format_clock(naive_local)} on {naive_local:%A} {naive_local.day} {naive_local:%B %Y}"
@@ -72,11 +87,13 @@ def local_to_utc(naive_local: datetime, zone_name: str = DEFAULT_ZONE) -> dateti
         if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive_local:
             raise InvalidLocalTime(
                 f"{shown} does not exist in {zone_label(zone_name)}: the clocks go forward then. "
-                "Choose a time outside the missing hour."
+                "Choose a time outside the missing hour.",
+                field="time",
             )
         raise InvalidLocalTime(
             f"{shown} happens twice in {zone_label(zone_name)}: the clocks go back then. "
-            "Choose a time outside the repeated hour."
+            "Choose a time outside the repeated hour.",
+            field="time",
         )
     return first.astimezone(UTC)
 
@@ -100,6 +117,11 @@ def format_clock(value: datetime | time) -> str:
 def format_instant(instant: datetime, zone_name: str = DEFAULT_ZONE) -> str:
     """"10am on Monday 18 November 2024 (UK time)"."""
     local = ensure_aware_utc(instant).astimezone(zone(zone_name))
+    if (local.hour, local.minute) == (0, 0):
+        # "Midnight on Tuesday" reads as the end of Tuesday, a day after 00:00 on
+        # Tuesday: name the day that is ending instead.
+        day_ending = local - timedelta(days=1)
+        return f"midnight at the end of {day_ending:%A} {day_ending.day} {day_ending:%B %Y} ({zone_label(zone_name)})"
     return f"{format_clock(local)} on {local:%A} {local.day} {local:%B %Y} ({zone_label(zone_name)})"
 
 
@@ -119,7 +141,20 @@ def describe_remaining(deadline: datetime, now: datetime) -> str:
     left = ensure_aware_utc(deadline) - ensure_aware_utc(now)
     if left <= timedelta(0):
         return "closed"
-    minutes = int(left.total_seconds() // 60)
+    return f"{describe_duration(left)} left"
+
+
+def describe_until(instant: datetime, now: datetime) -> str:
+    """"in 3 days 4 hours", "in 45 minutes", "now" (for a round that has not opened yet)."""
+    ahead = ensure_aware_utc(instant) - ensure_aware_utc(now)
+    if ahead <= timedelta(0):
+        return "now"
+    return f"in {describe_duration(ahead)}"
+
+
+def describe_duration(span: timedelta) -> str:
+    """"3 days 4 hours", "2 hours 5 minutes", "45 minutes", "less than a minute": two units at most."""
+    minutes = int(span.total_seconds() // 60)
     days, rem = divmod(minutes, 24 * 60)
     hours, mins = divmod(rem, 60)
 
@@ -133,5 +168,5 @@ def describe_remaining(deadline: datetime, now: datetime) -> str:
     elif mins:
         parts = [unit(mins, "minute")]
     else:
-        return "less than a minute left"
-    return " ".join(parts) + " left"
+        return "less than a minute"
+    return " ".join(parts)

@@ -9,6 +9,7 @@ id, never a stack trace.
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -17,6 +18,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Template
 
 from portal.domain.errors import DomainError
+from portal.domain.seats import ValidationErrors
 from portal.web.security import request_id
 
 log = logging.getLogger("portal.errors")
@@ -45,6 +47,20 @@ MESSAGES = {
     429: "Wait a little and try again. This limit protects accounts from guessing.",
     500: "Your change may not have been saved. Try again in a few minutes; if it keeps happening, tell us the reference below.",
 }
+
+
+# What an API client is told when Litestar's own message is only the status phrase.
+API_DETAILS = {
+    404: "There is nothing at this address: check the path, id or slug.",
+    405: "This address does not accept that method.",
+    413: "The request body is too large. Send at most 1 MB.",
+}
+
+
+def _api_detail(status: int, detail: str | None) -> str:
+    if detail and detail != HTTPStatus(status).phrase and not detail.startswith(("Request Entity", "No route")):
+        return detail
+    return API_DETAILS.get(status, HTTPStatus(status).phrase)
 
 
 def _wants_json(request: Request) -> bool:
@@ -85,22 +101,40 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     headers = dict(exc.headers or {})
     if isinstance(exc, ValidationException):
-        detail = "Some of what was sent is missing or not in the expected form."
+        invalid = "Some of what was sent is missing or not in the expected form."
         if _wants_json(request):
-            return _problem(request, status, detail, headers, errors=_safe_errors(exc.extra))
-        return _page(request, status, detail + " Go back, check the form and try again.", headers)
+            errors = _safe_errors(exc.extra)
+            if errors:  # msgspec stops at the first problem; say it where a client looks first
+                invalid += f" {errors[0]['key'] or 'The body'}: {errors[0]['message']}"
+            return _problem(request, status, invalid, headers, errors=errors)
+        return _page(request, status, invalid + " Go back, check the form and try again.", headers)
     # Only our own messages are shown; Litestar's internal ones stay generic.
     detail = exc.detail if status in (400, 401, 403, 404, 409, 413, 429) else None
     if _wants_json(request):
-        return _problem(request, status, detail or HTTPStatus(status).phrase, headers)
+        return _problem(request, status, _api_detail(status, detail), headers)
     shown = detail if detail and detail != HTTPStatus(status).phrase and not detail.startswith(("Request Entity", "Not Found", "Missing", "No route")) else None
     return _page(request, status, shown, headers)
 
 
 def domain_error_handler(request: Request, exc: DomainError) -> Response:
     if _wants_json(request):
-        return _problem(request, exc.status_code, exc.message, None, **({"field": exc.field} if exc.field else {}))
+        extra: dict[str, Any] = {}
+        if isinstance(exc, ValidationErrors):
+            extra["errors"] = [{"key": key, "message": message} for key, message in exc.errors.items()]
+        elif exc.field:
+            extra["errors"] = [{"key": exc.field, "message": exc.message}]
+        if exc.field:
+            extra["field"] = exc.field
+        return _problem(request, exc.status_code, exc.message, None, **extra)
     return _page(request, exc.status_code, exc.message, None)
+
+
+def undecodable_body_handler(request: Request, exc: UnicodeDecodeError) -> Response:
+    # Litestar's JSON decoding lets a body that is not UTF-8 escape as UnicodeDecodeError (a 500).
+    detail = "The request body is not valid UTF-8 text."
+    if _wants_json(request):
+        return _problem(request, 400, detail, None)
+    return _page(request, 400, detail + " Go back, check what you entered and try again.", None)
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
@@ -111,16 +145,39 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     return _page(request, 500, None, None)
 
 
+_MISSING_FIELD = re.compile(r"^Object missing required field `([^`]{1,100})`")
+_UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `([^`]{1,100})`")
+
+
 def _safe_errors(extra: Any) -> list[dict[str, str]]:
+    """Litestar's validation errors as {key, message}, keyed by the field a client sent.
+
+    msgspec reports a missing field against the enclosing object ("data", "criteria[0]"),
+    and an empty body as a bare KeyError; both are rewritten so the key names the field.
+    """
     out = []
     for item in extra or []:
-        if isinstance(item, dict):
-            out.append({"key": str(item.get("key", "")), "message": str(item.get("message", ""))[:200]})
+        if not isinstance(item, dict):
+            continue
+        key, message = str(item.get("key", "")), str(item.get("message", ""))[:200]
+        if item.get("source") == "body":
+            parent = "" if key == "data" else key
+            missing = _MISSING_FIELD.match(message)
+            if missing:
+                key, message = ".".join(p for p in (parent, missing.group(1)) if p), "This field is required."
+            elif unknown := _UNKNOWN_FIELD.match(message):
+                key, message = ".".join(p for p in (parent, unknown.group(1)) if p), "This field is not allowed here."
+            elif message == repr(key):
+                key, message = "", "Send a JSON object as the request body."
+            else:
+                key = parent
+        out.append({"key": key, "message": message})
     return out
 
 
 EXCEPTION_HANDLERS = {
     HTTPException: http_exception_handler,
     DomainError: domain_error_handler,
+    UnicodeDecodeError: undecodable_body_handler,
     Exception: internal_error_handler,
 }

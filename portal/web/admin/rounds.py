@@ -1,4 +1,234 @@
-"""Admin pages (filled in by its issue work)."""
+"""Admin pages for rounds: create one, see it, open or close it now, extend it, move its stage.
 
-controllers: list = []
+Whether a round is open is never set here: "open now" and "close now" move its
+opening or closing time to this instant, and the phase follows from the clock.
+Stages after closing change only through `transition_round`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from portal.db import read_transaction, write_transaction
+from portal.domain.admin_listings import RoundDetail, round_detail
+from portal.domain.errors import DomainError, NotFound
+from portal.domain.round_entry import (
+    DEFAULT_GRACE_MINUTES,
+    ROUND_ZONES,
+    ExtensionInput,
+    RoundInput,
+    create_round_from_input,
+    extend_round_from_input,
+)
+from portal.domain.rounds import (
+    MAX_GRACE_MINUTES,
+    MAX_REASON,
+    RoundStage,
+    close_round_now,
+    open_round_now,
+    transition_round,
+)
+from portal.domain.seats import get_seat
+from portal.domain.timerules import DEFAULT_ZONE, to_local_inputs, utcnow, zone_label
+from portal.web.common import actor_of, checkbox, clear_public_cache, form_errors
+from workers.mail import dispatch
+
+NOTICES = {
+    "created": "The round was created.",
+    "opened": "The round is open now.",
+    "closed": "The round is closed. Applications are no longer accepted.",
+    "extended": "The closing time was extended.",
+    "stage": "The round moved to its next stage.",
+}
+
+
+@dataclass
+class RoundForm:
+    """The new-round form as sent; checkboxes are absent when unticked."""
+
+    timezone: str = DEFAULT_ZONE
+    opens_date: str = ""
+    opens_time: str = ""
+    closes_date: str = ""
+    closes_time: str = ""
+    grace_minutes: str = str(DEFAULT_GRACE_MINUTES)
+    anonymised: str = ""
+    nomination_required: str = ""
+
+    def to_input(self) -> RoundInput:
+        return RoundInput(
+            timezone=self.timezone,
+            opens_date=self.opens_date,
+            opens_time=self.opens_time,
+            closes_date=self.closes_date,
+            closes_time=self.closes_time,
+            grace_minutes=self.grace_minutes,
+            anonymised=checkbox(self.anonymised),
+            nomination_required=checkbox(self.nomination_required),
+        )
+
+
+@dataclass
+class CloseForm:
+    confirm: str = ""
+
+
+@dataclass
+class StageForm:
+    stage: str = ""
+    reason: str = ""
+
+
+def _zone_options(selected: str) -> list[tuple[str, str]]:
+    zones = list(ROUND_ZONES)
+    if selected and selected not in zones:
+        zones.append(selected)  # keep what was entered visible, even when it was refused
+    return [(name, name if zone_label(name) == name.replace("_", " ") else f"{name} ({zone_label(name)})") for name in zones]
+
+
+def _refused(exc: DomainError) -> int:
+    if isinstance(exc, NotFound):
+        raise exc  # unknown seat or round: the 404 page
+    return exc.status_code
+
+
+async def _round_page(round_id: int, *, errors: dict[str, str] | None = None, notice: str = "", status_code: int = 200) -> Template:
+    async with read_transaction():
+        detail = await round_detail(round_id, utcnow())
+    return Template(
+        "admin/round_detail.html",
+        context={"detail": detail, "view": detail.view, "round": detail.round, "seat": detail.seat,
+                 "errors": errors or {}, "notice": NOTICES.get(notice, "")},
+        status_code=status_code,
+    )
+
+
+def _new_round_page(seat: dict, form: RoundForm, errors: dict[str, str], status_code: int = 200) -> Template:
+    return Template(
+        "admin/round_form.html",
+        context={"seat": seat, "form": form, "errors": errors, "zones": _zone_options(form.timezone),
+                 "max_grace": MAX_GRACE_MINUTES},
+        status_code=status_code,
+    )
+
+
+def _extend_page(detail: RoundDetail, form: ExtensionInput, errors: dict[str, str], status_code: int = 200) -> Template:
+    return Template(
+        "admin/round_extend.html",
+        context={"detail": detail, "view": detail.view, "round": detail.round, "seat": detail.seat,
+                 "form": form, "errors": errors, "max_reason": MAX_REASON},
+        status_code=status_code,
+    )
+
+
+class NewRoundController(Controller):
+    path = "/seats/{seat_id:int}/rounds"
+
+    @get("/new")
+    async def new_round(self, seat_id: FromPath[int]) -> Template:
+        seat = await get_seat(seat_id)
+        return _new_round_page(seat, RoundForm(anonymised="1"), {})
+
+    @post("/new")
+    async def create_round(self, request: Request, seat_id: FromPath[int], data: URLEncodedBody[RoundForm]) -> Template | Redirect:
+        try:
+            async with write_transaction():
+                round_id = await create_round_from_input(seat_id, data.to_input(), actor_of(request), utcnow())
+        except DomainError as exc:
+            status = _refused(exc)
+            return _new_round_page(await get_seat(seat_id), data, form_errors(exc), status)
+        await clear_public_cache(request)
+        return Redirect(f"/admin/rounds/{round_id}?done=created", status_code=303)
+
+
+class RoundController(Controller):
+    path = "/rounds/{round_id:int}"
+
+    @get("/", name="admin_round")
+    async def show_round(self, round_id: FromPath[int], done: FromQuery[str] = "") -> Template:
+        return await _round_page(round_id, notice=done)
+
+    @post("/open-now")
+    async def open_now(self, request: Request, round_id: FromPath[int]) -> Template | Redirect:
+        try:
+            async with write_transaction():
+                await open_round_now(round_id, actor_of(request), utcnow())
+        except DomainError as exc:
+            status = _refused(exc)
+            return await _round_page(round_id, errors={"actions": exc.message}, status_code=status)
+        await clear_public_cache(request)
+        return Redirect(f"/admin/rounds/{round_id}?done=opened", status_code=303)
+
+    @get("/close")
+    async def confirm_close(self, round_id: FromPath[int]) -> Template:
+        return await self._close_page(round_id, {})
+
+    @post("/close")
+    async def close_now(self, request: Request, round_id: FromPath[int], data: URLEncodedBody[CloseForm]) -> Template | Redirect:
+        if not checkbox(data.confirm):
+            return await self._close_page(
+                round_id, {"confirm": "Tick the box to confirm that applications should stop now."}, 400
+            )
+        try:
+            async with write_transaction():
+                await close_round_now(round_id, actor_of(request), utcnow())
+        except DomainError as exc:
+            status = _refused(exc)
+            return await self._close_page(round_id, {"confirm": exc.message}, status)
+        await clear_public_cache(request)
+        return Redirect(f"/admin/rounds/{round_id}?done=closed", status_code=303)
+
+    async def _close_page(self, round_id: int, errors: dict[str, str], status_code: int = 200) -> Template:
+        async with read_transaction():
+            detail = await round_detail(round_id, utcnow())
+        return Template(
+            "admin/round_close.html",
+            context={"detail": detail, "view": detail.view, "round": detail.round, "seat": detail.seat, "errors": errors},
+            status_code=status_code,
+        )
+
+    @get("/extend")
+    async def extend_form(self, round_id: FromPath[int]) -> Template:
+        async with read_transaction():
+            detail = await round_detail(round_id, utcnow())
+        day, clock = to_local_inputs(detail.view.closes_at, detail.view.timezone)
+        return _extend_page(detail, ExtensionInput(closes_date=day, closes_time=clock), {})
+
+    @post("/extend")
+    async def extend(self, request: Request, round_id: FromPath[int], data: URLEncodedBody[ExtensionInput]) -> Template | Redirect:
+        try:
+            async with write_transaction():
+                await extend_round_from_input(round_id, data, actor_of(request), utcnow())
+        except DomainError as exc:
+            status = _refused(exc)
+            async with read_transaction():
+                detail = await round_detail(round_id, utcnow())
+            return _extend_page(detail, data, form_errors(exc), status)
+        await clear_public_cache(request)
+        return Redirect(f"/admin/rounds/{round_id}?done=extended", status_code=303)
+
+    @post("/stage")
+    async def move_stage(self, request: Request, round_id: FromPath[int], data: URLEncodedBody[StageForm]) -> Template | Redirect:
+        try:
+            stage = RoundStage(data.stage)
+        except ValueError:
+            await round_detail(round_id, utcnow())  # an unknown round is still the 404 page
+            return await _round_page(round_id, errors={"stages": "Choose one of the stages shown."}, status_code=400)
+        try:
+            async with write_transaction():
+                message_ids = await transition_round(round_id, stage, actor_of(request), utcnow(), reason=data.reason[:MAX_REASON].strip())
+        except DomainError as exc:
+            status = _refused(exc)
+            return await _round_page(round_id, errors={"stages": exc.message}, status_code=status)
+        # After commit: a worker must never see an id whose row is not yet written.
+        dispatch(message_ids)
+        await clear_public_cache(request)
+        return Redirect(f"/admin/rounds/{round_id}?done=stage", status_code=303)
+
+
+controllers = [NewRoundController, RoundController]
 public_controllers: list = []

@@ -8,7 +8,9 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from portal.db import read_transaction
 from portal.domain.accounts import InvalidCredentials, authenticate
+from portal.domain.admin_listings import seat_overview
 from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser, sign_in, sign_out
 
@@ -65,7 +67,9 @@ class DashboardController(Controller):
 
     @get("/", name="admin_dashboard")
     async def dashboard(self, request: Request[CurrentUser, dict, object]) -> Template:
-        return Template("admin/dashboard.html", context={"user": request.user})
+        async with read_transaction():
+            seats = await seat_overview(utcnow())
+        return Template("admin/dashboard.html", context={"user": request.user, "seats": seats})
 
 
 public_controllers = [SignInController]

@@ -1,4 +1,93 @@
-"""Admin pages (filled in by its issue work)."""
+"""API tokens: each admin lists, creates and revokes their own.
 
-controllers: list = []
+A new token's secret is shown once, on the page that answers the create form, and
+never stored or shown again (only its hash and first characters are kept); the
+page is not cached (`Cache-Control: no-store` on every admin page).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from portal.db import read_transaction, write_transaction
+from portal.domain.accounts import (
+    MAX_TOKEN_NAME,
+    create_api_token,
+    ensure_token_name,
+    list_api_tokens,
+    revoke_own_api_token,
+)
+from portal.domain.errors import DomainError
+from portal.domain.timerules import utcnow
+from portal.web.auth import CurrentUser
+from portal.web.common import actor_of, form_errors
+
+NOTICES = {"revoked": "The token was revoked. Anything still using it is now refused."}
+
+
+@dataclass
+class TokenForm:
+    name: str = ""
+
+
+async def _list_page(
+    user: CurrentUser,
+    form: TokenForm,
+    errors: dict[str, str],
+    notice: str = "",
+    status_code: int = 200,
+) -> Template:
+    async with read_transaction():
+        tokens = await list_api_tokens(user.id)
+    return Template(
+        "admin/token_list.html",
+        context={
+            "tokens": tokens,
+            "form": form,
+            "errors": errors,
+            "notice": NOTICES.get(notice, ""),
+            "max_name": MAX_TOKEN_NAME,
+        },
+        status_code=status_code,
+    )
+
+
+class TokenController(Controller):
+    path = "/tokens"
+
+    @get("/", name="admin_tokens")
+    async def index(
+        self, request: Request[CurrentUser, dict, State], done: FromQuery[str] = ""
+    ) -> Template:
+        return await _list_page(request.user, TokenForm(), {}, done)
+
+    @post("/", status_code=200)
+    async def create(
+        self, request: Request[CurrentUser, dict, State], data: URLEncodedBody[TokenForm]
+    ) -> Template:
+        user = request.user
+        try:
+            name = ensure_token_name(data.name)
+            async with write_transaction():
+                raw = await create_api_token(user.id, name, actor_of(request), utcnow())
+        except DomainError as exc:
+            return await _list_page(user, data, form_errors(exc), status_code=400)
+        return Template("admin/token_created.html", context={"name": name, "token": raw})
+
+    @post("/{token_id:int}/revoke")
+    async def revoke(
+        self, request: Request[CurrentUser, dict, State], token_id: FromPath[int]
+    ) -> Redirect:
+        # Someone else's token, an unknown id or one already revoked: NotFound, shown as a 404 page.
+        async with write_transaction():
+            await revoke_own_api_token(request.user.id, token_id, actor_of(request), utcnow())
+        return Redirect("/admin/tokens?done=revoked")
+
+
+controllers = [TokenController]
 public_controllers: list = []

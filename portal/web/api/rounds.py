@@ -1,0 +1,190 @@
+"""Rounds over the API: a public read, and admin writes (create, open, close, extend).
+
+A time is sent either as an instant with its offset ("2024-11-18T10:00:00Z") or as
+the wall clock in the round's zone ({"date": "2024-11-18", "time": "10:00"}); the
+latter goes through the same rule as the admin form, so a time that does not exist
+or happens twice at a clock change is refused with a problem naming the field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, JSONBody
+
+from portal.db import read_transaction, write_transaction
+from portal.domain.errors import ensure_record_id
+from portal.domain.rounds import (
+    close_round_now,
+    create_round,
+    extend_round,
+    get_round,
+    open_round_now,
+)
+from portal.domain.seats import ValidationErrors, published_round
+from portal.domain.timerules import (
+    MAX_YEAR,
+    MIN_YEAR,
+    InvalidLocalTime,
+    ensure_aware_utc,
+    parse_local,
+    utcnow,
+    zone,
+)
+from portal.web.api import responses
+from portal.web.api.present import API_PATH, round_out
+from portal.web.api.schemas import (
+    LocalTime,
+    RoundCreate,
+    RoundDetail,
+    RoundExtend,
+    RoundOut,
+    TimeInput,
+)
+from portal.web.common import actor_of, clear_public_cache, settings_of
+
+NO_ROUND = "There is no such round."
+NO_SEAT = "There is no such seat."
+
+
+def instants(times: dict[str, TimeInput], zone_name: str) -> dict[str, datetime]:
+    """Field name -> UTC instant, or ValidationErrors naming each field that is not right."""
+    try:
+        zone(zone_name)
+    except InvalidLocalTime as exc:
+        raise ValidationErrors(errors={"timezone": exc.message}) from None
+    out: dict[str, datetime] = {}
+    errors: dict[str, str] = {}
+    for name, value in times.items():
+        if isinstance(value, LocalTime):
+            try:
+                out[name] = parse_local(value.date, value.time, zone_name)
+            except InvalidLocalTime as exc:
+                errors[f"{name}.{exc.field}" if exc.field else name] = exc.message
+        elif not MIN_YEAR <= value.year <= MAX_YEAR:
+            # Checked before converting: near year 1 or 9999 a zone shift overflows.
+            errors[name] = f"Enter a year from {MIN_YEAR} to {MAX_YEAR}."
+        else:
+            out[name] = ensure_aware_utc(value)
+    if errors:
+        raise ValidationErrors(errors=errors)
+    return out
+
+
+def _base_url(request: Request) -> str:
+    return settings_of(request).base_url.rstrip("/")
+
+
+class PublicRoundController(Controller):
+    path = "/rounds"
+    tags = ["Rounds"]
+
+    @get(
+        "/{round_id:int}",
+        cache=True,
+        operation_id="getRound",
+        summary="A round of a published seat",
+        responses=responses.NOT_FOUND,
+    )
+    async def round(self, request: Request, round_id: FromPath[int]) -> RoundDetail:
+        now, base = utcnow(), _base_url(request)
+        async with read_transaction():
+            row = await published_round(round_id)
+        out = round_out(row, now, base)
+        return RoundDetail(
+            **{f: getattr(out, f) for f in out.__struct_fields__},
+            seat_slug=row["seat_slug"],
+            seat_title=row["seat_title"],
+            seat_url=f"{base}{API_PATH}/seats/{row['seat_slug']}",
+        )
+
+
+class AdminRoundController(Controller):
+    """Every write: one transaction, audited as the token's owner, public cache cleared after."""
+
+    path = "/"
+    tags = ["Rounds (admin)"]
+
+    @post(
+        "/seats/{seat_id:int}/rounds",
+        operation_id="createRound",
+        summary="Create a round of a seat",
+        responses=responses.WRITE,
+    )
+    async def create(
+        self, request: Request, seat_id: FromPath[int], data: JSONBody[RoundCreate]
+    ) -> RoundOut:
+        ensure_record_id(seat_id, NO_SEAT)
+        times = instants({"opens": data.opens, "closes": data.closes}, data.timezone)
+        now = utcnow()
+        async with write_transaction():
+            round_id = await create_round(
+                seat_id,
+                times["opens"],
+                times["closes"],
+                actor_of(request),
+                now,
+                timezone=data.timezone,
+                grace_minutes=data.grace_minutes,
+                anonymised=data.anonymised,
+                nomination_required=data.nomination_required,
+            )
+            row = await get_round(round_id)
+        await clear_public_cache(request)
+        return round_out(row, now, _base_url(request))
+
+    @post(
+        "/rounds/{round_id:int}/open",
+        status_code=200,
+        operation_id="openRound",
+        summary="Open a round now",
+        description="Only an upcoming round; its opening time becomes now.",
+        responses=responses.WRITE,
+    )
+    async def open_now(self, request: Request, round_id: FromPath[int]) -> RoundOut:
+        ensure_record_id(round_id, NO_ROUND)
+        now = utcnow()
+        async with write_transaction():
+            await open_round_now(round_id, actor_of(request), now)
+            row = await get_round(round_id)
+        await clear_public_cache(request)
+        return round_out(row, now, _base_url(request))
+
+    @post(
+        "/rounds/{round_id:int}/close",
+        status_code=200,
+        operation_id="closeRound",
+        summary="Close a round now",
+        description="Only an open round; its closing time becomes now.",
+        responses=responses.WRITE,
+    )
+    async def close_now(self, request: Request, round_id: FromPath[int]) -> RoundOut:
+        ensure_record_id(round_id, NO_ROUND)
+        now = utcnow()
+        async with write_transaction():
+            await close_round_now(round_id, actor_of(request), now)
+            row = await get_round(round_id)
+        await clear_public_cache(request)
+        return round_out(row, now, _base_url(request))
+
+    @post(
+        "/rounds/{round_id:int}/extend",
+        status_code=200,
+        operation_id="extendRound",
+        summary="Extend a round's closing time",
+        description="Later only, with a reason for the audit log. A local time is read in the round's own zone.",
+        responses=responses.WRITE,
+    )
+    async def extend(
+        self, request: Request, round_id: FromPath[int], data: JSONBody[RoundExtend]
+    ) -> RoundOut:
+        ensure_record_id(round_id, NO_ROUND)
+        now = utcnow()
+        async with write_transaction():
+            current = await get_round(round_id)
+            closes = instants({"closes": data.closes}, current["timezone"])["closes"]
+            await extend_round(round_id, closes, data.reason, actor_of(request), now)
+            row = await get_round(round_id)
+        await clear_public_cache(request)
+        return round_out(row, now, _base_url(request))

@@ -1,0 +1,116 @@
+"""Every mail template renders: a one-line subject, a plain text body and an accessible HTML body."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+
+import pytest
+
+from portal.domain.outbox import Mail
+from portal.mails import invitation_mail
+from portal.settings import TEMPLATES_DIR, Settings
+
+SETTINGS = Settings(base_url="https://seats.example.org")
+HOSTILE = "O'Brien & <script>alert(1)</script>"
+
+# One sample per mail; a template in templates/email without a sample fails the test below.
+SAMPLES: dict[str, Callable[[str], Mail]] = {
+    "invitation": lambda name: invitation_mail(
+        SETTINGS,
+        name=name,
+        email="bo@example.org",
+        link="https://seats.example.org/admin/invitations/TOKEN123",
+        expires_at=datetime(2024, 11, 18, 10, 0, tzinfo=UTC),
+        invited_by="Ada Admin",
+        invitation_id=7,
+    ),
+}
+
+
+class _Links(HTMLParser):
+    """Collects each link's href and visible text, and the <html lang>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str, str]] = []
+        self.lang: str | None = None
+        self.images = 0
+        self.scripts = 0
+        self._href: str | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "html":
+            self.lang = attrs.get("lang")
+        if tag == "img":
+            self.images += 1
+        if tag == "script":
+            self.scripts += 1
+        if tag == "a":
+            self._href, self._text = attrs.get("href"), ""
+
+    def handle_data(self, data):
+        if self._href is not None:
+            self._text += data
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._href is not None:
+            self.links.append((self._href, " ".join(self._text.split())))
+            self._href = None
+
+
+def email_template_names() -> set[str]:
+    return {p.name.removesuffix(".subject.txt") for p in (TEMPLATES_DIR / "email").glob("*.subject.txt")}
+
+
+def test_every_email_template_has_a_sample_and_all_three_parts():
+    assert email_template_names() == set(SAMPLES)
+    for name in SAMPLES:
+        for suffix in (".subject.txt", ".txt", ".html"):
+            assert (TEMPLATES_DIR / "email" / f"{name}{suffix}").is_file()
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_email_template_renders_readable_parts(name):
+    mail = SAMPLES[name]("Bo Builder")
+    assert mail.subject and "\n" not in mail.subject and len(mail.subject) < 120
+    assert mail.body_text.strip() and "<" not in mail.body_text and "{{" not in mail.body_text
+    parser = _Links()
+    parser.feed(mail.body_html)
+    assert parser.lang == "en-GB"
+    assert parser.images == 0 and parser.scripts == 0
+    assert "style=" not in mail.body_html and "{{" not in mail.body_html
+    assert parser.links, "the HTML mail has at least one link"
+    for href, text in parser.links:
+        assert text and text.lower() not in {"click here", "here", "link"}, (href, text)
+        assert href.startswith("https://seats.example.org")
+    # Every link in the HTML is also written out in the plain text version.
+    for href, _ in parser.links:
+        assert href in mail.body_text
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_email_template_escapes_html_but_not_text(name):
+    mail = SAMPLES[name](HOSTILE)
+    assert "<script>" not in mail.body_html
+    assert "&lt;script&gt;" in mail.body_html
+    assert HOSTILE in mail.body_text  # plain text is not HTML: shown as typed
+
+
+def test_invitation_mail_says_who_what_and_until_when():
+    mail = SAMPLES["invitation"]("Bo Builder")
+    assert mail.kind == "invitation" and mail.dedupe_key == "invitation:7"
+    assert mail.recipient == "bo@example.org"
+    assert mail.subject == "Ada Admin invited you to be an admin of the Seat portal"
+    for body in (mail.body_text, mail.body_html):
+        assert "Hello Bo Builder" in body
+        assert "Ada Admin has invited you" in body
+        assert "publish representative seats" in body
+        assert "10am on Monday 18 November 2024 (UK time)" in body
+        assert "https://seats.example.org/admin/invitations/TOKEN123" in body
+        assert not re.search(r"password[:=]\s*\S", body, re.IGNORECASE)  # no password is ever mailed
+    assert ">Set your password</a>" in mail.body_html
