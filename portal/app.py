@@ -69,12 +69,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await db.prepare_sqlite(engine)
         from workers.embedded import EmbeddedRuntime
 
+        # The embedded worker runs actors on its own event loop: no pool with it.
+        pooled = not settings.embedded_worker and await db.open_pool(engine, settings.database_pool)
         runtime = EmbeddedRuntime(settings)
         runtime.start()
         try:
             yield
         finally:
             runtime.stop()
+            if pooled:
+                await db.close_pool(engine)
 
     auth = session_auth(settings)
     app = Litestar(

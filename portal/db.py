@@ -83,6 +83,20 @@ def read_transaction():
     return current_engine().transaction()
 
 
+async def open_pool(engine: Engine, size: int) -> bool:
+    """A PostgreSQL pool for the web process's own event loop (a pool cannot be shared
+    across loops, so the embedded worker and tests run without one)."""
+    if size > 0 and isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=1, max_size=size)
+        return True
+    return False
+
+
+async def close_pool(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine) and engine.pool is not None:
+        await engine.close_connection_pool()
+
+
 async def prepare_sqlite(engine: Engine) -> None:
     """WAL lets readers run beside the writer; it is a property of the file."""
     if isinstance(engine, SQLiteEngine):

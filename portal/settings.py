@@ -40,6 +40,7 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "PORTAL_SESSION_HOURS": ("8", "how long a sign-in lasts"),
     "PORTAL_INVITE_HOURS": ("72", "how long an invitation link stays valid"),
     "PORTAL_LOG_LEVEL": ("INFO", "logging level"),
+    "PORTAL_DATABASE_POOL": ("", "PostgreSQL connections each web process keeps open; default 10 in production, 0 (a connection per query) otherwise"),
 }
 
 
@@ -78,6 +79,7 @@ class Settings:
     session_hours: int = 8
     invite_hours: int = 72
     log_level: str = "INFO"
+    database_pool: int = 0
 
     @property
     def is_production(self) -> bool:
@@ -139,6 +141,7 @@ class Settings:
             session_hours=int(number("PORTAL_SESSION_HOURS")),
             invite_hours=int(number("PORTAL_INVITE_HOURS")),
             log_level=get("PORTAL_LOG_LEVEL").upper(),
+            database_pool=int(number("PORTAL_DATABASE_POOL")) if get("PORTAL_DATABASE_POOL") else (10 if production else 0),
         )
         settings.check()
         return settings
