@@ -21,6 +21,9 @@ def _settings() -> Settings:
 
 def _setup_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # A line every few seconds for each sweep would drown what matters.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    logging.getLogger("piccolo").setLevel(logging.WARNING)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
@@ -95,8 +98,11 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     """Everything in one process: migrate, demo data, web, worker and scheduler."""
     import uvicorn
 
-    cmd_demo(settings, args)
     host, port = args.host or settings.host, args.port or settings.port
+    # The app (loaded by uvicorn) reads the environment: give it the address chosen here.
+    os.environ["PORTAL_HOST"], os.environ["PORTAL_PORT"] = host, str(port)
+    settings = _settings()
+    cmd_demo(settings, args)
     print(f"\nServing the seat portal on http://{host}:{port}  (Ctrl+C to stop)\n", flush=True)
     uvicorn.run("portal.asgi:app", **_uvicorn_options(settings, host, port))
 

@@ -27,7 +27,7 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "PORTAL_SMTP_URL": ("", "smtp://user:pass@host:port (smtps:// for TLS, ?starttls=1); unset = local mailbox"),
     "PORTAL_MAIL_FROM": ("Seat portal <no-reply@localhost>", "From address of every mail"),
     "PORTAL_SECRET_KEY": ("", "secret for CSRF and signed links; generated under var/ in the embedded mode"),
-    "PORTAL_BASE_URL": ("http://127.0.0.1:8000", "public address used in mails, feeds and calendars"),
+    "PORTAL_BASE_URL": ("", "public address used in mails, feeds and calendars; unset = http://PORTAL_HOST:PORTAL_PORT"),
     "PORTAL_HOST": ("127.0.0.1", "address `portal run` listens on"),
     "PORTAL_PORT": ("8000", "port `portal run` listens on"),
     "PORTAL_VAR_DIR": ("var", "folder for the SQLite file, the secret, the mailbox and sessions (embedded mode)"),
@@ -128,7 +128,8 @@ class Settings:
             smtp_url=get("PORTAL_SMTP_URL") or None,
             mail_from=get("PORTAL_MAIL_FROM"),
             secret_key=get("PORTAL_SECRET_KEY"),
-            base_url=get("PORTAL_BASE_URL").rstrip("/"),
+            # Unset, the address follows the host and port the embedded server listens on.
+            base_url=(env.get("PORTAL_BASE_URL") or f"http://{get('PORTAL_HOST')}:{get('PORTAL_PORT')}").strip().rstrip("/"),
             host=get("PORTAL_HOST"),
             port=int(number("PORTAL_PORT")),
             var_dir=var_dir,

@@ -87,3 +87,9 @@ def test_no_setting_is_read_that_is_not_documented():
     source += "\n".join(p.read_text() for p in (PROJECT_ROOT / "workers").rglob("*.py"))
     used = set(re.findall(r"\bPORTAL_[A-Z_]+\b", source)) - {"PORTAL_ADMIN_PASSWORD"}
     assert used <= set(SETTINGS_DOC), f"undocumented: {sorted(used - set(SETTINGS_DOC))}"
+
+
+def test_base_url_follows_the_embedded_address_unless_set():
+    assert Settings.from_env({"PORTAL_PORT": "8123"}).base_url == "http://127.0.0.1:8123"
+    chosen = Settings.from_env({"PORTAL_PORT": "8123", "PORTAL_BASE_URL": "https://seats.example.org/"})
+    assert chosen.base_url == "https://seats.example.org"
