@@ -205,6 +205,8 @@ def portal_env(
             "PORTAL_EMBEDDED_WORKER": "0",
             "PORTAL_EMBEDDED_SCHEDULER": "0",
             "PORTAL_LOG_LEVEL": "WARNING",
+            # As in production: PostgreSQL through the web process's pool (ignored by SQLite).
+            "PORTAL_DATABASE_POOL": "10",
         }
     )
 
