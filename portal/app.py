@@ -19,7 +19,7 @@ from litestar.stores.registry import StoreRegistry
 
 from portal import db
 from portal.settings import PROJECT_ROOT, Settings
-from portal.web import admin, api, health, public
+from portal.web import account, admin, api, health, public
 from portal.web.auth import session_auth
 from portal.web.errors import EXCEPTION_HANDLERS
 from portal.web.page_cache import public_cache_config
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health.router,
             public.router,
             admin.router,
+            account.router,
             api.router,
             create_static_files_router(
                 path="/static", directories=[PROJECT_ROOT / "portal" / "static"], include_in_schema=False

@@ -13,6 +13,7 @@ from functools import lru_cache
 from jinja2 import Environment
 
 from portal.domain.accounts import NewInvitation
+from portal.domain.applicants import AccountMessage
 from portal.domain.outbox import Mail
 from portal.settings import Settings
 from portal.web.templating import mail_environment, render_mail
@@ -75,5 +76,53 @@ def compose_invitation(settings: Settings):
             invited_by=invitation.invited_by,
             invitation_id=invitation.invitation_id,
         )
+
+    return compose
+
+
+# ---- Applicant accounts (issue 3) -------------------------------------------------
+
+# Mail kind -> (template, path of its link). The link's token is the mail's secret.
+_ACCOUNT_MAILS = {
+    "verify": ("verify", "/account/verify/"),
+    "sign_in": ("sign_in_link", "/account/link/"),
+    "reset": ("reset", "/account/reset/"),
+    "already_registered": ("already_registered", None),
+}
+
+
+def account_mail(settings: Settings, message: AccountMessage) -> Mail:
+    """Confirmation, sign-in link, password reset or "you already have an account".
+
+    None of them carries a password: the person sets one in the portal.
+    """
+    template, path = _ACCOUNT_MAILS[message.kind]
+    link = f"{settings.base_url}{path}{message.token}" if path and message.token else None
+    subject, text, html = render_mail(
+        _environment(settings),
+        template,
+        recipient_name=message.name,
+        link=link,
+        expires_at=message.expires_at,
+        sign_in_url=f"{settings.base_url}/account/sign-in",
+        reset_url=f"{settings.base_url}/account/reset",
+        admin_sign_in_url=f"{settings.base_url}/admin/sign-in",
+    )
+    return Mail(
+        kind=message.kind,
+        dedupe_key=f"account:{message.key}",
+        recipient=message.email,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        headers=dict(AUTOMATIC),
+    )
+
+
+def compose_account_mail(settings: Settings):
+    """The callback `portal.domain.applicants` calls inside its transaction."""
+
+    def compose(message: AccountMessage) -> Mail:
+        return account_mail(settings, message)
 
     return compose

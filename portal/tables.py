@@ -11,6 +11,7 @@ from __future__ import annotations
 from piccolo.columns import (
     JSON,
     Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     OnDelete,
@@ -30,6 +31,14 @@ class User(Table, tablename="portal_user"):
     is_active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
     last_sign_in_at = Timestamptz(null=True, default=None)
+    # Applicant profile (issue 3).
+    organisation = Varchar(length=200, default="")
+    job_title = Varchar(length=200, default="")
+    phone = Varchar(length=40, default="")
+    # A reasonable-adjustment request: for admins only, never for panels. `secret`
+    # keeps it out of `select(exclude_secrets=True)`; read it only by naming it.
+    adjustments = Text(default="", secret=True)
+    email_verified_at = Timestamptz(null=True, default=None)
 
 
 class Invitation(Table):
@@ -38,6 +47,22 @@ class Invitation(Table):
     user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
     token_hash = Varchar(length=64, unique=True)
     invited_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class AccountToken(Table):
+    """A single-use, expiring link for an applicant: verify, sign in or reset.
+
+    Only hashes are stored. A sign-in link also stores the hash of a nonce kept in
+    the browser that asked for it, so a forwarded link signs nobody else in.
+    """
+
+    user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade, index=True)
+    purpose = Varchar(length=10)  # verify / sign_in / reset
+    token_hash = Varchar(length=64, unique=True)
+    nonce_hash = Varchar(length=64, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
@@ -149,9 +174,77 @@ class OutboxMessage(Table):
     sent_at = Timestamptz(null=True, default=None)
 
 
+# ---- Applications (issue 3) ------------------------------------------------------
+# One application per applicant per round, one answer per question, one statement per
+# criterion and one document per kind: raw unique indexes in their own migration.
+
+
+class Application(Table):
+    """An applicant's application to one round. Only `portal.domain.applications` sets `status`."""
+
+    applicant = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade, index=True)
+    round = ForeignKey(references=Round, null=False, on_delete=OnDelete.cascade, index=True)
+    # draft / submitted / withdrawn (later shortlisted / unsuccessful / appointed)
+    status = Varchar(length=20, default="draft", index=True)
+    # Made at the first submit ("SP-2026-7K3F9Q") and kept through resubmits.
+    reference = Varchar(length=32, unique=True, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    submitted_at = Timestamptz(null=True, default=None)
+    # The database's clock at the latest accepted submit: the one clock that decides.
+    received_at = Timestamptz(null=True, default=None)
+    in_grace = Boolean(default=False)
+    content_hash = Varchar(length=64, null=True, default=None)
+    version = Integer(default=0)
+    withdrawn_at = Timestamptz(null=True, default=None)
+
+
+class Answer(Table):
+    application = ForeignKey(references=Application, null=False, on_delete=OnDelete.cascade)
+    question = ForeignKey(references=Question, null=False, on_delete=OnDelete.cascade)
+    text = Text(default="")
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Statement(Table):
+    """The applicant's statement against one published criterion."""
+
+    application = ForeignKey(references=Application, null=False, on_delete=OnDelete.cascade)
+    criterion = ForeignKey(references=Criterion, null=False, on_delete=OnDelete.cascade)
+    text = Text(default="")
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Document(Table):
+    """An uploaded file, stored with the application so both commit or fail together."""
+
+    application = ForeignKey(references=Application, null=False, on_delete=OnDelete.cascade)
+    kind = Varchar(length=20)  # cv / supporting
+    filename = Varchar(length=255)
+    content_type = Varchar(length=100)
+    size = Integer()
+    sha256 = Varchar(length=64)
+    data = Bytea()
+    uploaded_at = Timestamptz(default=TimestamptzNow())
+
+
+class Submission(Table):
+    """One accepted submit: what was received, when, and its hash. Earlier versions stay for admins."""
+
+    application = ForeignKey(
+        references=Application, null=False, on_delete=OnDelete.cascade, index=True
+    )
+    version = Integer()
+    received_at = Timestamptz()
+    in_grace = Boolean(default=False)
+    content_hash = Varchar(length=64)
+    snapshot = JSON(default="{}")
+
+
 ALL_TABLES: list[type[Table]] = [
     User,
     Invitation,
+    AccountToken,
     ApiToken,
     Seat,
     Criterion,
@@ -160,4 +253,9 @@ ALL_TABLES: list[type[Table]] = [
     DeadlineExtension,
     AuditEvent,
     OutboxMessage,
+    Application,
+    Answer,
+    Statement,
+    Document,
+    Submission,
 ]

@@ -111,3 +111,12 @@ def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         raise NotAuthorizedException("Sign in as an admin to see this page.")
     if not getattr(user, "is_admin", False):
         raise PermissionDeniedException("Only admins can use this page.")
+
+
+def requires_applicant(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Applicant pages: admins are not applicants, so they get 403 here too."""
+    user = connection.scope.get("user")
+    if user is None:
+        raise NotAuthorizedException("Sign in to see this page.")
+    if getattr(user, "role", None) != Role.applicant.value:
+        raise PermissionDeniedException("Only applicant accounts can use this page.")

@@ -9,11 +9,25 @@ from html.parser import HTMLParser
 
 import pytest
 
+from portal.domain.applicants import AccountMessage
 from portal.domain.outbox import Mail
-from portal.mails import invitation_mail
+from portal.mails import account_mail, invitation_mail
 from portal.settings import TEMPLATES_DIR, Settings
 
 SETTINGS = Settings(base_url="https://seats.example.org")
+
+
+def _account_sample(kind: str, name: str) -> Mail:
+    linked = kind != "already_registered"
+    return account_mail(
+        SETTINGS,
+        AccountMessage(
+            kind=kind, user_id=3, email="rae@example.org", name=name, key=f"{kind}:9",
+            token="TOKEN123" if linked else None,
+            expires_at=datetime(2024, 11, 18, 10, 0, tzinfo=UTC) if linked else None,
+        ),
+    )
+
 HOSTILE = "O'Brien & <script>alert(1)</script>"
 
 # One sample per mail; a template in templates/email without a sample fails the test below.
@@ -27,6 +41,11 @@ SAMPLES: dict[str, Callable[[str], Mail]] = {
         invited_by="Ada Admin",
         invitation_id=7,
     ),
+    # Applicant accounts (issue 3): one sample per account mail.
+    "verify": lambda name: _account_sample("verify", name),
+    "sign_in_link": lambda name: _account_sample("sign_in", name),
+    "reset": lambda name: _account_sample("reset", name),
+    "already_registered": lambda name: _account_sample("already_registered", name),
 }
 
 

@@ -1,0 +1,327 @@
+"""Getting into an applicant account: register, confirm, sign in (password or link), reset, sign out.
+
+All of these are reachable signed out. Every request that could mail someone
+answers the same way whether or not the address has an account. Links from mails
+open a page with a button (GET never spends a token), so mail scanners that fetch
+links cannot use them up.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import Cookie
+from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from portal.db import is_integrity_error, write_transaction
+from portal.domain.accounts import MIN_PASSWORD, InvalidCredentials
+from portal.domain.applicants import (
+    SIGN_IN_LINK_VALID,
+    TokenPurpose,
+    WrongBrowser,
+    authenticate_applicant,
+    ensure_same_browser,
+    find_account_token,
+    register_applicant,
+    request_password_reset,
+    request_sign_in_link,
+    reset_password,
+    use_sign_in_link,
+    verify_email,
+)
+from portal.domain.errors import DomainError, NotFound
+from portal.domain.timerules import utcnow
+from portal.mails import compose_account_mail
+from portal.web.auth import sign_in, sign_out
+from portal.web.common import form_errors, settings_of
+from workers.mail import dispatch
+
+HOME = "/account/profile"
+# The browser's half of a sign-in link. Only sent to /account paths, never readable by script.
+NONCE_COOKIE = "portal_link_nonce"
+_NONCE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def _limit(name: str, per_minute: int = 10) -> RateLimitConfig:
+    """A limiter with its own bucket: Litestar keys buckets by middleware class and
+    client address, so limiters sharing an identifier would count together."""
+
+    def identify(request: Request) -> str:
+        return f"account-{name}::{get_remote_address(request)}"
+
+    return RateLimitConfig(rate_limit=("minute", per_minute), store="rate_limit", identifier_for_request=identify)
+
+
+sign_in_limit = _limit("sign-in")
+register_limit = _limit("register")
+reset_limit = _limit("reset")
+link_limit = _limit("link")
+token_limit = _limit("token")  # using links: guessing one is hopeless, but cheap to bound
+
+
+def safe_next(target: str) -> str:
+    """Only a local path after sign-in: an open redirect would help phishing."""
+    if (
+        target.startswith("/")
+        and not target.startswith(("//", "/admin"))
+        and "\\" not in target
+        and len(target) <= 500
+        and target.isprintable()
+    ):
+        return target
+    return HOME
+
+
+@dataclass
+class RegisterForm:
+    name: str = ""
+    email: str = ""
+
+
+@dataclass
+class EmailForm:
+    email: str = ""
+    next: str = ""
+
+
+@dataclass
+class SignInForm:
+    email: str = ""
+    password: str = ""
+    next: str = ""
+
+
+@dataclass
+class PasswordForm:
+    password: str = ""
+    confirm: str = ""
+
+
+@dataclass
+class EmptyForm:
+    pass
+
+
+def _sent(what: str) -> Redirect:
+    return Redirect(f"/account/sent?what={what}")
+
+
+def _dead_link(message: str, purpose: TokenPurpose, status_code: int = 404) -> Template:
+    return Template(
+        "account/link_invalid.html", context={"message": message, "purpose": purpose.value}, status_code=status_code
+    )
+
+
+class AccessController(Controller):
+    path = "/"
+    opt = {"public": True}
+
+    @get("/", name="account_home")
+    async def home(self, request: Request) -> Redirect:
+        # Public, so the session is read directly: the nav's one link serves both cases.
+        signed_in = isinstance(request.session.get("user_id"), int) if request.session else False
+        return Redirect(HOME if signed_in else "/account/sign-in")
+
+    @get("/sent", name="account_sent")
+    async def sent(self, what: FromQuery[str] = "") -> Template:
+        what = what if what in {"register", "link", "reset"} else "register"
+        return Template("account/check_email.html", context={"what": what, "link_minutes": 15})
+
+    # ---- Register and confirm -----------------------------------------------
+
+    @get("/register", name="account_register")
+    async def register_form(self) -> Template:
+        return Template("account/register.html", context={"form": RegisterForm(), "errors": {}})
+
+    @post("/register", middleware=[register_limit.middleware])
+    async def register(self, request: Request, data: URLEncodedBody[RegisterForm]) -> Template | Redirect:
+        try:
+            async with write_transaction():
+                message_id = await register_applicant(
+                    data.name, data.email, utcnow(), compose_account_mail(settings_of(request))
+                )
+        except DomainError as exc:
+            return Template("account/register.html", context={"form": data, "errors": form_errors(exc)}, status_code=400)
+        except Exception as exc:
+            # Two registrations of one new address at once: the other one won, and its
+            # owner gets that mail. Saying anything else would tell who has an account.
+            if not is_integrity_error(exc):
+                raise
+            return _sent("register")
+        dispatch([message_id])  # only now: a worker handed the id before the commit finds no row
+        return _sent("register")
+
+    def _verify_form(self, token: str, row: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Template:
+        return Template(
+            "account/verify.html",
+            context={"token": token, "account": row, "errors": errors, "min_password": MIN_PASSWORD},
+            status_code=status_code,
+        )
+
+    @get("/verify/{token:str}", name="account_verify")
+    async def verify_form(self, token: FromPath[str]) -> Template:
+        try:
+            row = await find_account_token(token, TokenPurpose.verify, utcnow())
+        except NotFound as exc:
+            return _dead_link(exc.message, TokenPurpose.verify)
+        return self._verify_form(token, row, {})
+
+    @post("/verify/{token:str}", middleware=[token_limit.middleware])
+    async def verify(self, request: Request, token: FromPath[str], data: URLEncodedBody[PasswordForm]) -> Template | Redirect:
+        try:
+            async with write_transaction():
+                user_id = await verify_email(token, data.password, data.confirm, utcnow())
+        except NotFound as exc:
+            return _dead_link(exc.message, TokenPurpose.verify)
+        except DomainError as exc:
+            try:
+                row = await find_account_token(token, TokenPurpose.verify, utcnow())
+            except NotFound as gone:
+                return _dead_link(gone.message, TokenPurpose.verify)
+            return self._verify_form(token, row, form_errors(exc), status_code=400)
+        sign_in(request, {"id": user_id})  # a new session id: nothing planted before survives
+        return Redirect(f"{HOME}?welcome=1")
+
+    # ---- Sign in ------------------------------------------------------------
+
+    def _sign_in_page(self, email: str = "", next: str = "", errors: dict[str, str] | None = None,
+                      link_errors: dict[str, str] | None = None, status_code: int = 200,
+                      signed_out: bool = False) -> Template:
+        return Template(
+            "account/sign_in.html",
+            context={
+                "email": email, "next": next, "errors": {**(errors or {}), **(link_errors or {})},
+                "link_errors": link_errors or {}, "signed_out": signed_out,
+            },
+            status_code=status_code,
+        )
+
+    @get("/sign-in", name="account_sign_in")
+    async def sign_in_form(self, next: FromQuery[str] = "", signed_out: FromQuery[str] = "") -> Template:
+        return self._sign_in_page(next=safe_next(next) if next else "", signed_out=signed_out == "1")
+
+    @post("/sign-in", middleware=[sign_in_limit.middleware])
+    async def sign_in_submit(self, request: Request, data: URLEncodedBody[SignInForm]) -> Template | Redirect:
+        try:
+            async with write_transaction():
+                user = await authenticate_applicant(data.email, data.password, utcnow())
+        except InvalidCredentials as exc:
+            return self._sign_in_page(data.email, data.next, {"email": exc.message}, status_code=400)
+        sign_in(request, user)
+        return Redirect(safe_next(data.next))
+
+    @post("/sign-in/link", middleware=[link_limit.middleware])
+    async def request_link(self, request: Request, data: URLEncodedBody[EmailForm]) -> Template | Redirect:
+        if not data.email.strip():
+            return self._sign_in_page(
+                link_errors={"link-email": "Enter your email address to get a sign-in link."}, status_code=400
+            )
+        # One nonce per browser, kept while it lasts, so two links asked for in a row both work here.
+        nonce = request.cookies.get(NONCE_COOKIE, "")
+        if not _NONCE.fullmatch(nonce):
+            nonce = secrets.token_urlsafe(32)
+        async with write_transaction():
+            message_id = await request_sign_in_link(
+                data.email, nonce, utcnow(), compose_account_mail(settings_of(request))
+            )
+        dispatch([message_id])
+        response = _sent("link")
+        # Set whether or not the address has an account: the response must not differ.
+        response.cookies.append(
+            Cookie(
+                key=NONCE_COOKIE, value=nonce, path="/account", max_age=int(SIGN_IN_LINK_VALID.total_seconds()),
+                httponly=True, secure=settings_of(request).secure_cookies, samesite="lax",
+            )
+        )
+        return response
+
+    @get("/link/{token:str}", name="account_link")
+    async def link_form(self, request: Request, token: FromPath[str]) -> Template:
+        try:
+            row = await find_account_token(token, TokenPurpose.sign_in, utcnow())
+            ensure_same_browser(row, request.cookies.get(NONCE_COOKIE))
+        except WrongBrowser as exc:
+            return _dead_link(exc.message, TokenPurpose.sign_in, status_code=403)
+        except NotFound as exc:
+            return _dead_link(exc.message, TokenPurpose.sign_in)
+        return Template("account/link_confirm.html", context={"token": token, "account": row})
+
+    @post("/link/{token:str}", middleware=[token_limit.middleware])
+    async def use_link(self, request: Request, token: FromPath[str], data: URLEncodedBody[EmptyForm]) -> Template | Redirect:
+        try:
+            async with write_transaction():
+                user_id = await use_sign_in_link(token, request.cookies.get(NONCE_COOKIE), utcnow())
+        except WrongBrowser as exc:
+            return _dead_link(exc.message, TokenPurpose.sign_in, status_code=403)
+        except NotFound as exc:
+            return _dead_link(exc.message, TokenPurpose.sign_in)
+        sign_in(request, {"id": user_id})
+        response = Redirect(HOME)
+        response.delete_cookie(NONCE_COOKIE, path="/account")
+        return response
+
+    # ---- Reset --------------------------------------------------------------
+
+    @get("/reset", name="account_reset")
+    async def reset_request_form(self) -> Template:
+        return Template("account/reset_request.html", context={"email": "", "errors": {}})
+
+    @post("/reset", middleware=[reset_limit.middleware])
+    async def reset_request(self, request: Request, data: URLEncodedBody[EmailForm]) -> Template | Redirect:
+        if not data.email.strip():
+            return Template(
+                "account/reset_request.html",
+                context={"email": "", "errors": {"email": "Enter the email address of your account."}},
+                status_code=400,
+            )
+        async with write_transaction():
+            message_id = await request_password_reset(data.email, utcnow(), compose_account_mail(settings_of(request)))
+        dispatch([message_id])
+        return _sent("reset")
+
+    def _reset_form(self, token: str, row: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Template:
+        return Template(
+            "account/reset_form.html",
+            context={"token": token, "account": row, "errors": errors, "min_password": MIN_PASSWORD},
+            status_code=status_code,
+        )
+
+    @get("/reset/{token:str}", name="account_reset_token")
+    async def reset_form(self, token: FromPath[str]) -> Template:
+        try:
+            row = await find_account_token(token, TokenPurpose.reset, utcnow())
+        except NotFound as exc:
+            return _dead_link(exc.message, TokenPurpose.reset)
+        return self._reset_form(token, row, {})
+
+    @post("/reset/{token:str}", middleware=[token_limit.middleware])
+    async def reset(self, request: Request, token: FromPath[str], data: URLEncodedBody[PasswordForm]) -> Template | Redirect:
+        try:
+            async with write_transaction():
+                user_id = await reset_password(token, data.password, data.confirm, utcnow())
+        except NotFound as exc:
+            return _dead_link(exc.message, TokenPurpose.reset)
+        except DomainError as exc:
+            try:
+                row = await find_account_token(token, TokenPurpose.reset, utcnow())
+            except NotFound as gone:
+                return _dead_link(gone.message, TokenPurpose.reset)
+            return self._reset_form(token, row, form_errors(exc), status_code=400)
+        sign_in(request, {"id": user_id})
+        return Redirect(f"{HOME}?reset=1")
+
+    # ---- Sign out -----------------------------------------------------------
+
+    @post("/sign-out", name="account_sign_out")
+    async def sign_out_submit(self, request: Request) -> Redirect:
+        sign_out(request)
+        return Redirect("/account/sign-in?signed_out=1")
+
+
+public_controllers = [AccessController]

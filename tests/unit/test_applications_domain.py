@@ -1,0 +1,659 @@
+"""Applications against the real test database: start, save, submit, withdraw, ownership,
+the deadline on every write, and concurrent submits decided by the database's clock."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from portal import db
+from portal.domain.applications import (
+    MAX_TEXT_CHARS,
+    ApplicationWithdrawn,
+    Receipt,
+    count_words,
+    database_now,
+    has_unsubmitted_changes,
+    load_application,
+    missing_parts,
+    save_answers,
+    save_document,
+    start_application,
+    submit_application,
+    withdraw_application,
+)
+from portal.domain.deadlines import DeadlinePassed
+from portal.domain.errors import DomainError, NotFound
+from portal.domain.outbox import Mail
+from portal.domain.seats import ValidationErrors
+from portal.tables import (
+    Answer,
+    Application,
+    AuditEvent,
+    Criterion,
+    DeadlineExtension,
+    OutboxMessage,
+    Question,
+    Round,
+    Seat,
+    Submission,
+    User,
+)
+from tests.conftest import run as run_coroutine
+
+CV = b"%PDF-1.7\n" + b"x" * 100
+CV_SHA = hashlib.sha256(CV).hexdigest()
+
+
+def run(awaitable):
+    """`tests.conftest.run` for coroutines and Piccolo queries alike (queries are awaitables)."""
+
+    async def wait():
+        return await awaitable
+
+    return run_coroutine(wait())
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _tx(fn, *args, **kwargs):
+    async with db.write_transaction():
+        return await fn(*args, **kwargs)
+
+
+def write(fn, *args, **kwargs):
+    return run(_tx(fn, *args, **kwargs))
+
+
+async def _make_user(email: str) -> int:
+    rows = await User.insert(
+        User(email=email, name=email.split("@")[0], role="applicant")
+    ).returning(User.id)
+    return rows[0]["id"]
+
+
+async def _make_round(
+    *,
+    opens: timedelta,
+    closes: timedelta,
+    grace: int = 10,
+    published: bool = True,
+    closes_at: datetime | None = None,
+) -> dict:
+    t = now()
+    seat = (
+        await Seat.insert(
+            Seat(slug=f"seat-{t.timestamp()}", title="Racial equity lead", published=published)
+        ).returning(Seat.id)
+    )[0]["id"]
+    q1 = (
+        await Question.insert(
+            Question(seat=seat, position=1, prompt="Why you?", word_limit=5, required=True)
+        ).returning(Question.id)
+    )[0]["id"]
+    q2 = (
+        await Question.insert(
+            Question(seat=seat, position=2, prompt="Anything else?", word_limit=50, required=False)
+        ).returning(Question.id)
+    )[0]["id"]
+    crit = (
+        await Criterion.insert(
+            Criterion(seat=seat, position=1, title="Lived experience")
+        ).returning(Criterion.id)
+    )[0]["id"]
+    round_id = (
+        await Round.insert(
+            Round(
+                seat=seat,
+                opens_at=t + opens,
+                closes_at=closes_at or (t + closes),
+                grace_minutes=grace,
+            )
+        ).returning(Round.id)
+    )[0]["id"]
+    return {"seat": seat, "round": round_id, "q1": q1, "q2": q2, "criterion": crit}
+
+
+@pytest.fixture
+def open_round(settings) -> dict:
+    return run(_make_round(opens=-timedelta(days=1), closes=timedelta(days=1)))
+
+
+@pytest.fixture
+def alice(settings) -> int:
+    return run(_make_user("alice@example.org"))
+
+
+@pytest.fixture
+def bob(settings) -> int:
+    return run(_make_user("bob@example.org"))
+
+
+def _complete(app_id: int, user_id: int, parts: dict, answer: str = "Because I care") -> None:
+    write(
+        save_answers,
+        app_id,
+        user_id,
+        {parts["q1"]: answer},
+        {parts["criterion"]: "Twenty years."},
+        now(),
+    )
+    write(
+        save_document,
+        app_id,
+        user_id,
+        kind="cv",
+        filename="cv.pdf",
+        content_type="application/pdf",
+        data=CV,
+        sha256=CV_SHA,
+        now=now(),
+    )
+
+
+async def _count(table, where) -> int:
+    return await table.count().where(where)
+
+
+# ---- Words -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        ("", 0),
+        ("   ", 0),
+        ("one", 1),
+        ("co-operate £5,000 today", 3),
+        ("tabs\tand\nnew lines\r\nhere", 5),
+        ("non\u00a0breaking and\u2003em space", 5),
+        ("\ufeffbyte-order mark", 2),
+    ],
+)
+def test_count_words_counts_whitespace_separated_tokens(text, words):
+    assert count_words(text) == words
+
+
+# ---- Starting --------------------------------------------------------------------
+
+
+def test_start_application_twice_returns_the_same_draft(open_round, alice):
+    first = write(start_application, alice, open_round["round"], now())
+
+    second = write(start_application, alice, open_round["round"], now())
+
+    assert first == second
+    assert run(_count(Application, Application.applicant == alice)) == 1
+    assert (
+        run(Application.select(Application.status).where(Application.id == first).first())["status"]
+        == "draft"
+    )
+
+
+def test_start_application_concurrent_starts_make_one_row(open_round, alice):
+    async def go():
+        return await asyncio.gather(
+            *[_tx(start_application, alice, open_round["round"], now()) for _ in range(10)]
+        )
+
+    ids = run(go())
+
+    assert len(set(ids)) == 1
+    assert run(_count(Application, Application.applicant == alice)) == 1
+
+
+def test_start_application_on_unpublished_seat_is_not_found(settings, alice):
+    parts = run(_make_round(opens=-timedelta(days=1), closes=timedelta(days=1), published=False))
+
+    with pytest.raises(NotFound):
+        write(start_application, alice, parts["round"], now())
+
+
+def test_start_application_on_unknown_round_is_not_found(settings, alice):
+    for bad in (999_999, 0, -1, 2**40):
+        with pytest.raises(NotFound):
+            write(start_application, alice, bad, now())
+
+
+def test_start_application_before_opening_is_refused(settings, alice):
+    parts = run(_make_round(opens=timedelta(days=1), closes=timedelta(days=2)))
+
+    with pytest.raises(DomainError, match="not open for applications yet"):
+        write(start_application, alice, parts["round"], now())
+
+
+def test_start_application_after_closing_states_closing_time(settings, alice):
+    parts = run(_make_round(opens=-timedelta(days=2), closes=-timedelta(hours=1), grace=0))
+
+    with pytest.raises(DeadlinePassed, match=r"This round closed at .*\(UK time\)"):
+        write(start_application, alice, parts["round"], now())
+
+
+def test_start_application_after_closing_with_own_extension_is_allowed(settings, alice, bob):
+    parts = run(_make_round(opens=-timedelta(days=2), closes=-timedelta(hours=1), grace=0))
+    run(
+        DeadlineExtension.insert(
+            DeadlineExtension(
+                round=parts["round"],
+                applicant=alice,
+                previous_closes_at=now() - timedelta(hours=1),
+                closes_at=now() + timedelta(days=1),
+                reason="Reasonable adjustment",
+            )
+        )
+    )
+
+    app_id = write(start_application, alice, parts["round"], now())
+
+    assert app_id
+    with pytest.raises(DeadlinePassed):
+        write(start_application, bob, parts["round"], now())
+
+
+# ---- Saving ----------------------------------------------------------------------
+
+
+def test_save_answers_saves_and_replaces_text(open_round, alice):
+    app_id = write(start_application, alice, open_round["round"], now())
+
+    write(save_answers, app_id, alice, {open_round["q1"]: "First try"}, {}, now())
+    write(
+        save_answers,
+        app_id,
+        alice,
+        {open_round["q1"]: "  Second\r\ntry  "},
+        {open_round["criterion"]: "Yes"},
+        now(),
+    )
+
+    view = run(load_application(app_id, alice))
+    assert view.answers == {open_round["q1"]: "Second\ntry"}
+    assert view.statements == {open_round["criterion"]: "Yes"}
+    assert run(_count(Answer, Answer.application == app_id)) == 1
+
+
+def test_save_answers_over_word_limit_is_refused_and_keeps_saved_text(open_round, alice):
+    app_id = write(start_application, alice, open_round["round"], now())
+    write(save_answers, app_id, alice, {open_round["q1"]: "Kept answer"}, {}, now())
+
+    with pytest.raises(ValidationErrors) as caught:
+        write(
+            save_answers,
+            app_id,
+            alice,
+            {open_round["q1"]: "one two three four five six"},
+            {},
+            now(),
+        )
+
+    assert caught.value.errors == {
+        f"question_{open_round['q1']}": "Your answer to question 1 has 6 words; the limit is 5."
+    }
+    assert run(load_application(app_id, alice)).answers[open_round["q1"]] == "Kept answer"
+
+
+@pytest.mark.parametrize(
+    "hostile,message",
+    [
+        ("nul\x00byte", "NUL byte"),
+        ("a " * (MAX_TEXT_CHARS), "too long"),
+        ("x" * 1_000_000, "too long"),
+    ],
+)
+def test_save_answers_refuses_hostile_text_and_keeps_saved_text(
+    open_round, alice, hostile, message
+):
+    app_id = write(start_application, alice, open_round["round"], now())
+    write(save_answers, app_id, alice, {}, {open_round["criterion"]: "Kept statement"}, now())
+
+    with pytest.raises(ValidationErrors, match=message):
+        write(save_answers, app_id, alice, {}, {open_round["criterion"]: hostile}, now())
+
+    assert (
+        run(load_application(app_id, alice)).statements[open_round["criterion"]] == "Kept statement"
+    )
+
+
+def test_save_answers_keeps_markup_as_text(open_round, alice):
+    app_id = write(start_application, alice, open_round["round"], now())
+
+    write(save_answers, app_id, alice, {open_round["q1"]: "<script>alert(1)</script>"}, {}, now())
+
+    assert (
+        run(load_application(app_id, alice)).answers[open_round["q1"]]
+        == "<script>alert(1)</script>"
+    )
+
+
+def test_save_answers_for_another_seats_question_is_refused(open_round, alice, settings):
+    other = run(_make_round(opens=-timedelta(days=1), closes=timedelta(days=1)))
+    app_id = write(start_application, alice, open_round["round"], now())
+
+    with pytest.raises(DomainError, match="not part of this application"):
+        write(save_answers, app_id, alice, {other["q1"]: "Sneaky"}, {}, now())
+
+
+def test_missing_parts_lists_what_is_left_then_nothing(open_round, alice):
+    app_id = write(start_application, alice, open_round["round"], now())
+
+    before = missing_parts(run(load_application(app_id, alice)))
+    _complete(app_id, alice, open_round)
+    after = missing_parts(run(load_application(app_id, alice)))
+
+    assert before == [
+        "Answer question 1.",
+        "Write a statement for “Lived experience”.",
+        "Upload your CV.",
+    ]
+    assert after == []
+
+
+# ---- Ownership -------------------------------------------------------------------
+
+
+def test_another_applicants_application_is_not_found_everywhere(open_round, alice, bob):
+    app_id = write(start_application, alice, open_round["round"], now())
+    _complete(app_id, alice, open_round)
+
+    attempts = [
+        lambda: run(load_application(app_id, bob)),
+        lambda: write(save_answers, app_id, bob, {open_round["q1"]: "Hijack"}, {}, now()),
+        lambda: write(
+            save_document,
+            app_id,
+            bob,
+            kind="cv",
+            filename="x.pdf",
+            content_type="application/pdf",
+            data=CV,
+            sha256=CV_SHA,
+            now=now(),
+        ),
+        lambda: write(submit_application, app_id, bob),
+        lambda: write(withdraw_application, app_id, bob, now()),
+    ]
+    for attempt in attempts:
+        with pytest.raises(NotFound, match="There is no such application."):
+            attempt()
+
+    assert run(load_application(app_id, alice)).answers[open_round["q1"]] == "Because I care"
+    assert run(Application.select().where(Application.id == app_id).first())["status"] == "draft"
+
+
+# ---- Submitting ------------------------------------------------------------------
+
+
+def test_submit_with_missing_parts_is_refused(open_round, alice):
+    app_id = write(start_application, alice, open_round["round"], now())
+
+    with pytest.raises(DomainError, match="not complete yet: Answer question 1."):
+        write(submit_application, app_id, alice)
+
+    assert run(_count(Submission, Submission.application == app_id)) == 0
+
+
+def test_submit_gives_a_receipt_read_from_the_database_clock(open_round, alice):
+    app_id = write(start_application, alice, open_round["round"], now())
+    _complete(app_id, alice, open_round)
+    before = now() - timedelta(seconds=2)
+
+    receipt = write(submit_application, app_id, alice)
+
+    assert re.fullmatch(r"SP-\d{4}-[2-9A-HJKMNP-Z]{6}", receipt.reference)
+    assert receipt.version == 1 and not receipt.in_grace and not receipt.repeated
+    assert re.fullmatch(r"[0-9a-f]{64}", receipt.content_hash)
+    assert before <= receipt.received_at <= now() + timedelta(seconds=2)
+    assert receipt.received_at.tzinfo is not None
+    row = run(Application.select().where(Application.id == app_id).first())
+    assert (row["status"], row["reference"], row["content_hash"]) == (
+        "submitted",
+        receipt.reference,
+        receipt.content_hash,
+    )
+    assert run(_count(AuditEvent, AuditEvent.action == "application.submitted")) == 1
+
+
+def test_submit_twice_unchanged_returns_the_same_receipt(open_round, alice):
+    app_id = write(start_application, alice, open_round["round"], now())
+    _complete(app_id, alice, open_round)
+    first = write(submit_application, app_id, alice)
+
+    second = write(submit_application, app_id, alice)
+
+    assert second.repeated
+    assert (second.reference, second.version, second.received_at, second.content_hash) == (
+        first.reference,
+        first.version,
+        first.received_at,
+        first.content_hash,
+    )
+    assert run(_count(Submission, Submission.application == app_id)) == 1
+
+
+def test_resubmit_after_edit_makes_a_new_version_and_keeps_the_old(open_round, alice):
+    app_id = write(start_application, alice, open_round["round"], now())
+    _complete(app_id, alice, open_round)
+    first = write(submit_application, app_id, alice)
+    write(save_answers, app_id, alice, {open_round["q1"]: "Better answer now"}, {}, now())
+    assert has_unsubmitted_changes(run(load_application(app_id, alice)))
+
+    second = write(submit_application, app_id, alice)
+
+    assert second.reference == first.reference
+    assert second.version == 2 and second.content_hash != first.content_hash
+    versions = run(
+        Submission.select(Submission.version, Submission.snapshot)
+        .where(Submission.application == app_id)
+        .order_by(Submission.version)
+    )
+    assert [v["version"] for v in versions] == [1, 2]
+    assert not has_unsubmitted_changes(run(load_application(app_id, alice)))
+    assert "Because I care" in str(versions[0]["snapshot"])
+
+
+def test_submit_queues_the_receipt_mail_once(open_round, alice):
+    app_id = write(start_application, alice, open_round["round"], now())
+    _complete(app_id, alice, open_round)
+
+    def receipt_mail(receipt: Receipt, applicant) -> Mail:
+        return Mail(
+            kind="receipt",
+            dedupe_key=f"receipt:{receipt.application_id}:{receipt.version}",
+            recipient=applicant["email"],
+            subject=f"Received: {receipt.reference}",
+            body_text=f"Hash {receipt.content_hash}",
+        )
+
+    receipt = write(submit_application, app_id, alice, receipt_mail=receipt_mail)
+    again = write(submit_application, app_id, alice, receipt_mail=receipt_mail)
+
+    assert len(receipt.outbox_ids) == 1 and again.outbox_ids == []
+    mail = run(OutboxMessage.select().where(OutboxMessage.id == receipt.outbox_ids[0]).first())
+    assert mail["recipient"] == "alice@example.org"
+    assert receipt.reference in mail["subject"] and receipt.content_hash in mail["body_text"]
+
+
+def test_submit_to_unpublished_seat_is_refused(open_round, alice):
+    app_id = write(start_application, alice, open_round["round"], now())
+    _complete(app_id, alice, open_round)
+    run(Seat.update({Seat.published: False}).where(Seat.id == open_round["seat"]))
+
+    with pytest.raises(DomainError, match="no longer open"):
+        write(submit_application, app_id, alice)
+
+
+# ---- The deadline on every write ------------------------------------------------
+
+
+def _close_round(parts: dict, *, ago: timedelta, grace: int) -> None:
+    run(
+        Round.update({Round.closes_at: now() - ago, Round.grace_minutes: grace}).where(
+            Round.id == parts["round"]
+        )
+    )
+
+
+def test_submit_inside_grace_is_accepted_and_flagged(open_round, alice):
+    app_id = write(start_application, alice, open_round["round"], now())
+    _complete(app_id, alice, open_round)
+    _close_round(open_round, ago=timedelta(minutes=1), grace=10)
+
+    receipt = write(submit_application, app_id, alice)
+
+    assert receipt.in_grace
+    assert (
+        run(Application.select(Application.in_grace).where(Application.id == app_id).first())[
+            "in_grace"
+        ]
+        is True
+    )
+
+
+def test_submit_after_grace_is_refused_and_the_draft_stays(open_round, alice):
+    app_id = write(start_application, alice, open_round["round"], now())
+    _complete(app_id, alice, open_round)
+    _close_round(open_round, ago=timedelta(minutes=11), grace=10)
+
+    with pytest.raises(DeadlinePassed, match=r"This round closed at .*\(UK time\)"):
+        write(submit_application, app_id, alice)
+
+    view = run(load_application(app_id, alice))
+    assert view.application["status"] == "draft"
+    assert view.answers[open_round["q1"]] == "Because I care"
+    assert run(_count(Submission, Submission.application == app_id)) == 0
+
+
+def test_every_write_after_the_deadline_is_refused(open_round, alice):
+    app_id = write(start_application, alice, open_round["round"], now())
+    _complete(app_id, alice, open_round)
+    first = write(submit_application, app_id, alice)
+    _close_round(open_round, ago=timedelta(hours=1), grace=10)
+
+    for attempt in (
+        lambda: write(save_answers, app_id, alice, {open_round["q1"]: "Late edit"}, {}, now()),
+        lambda: write(
+            save_document,
+            app_id,
+            alice,
+            kind="supporting",
+            filename="x.pdf",
+            content_type="application/pdf",
+            data=CV,
+            sha256=CV_SHA,
+            now=now(),
+        ),
+        lambda: write(withdraw_application, app_id, alice, now()),
+    ):
+        with pytest.raises(DeadlinePassed):
+            attempt()
+
+    # A retry of the on-time submit still gets its receipt after the deadline.
+    assert write(submit_application, app_id, alice).reference == first.reference
+    assert run(load_application(app_id, alice)).application["status"] == "submitted"
+
+
+def test_own_extension_lets_one_applicant_submit_after_closing(open_round, alice, bob):
+    apps = {}
+    for user in (alice, bob):
+        apps[user] = write(start_application, user, open_round["round"], now())
+        _complete(apps[user], user, open_round)
+    _close_round(open_round, ago=timedelta(hours=1), grace=0)
+    run(
+        DeadlineExtension.insert(
+            DeadlineExtension(
+                round=open_round["round"],
+                applicant=alice,
+                previous_closes_at=now(),
+                closes_at=now() + timedelta(days=1),
+                reason="Reasonable adjustment",
+            )
+        )
+    )
+
+    assert not write(submit_application, apps[alice], alice).in_grace
+    with pytest.raises(DeadlinePassed):
+        write(submit_application, apps[bob], bob)
+
+
+# ---- Withdrawing -----------------------------------------------------------------
+
+
+def test_withdraw_then_no_writes_until_started_again(open_round, alice):
+    app_id = write(start_application, alice, open_round["round"], now())
+    _complete(app_id, alice, open_round)
+    write(submit_application, app_id, alice)
+
+    assert write(withdraw_application, app_id, alice, now()) == []
+
+    with pytest.raises(ApplicationWithdrawn):
+        write(submit_application, app_id, alice)
+    with pytest.raises(ApplicationWithdrawn):
+        write(save_answers, app_id, alice, {open_round["q1"]: "Edit"}, {}, now())
+    assert write(start_application, alice, open_round["round"], now()) == app_id
+    assert run(load_application(app_id, alice)).application["status"] == "draft"
+    assert write(submit_application, app_id, alice).version == 2
+
+
+# ---- Concurrency -----------------------------------------------------------------
+
+
+def test_fifty_concurrent_submits_give_one_submission(open_round, alice):
+    app_id = write(start_application, alice, open_round["round"], now())
+    _complete(app_id, alice, open_round)
+
+    async def go():
+        return await asyncio.gather(*[_tx(submit_application, app_id, alice) for _ in range(50)])
+
+    receipts = run(go())
+
+    assert len({(r.reference, r.version, r.received_at, r.content_hash) for r in receipts}) == 1
+    assert sum(not r.repeated for r in receipts) == 1
+    assert run(_count(Submission, Submission.application == app_id)) == 1
+    assert run(_count(AuditEvent, AuditEvent.action == "application.submitted")) == 1
+
+
+def test_concurrent_submits_around_the_closing_instant_are_each_decided_by_the_clock_read(settings):
+    applicants = 16
+    parts = run(_make_round(opens=-timedelta(days=1), closes=timedelta(days=1), grace=0))
+    users = [run(_make_user(f"applicant{i}@example.org")) for i in range(applicants)]
+    apps = {}
+    for user in users:
+        apps[user] = write(start_application, user, parts["round"], now())
+        _complete(apps[user], user, parts)
+    # Close about 1.5 s ahead by the database's own clock; submits spread over 3 s.
+    closes_at = run(database_now()) + timedelta(seconds=1.5)
+    run(Round.update({Round.closes_at: closes_at}).where(Round.id == parts["round"]))
+
+    async def one(i: int, user: int):
+        await asyncio.sleep(i * 3.0 / applicants)
+        try:
+            return await _tx(submit_application, apps[user], user)
+        except DeadlinePassed as refused:
+            return refused
+
+    async def go():
+        return await asyncio.gather(*[one(i, user) for i, user in enumerate(users)])
+
+    results = run(go())
+
+    accepted = [r for r in results if isinstance(r, Receipt)]
+    refused = [r for r in results if isinstance(r, DeadlinePassed)]
+    assert len(accepted) + len(refused) == applicants
+    assert all(r.received_at < closes_at for r in accepted), "accepted late"
+    assert all(r.received_at is not None and r.received_at >= closes_at for r in refused), (
+        "refused on time"
+    )
+    assert accepted and refused, "the spread should straddle the closing instant"
+    stored = run(
+        Submission.select(Submission.received_at).where(
+            Submission.application.is_in(list(apps.values()))
+        )
+    )
+    assert len(stored) == len(accepted)
+    assert all(row["received_at"] < closes_at for row in stored)
