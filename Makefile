@@ -34,8 +34,8 @@ test-browser: $(STAMP) ## browser tests in Chromium with axe-core checks
 	$(BIN)/python -m pytest -q -m browser tests/browser
 
 lint: $(STAMP) ## ruff lint and format check
-	$(BIN)/ruff check portal workers tests
-	$(BIN)/ruff format --check portal workers tests
+	$(BIN)/ruff check portal workers tests bench
+	$(BIN)/ruff format --check portal workers tests bench
 
 format: $(STAMP) ## format the code
 	$(BIN)/ruff format portal workers tests

@@ -89,7 +89,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             account.router,
             api.router,
             create_static_files_router(
-                path="/static", directories=[PROJECT_ROOT / "portal" / "static"], include_in_schema=False
+                path="/static",
+                directories=[PROJECT_ROOT / "portal" / "static"],
+                include_in_schema=False,
             ),
         ],
         lifespan=[lifespan],

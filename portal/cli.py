@@ -20,9 +20,13 @@ def _settings() -> Settings:
 
 
 def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     # A line every few seconds for each sweep would drown what matters.
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    logging.getLogger("apscheduler").setLevel(
+        max(logging.WARNING, logging.getLevelName(settings.log_level))
+    )
     logging.getLogger("piccolo").setLevel(logging.WARNING)
 
 
@@ -44,7 +48,9 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> None:
     async def run() -> None:
         db.bind(db.engine_for(settings))
         async with db.write_transaction():
-            existing = await User.select(User.id).where(User.email == args.email.strip().lower()).first()
+            existing = (
+                await User.select(User.id).where(User.email == args.email.strip().lower()).first()
+            )
             if existing and not args.token:
                 raise DomainError("There is already an account with that email address.")
             if existing:
@@ -56,7 +62,9 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> None:
                 user_id = await accounts.create_admin(args.email, args.name, password, utcnow())
                 print(f"Created admin {args.email}.")
             if args.token:
-                raw = await accounts.create_api_token(user_id, args.token_name, Actor(user_id, args.email), utcnow())
+                raw = await accounts.create_api_token(
+                    user_id, args.token_name, Actor(user_id, args.email), utcnow()
+                )
                 print("API token (shown once, keep it secret):")
                 print(raw)
 
@@ -119,7 +127,10 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> None:
     from workers import broker as _broker  # noqa: F401
     from workers.scheduler import build_scheduler
 
-    print(f"Scheduler running: outbox sweep every {settings.sweep_seconds:g}s. Run exactly one.", flush=True)
+    print(
+        f"Scheduler running: outbox sweep every {settings.sweep_seconds:g}s. Run exactly one.",
+        flush=True,
+    )
     build_scheduler(settings, background=False).start()
 
 
@@ -131,10 +142,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("email")
     p.add_argument("--name", default="Admin")
     p.add_argument("--password", help="otherwise asked for, or PORTAL_ADMIN_PASSWORD")
-    p.add_argument("--token", action="store_true", help="also create an API token and print it once")
+    p.add_argument(
+        "--token", action="store_true", help="also create an API token and print it once"
+    )
     p.add_argument("--token-name", default="CLI token")
     sub.add_parser("demo", help="load the demo data (idempotent)")
-    for name, text in (("run", "embedded all-in-one: migrate, demo, serve"), ("serve", "serve the web app only")):
+    for name, text in (
+        ("run", "embedded all-in-one: migrate, demo, serve"),
+        ("serve", "serve the web app only"),
+    ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--host")
         p.add_argument("--port", type=int)

@@ -45,9 +45,21 @@ RACIAL_EQUITY = {
 }
 
 CRITERIA = [
-    ("Lived and organisational connection", "Show how you and your organisation are connected to racially minoritised communities affected by the justice system.", 3),
-    ("Criminal justice expertise", "Service delivery, policy, advocacy or research in criminal justice.", 2),
-    ("Representing others", "How you will gather and bring the views of other organisations, not only your own.", 2),
+    (
+        "Lived and organisational connection",
+        "Show how you and your organisation are connected to racially minoritised communities affected by the justice system.",
+        3,
+    ),
+    (
+        "Criminal justice expertise",
+        "Service delivery, policy, advocacy or research in criminal justice.",
+        2,
+    ),
+    (
+        "Representing others",
+        "How you will gather and bring the views of other organisations, not only your own.",
+        2,
+    ),
     ("Working in partnership", "Examples of constructive challenge with statutory bodies.", 1),
 ]
 
@@ -104,7 +116,9 @@ def _at_ten(day_offset: int, now: datetime) -> datetime:
 
 async def _seat(data: dict, published: bool, now: datetime) -> int:
     fields = {k: v for k, v in data.items() if not k.startswith("_")}
-    rows = await Seat.insert(Seat(**fields, published=published, created_at=now, updated_at=now)).returning(Seat.id)
+    rows = await Seat.insert(
+        Seat(**fields, published=published, created_at=now, updated_at=now)
+    ).returning(Seat.id)
     return rows[0]["id"]
 
 
@@ -112,19 +126,33 @@ async def load_demo(settings: Settings, now: datetime | None = None) -> bool:
     now = now or utcnow()
     if await User.exists().where(User.email == DEMO_ADMIN_EMAIL):
         return False
-    admin_id = await accounts.create_admin(DEMO_ADMIN_EMAIL, "Demo Admin", demo_password(settings), now)
+    admin_id = await accounts.create_admin(
+        DEMO_ADMIN_EMAIL, "Demo Admin", demo_password(settings), now
+    )
     actor = Actor(admin_id, DEMO_ADMIN_EMAIL)
     if await Seat.exists().where(Seat.slug == RACIAL_EQUITY["slug"]):
         return True
     seat_id = await _seat(RACIAL_EQUITY, True, now)
     for i, (title, guidance, weight) in enumerate(CRITERIA):
-        await Criterion.insert(Criterion(seat=seat_id, position=i, title=title, guidance=guidance, weight=weight))
+        await Criterion.insert(
+            Criterion(seat=seat_id, position=i, title=title, guidance=guidance, weight=weight)
+        )
     for i, (prompt, limit, required) in enumerate(QUESTIONS):
-        await Question.insert(Question(seat=seat_id, position=i, prompt=prompt, word_limit=limit, required=required))
+        await Question.insert(
+            Question(seat=seat_id, position=i, prompt=prompt, word_limit=limit, required=required)
+        )
     await create_round(seat_id, now - timedelta(days=7), _at_ten(4, now), actor, now)
     for data in OTHER_SEATS:
         other = await _seat(data, True, now)
-        await Criterion.insert(Criterion(seat=other, position=0, title="Relevant experience", guidance="Tell us what you bring.", weight=1))
+        await Criterion.insert(
+            Criterion(
+                seat=other,
+                position=0,
+                title="Relevant experience",
+                guidance="Tell us what you bring.",
+                weight=1,
+            )
+        )
         if data["_round"] == "upcoming":
             await create_round(other, _at_ten(10, now), _at_ten(31, now), actor, now)
         else:
@@ -137,4 +165,6 @@ def print_logins(settings: Settings) -> None:
     print(f"  address:  {settings.base_url}/admin/sign-in")
     print(f"  email:    {DEMO_ADMIN_EMAIL}")
     print(f"  password: {demo_password(settings)}")
-    print(f"  mailbox:  {settings.base_url}/admin/outbox (also .eml files in {settings.mailbox_dir})\n")
+    print(
+        f"  mailbox:  {settings.base_url}/admin/outbox (also .eml files in {settings.mailbox_dir})\n"
+    )

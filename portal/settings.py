@@ -21,26 +21,65 @@ ENVIRONMENTS = ("development", "test", "production")
 
 # name -> (default, one-line description). The README documents each of these.
 SETTINGS_DOC: dict[str, tuple[str, str]] = {
-    "PORTAL_ENV": ("development", "development, test or production; production enforces safe settings"),
-    "PORTAL_DATABASE_URL": ("sqlite:///var/portal.sqlite3", "sqlite:///path or postgresql://user:pass@host:port/db"),
-    "PORTAL_REDIS_URL": ("", "redis://host:port/db for the broker, sessions and rate limits; unset = embedded"),
-    "PORTAL_SMTP_URL": ("", "smtp://user:pass@host:port (smtps:// for TLS, ?starttls=1); unset = local mailbox"),
+    "PORTAL_ENV": (
+        "development",
+        "development, test or production; production enforces safe settings",
+    ),
+    "PORTAL_DATABASE_URL": (
+        "sqlite:///var/portal.sqlite3",
+        "sqlite:///path or postgresql://user:pass@host:port/db",
+    ),
+    "PORTAL_REDIS_URL": (
+        "",
+        "redis://host:port/db for the broker, sessions and rate limits; unset = embedded",
+    ),
+    "PORTAL_SMTP_URL": (
+        "",
+        "smtp://user:pass@host:port (smtps:// for TLS, ?starttls=1); unset = local mailbox",
+    ),
     "PORTAL_MAIL_FROM": ("Seat portal <no-reply@localhost>", "From address of every mail"),
-    "PORTAL_SECRET_KEY": ("", "secret for CSRF and signed links; generated under var/ in the embedded mode"),
-    "PORTAL_BASE_URL": ("", "public address used in mails, feeds and calendars; unset = http://PORTAL_HOST:PORTAL_PORT"),
+    "PORTAL_SECRET_KEY": (
+        "",
+        "secret for CSRF and signed links; generated under var/ in the embedded mode",
+    ),
+    "PORTAL_BASE_URL": (
+        "",
+        "public address used in mails, feeds and calendars; unset = http://PORTAL_HOST:PORTAL_PORT",
+    ),
     "PORTAL_HOST": ("127.0.0.1", "address `portal run` listens on"),
     "PORTAL_PORT": ("8000", "port `portal run` listens on"),
-    "PORTAL_VAR_DIR": ("var", "folder for the SQLite file, the secret, the mailbox and sessions (embedded mode)"),
+    "PORTAL_VAR_DIR": (
+        "var",
+        "folder for the SQLite file, the secret, the mailbox and sessions (embedded mode)",
+    ),
     "PORTAL_SECURE_COOKIES": ("", "1/0; defaults to 1 in production, 0 otherwise"),
-    "PORTAL_TRUSTED_PROXIES": ("", "comma-separated addresses whose X-Forwarded-For/-Proto are believed"),
-    "PORTAL_EMBEDDED_WORKER": ("", "1/0: run a Dramatiq worker inside the web process; default 1 without Redis"),
-    "PORTAL_EMBEDDED_SCHEDULER": ("", "1/0: run the scheduler inside the web process; default 1 without Redis"),
-    "PORTAL_SWEEP_SECONDS": ("5", "how often the scheduler re-drives pending and stuck outbox rows"),
-    "PORTAL_PUBLIC_CACHE_SECONDS": ("10", "how long public pages are cached; admin changes clear the cache"),
+    "PORTAL_TRUSTED_PROXIES": (
+        "",
+        "comma-separated addresses whose X-Forwarded-For/-Proto are believed",
+    ),
+    "PORTAL_EMBEDDED_WORKER": (
+        "",
+        "1/0: run a Dramatiq worker inside the web process; default 1 without Redis",
+    ),
+    "PORTAL_EMBEDDED_SCHEDULER": (
+        "",
+        "1/0: run the scheduler inside the web process; default 1 without Redis",
+    ),
+    "PORTAL_SWEEP_SECONDS": (
+        "5",
+        "how often the scheduler re-drives pending and stuck outbox rows",
+    ),
+    "PORTAL_PUBLIC_CACHE_SECONDS": (
+        "10",
+        "how long public pages are cached; admin changes clear the cache",
+    ),
     "PORTAL_SESSION_HOURS": ("8", "how long a sign-in lasts"),
     "PORTAL_INVITE_HOURS": ("72", "how long an invitation link stays valid"),
     "PORTAL_LOG_LEVEL": ("INFO", "logging level"),
-    "PORTAL_DATABASE_POOL": ("", "PostgreSQL connections each web process keeps open; default 10 in production, 0 (a connection per query) otherwise"),
+    "PORTAL_DATABASE_POOL": (
+        "",
+        "PostgreSQL connections each web process keeps open; default 10 in production, 0 (a connection per query) otherwise",
+    ),
 }
 
 
@@ -114,7 +153,9 @@ class Settings:
 
         name = get("PORTAL_ENV")
         if name not in ENVIRONMENTS:
-            raise SettingsError(f"PORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}, got {name!r}")
+            raise SettingsError(
+                f"PORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}, got {name!r}"
+            )
         production = name == "production"
         var_dir = Path(get("PORTAL_VAR_DIR"))
         redis_url = get("PORTAL_REDIS_URL") or None
@@ -129,12 +170,18 @@ class Settings:
             mail_from=get("PORTAL_MAIL_FROM"),
             secret_key=get("PORTAL_SECRET_KEY"),
             # Unset, the address follows the host and port the embedded server listens on.
-            base_url=(env.get("PORTAL_BASE_URL") or f"http://{get('PORTAL_HOST')}:{get('PORTAL_PORT')}").strip().rstrip("/"),
+            base_url=(
+                env.get("PORTAL_BASE_URL") or f"http://{get('PORTAL_HOST')}:{get('PORTAL_PORT')}"
+            )
+            .strip()
+            .rstrip("/"),
             host=get("PORTAL_HOST"),
             port=int(number("PORTAL_PORT")),
             var_dir=var_dir,
             secure_cookies=flag("PORTAL_SECURE_COOKIES", production),
-            trusted_proxies=tuple(p.strip() for p in get("PORTAL_TRUSTED_PROXIES").split(",") if p.strip()),
+            trusted_proxies=tuple(
+                p.strip() for p in get("PORTAL_TRUSTED_PROXIES").split(",") if p.strip()
+            ),
             embedded_worker=flag("PORTAL_EMBEDDED_WORKER", redis_url is None),
             embedded_scheduler=flag("PORTAL_EMBEDDED_SCHEDULER", redis_url is None),
             sweep_seconds=float(number("PORTAL_SWEEP_SECONDS", float)),
@@ -142,23 +189,33 @@ class Settings:
             session_hours=int(number("PORTAL_SESSION_HOURS")),
             invite_hours=int(number("PORTAL_INVITE_HOURS")),
             log_level=get("PORTAL_LOG_LEVEL").upper(),
-            database_pool=int(number("PORTAL_DATABASE_POOL")) if get("PORTAL_DATABASE_POOL") else (10 if production else 0),
+            database_pool=int(number("PORTAL_DATABASE_POOL"))
+            if get("PORTAL_DATABASE_POOL")
+            else (10 if production else 0),
         )
         settings.check()
         return settings
 
     def check(self) -> None:
         """Refuse unsafe production settings, naming the variable to fix."""
-        if not (self.database_url.startswith("sqlite:///") or self.database_url.startswith("postgres")):
+        if not (
+            self.database_url.startswith("sqlite:///") or self.database_url.startswith("postgres")
+        ):
             raise SettingsError("PORTAL_DATABASE_URL must start with sqlite:/// or postgresql://")
         if not self.is_production:
             return
         if len(self.secret_key) < 32:
-            raise SettingsError("PORTAL_SECRET_KEY must be set to at least 32 random characters in production")
+            raise SettingsError(
+                "PORTAL_SECRET_KEY must be set to at least 32 random characters in production"
+            )
         if not self.secure_cookies:
-            raise SettingsError("PORTAL_SECURE_COOKIES must not be 0 in production (cookies would travel over plain HTTP)")
+            raise SettingsError(
+                "PORTAL_SECURE_COOKIES must not be 0 in production (cookies would travel over plain HTTP)"
+            )
         if not self.redis_url:
-            raise SettingsError("PORTAL_REDIS_URL must be set in production (the embedded stub broker loses messages)")
+            raise SettingsError(
+                "PORTAL_REDIS_URL must be set in production (the embedded stub broker loses messages)"
+            )
         if not self.base_url.startswith("https://"):
             raise SettingsError("PORTAL_BASE_URL must be an https:// address in production")
 

@@ -22,7 +22,9 @@ import pytest
 from litestar.testing import TestClient
 
 os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
-os.environ.setdefault("PORTAL_VAR_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "portal-test-var"))
+os.environ.setdefault(
+    "PORTAL_VAR_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "portal-test-var")
+)
 
 from portal import db  # noqa: E402
 from portal.settings import Settings  # noqa: E402
@@ -127,7 +129,9 @@ def make_client(settings: Settings):
     clients: list[TestClient] = []
 
     def make(**changes) -> TestClient:
-        client = TestClient(create_app(replace(settings, **changes)), base_url="http://testserver.local")
+        client = TestClient(
+            create_app(replace(settings, **changes)), base_url="http://testserver.local"
+        )
         client.__enter__()
         clients.append(client)
         return client
@@ -168,7 +172,9 @@ def form_token(client: TestClient, path: str = "/admin/sign-in") -> str:
     return match.group(1)
 
 
-def post_form(client: TestClient, path: str, data: dict, *, token_from: str | None = None, **kwargs):
+def post_form(
+    client: TestClient, path: str, data: dict, *, token_from: str | None = None, **kwargs
+):
     """POST a form the way a browser does: with the CSRF token from the page it came from."""
     token = form_token(client, token_from or path)
     return client.post(path, data={**data, "_csrf_token": token}, **kwargs)
@@ -183,7 +189,9 @@ async def _create_admin(email: str, name: str) -> int:
 
 
 def sign_in(client: TestClient, email: str, password: str = ADMIN_PASSWORD):
-    return post_form(client, "/admin/sign-in", {"email": email, "password": password}, follow_redirects=False)
+    return post_form(
+        client, "/admin/sign-in", {"email": email, "password": password}, follow_redirects=False
+    )
 
 
 @pytest.fixture

@@ -48,4 +48,6 @@ def forget_worker(worker: dramatiq.Worker) -> None:
     queue declaration would start consumers for the stopped worker. Matters wherever
     workers come and go in one process (app restarts in tests).
     """
-    broker.middleware[:] = [m for m in broker.middleware if getattr(m, "worker", None) is not worker]
+    broker.middleware[:] = [
+        m for m in broker.middleware if getattr(m, "worker", None) is not worker
+    ]

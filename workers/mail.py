@@ -68,4 +68,6 @@ def dispatch(message_ids: Iterable[int | None]) -> None:
         try:
             deliver_message.send(message_id)
         except Exception:  # noqa: BLE001 - any broker error: the sweep re-drives the row
-            log.warning("broker unavailable; outbox %s left for the sweep", message_id, exc_info=True)
+            log.warning(
+                "broker unavailable; outbox %s left for the sweep", message_id, exc_info=True
+            )

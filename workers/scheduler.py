@@ -27,6 +27,9 @@ def _enqueue_sweep() -> None:
 
 def build_scheduler(settings: Settings, *, background: bool = True):
     cls = BackgroundScheduler if background else BlockingScheduler
-    scheduler = cls(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+    scheduler = cls(
+        timezone="UTC",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+    )
     scheduler.add_job(_enqueue_sweep, "interval", seconds=settings.sweep_seconds, id="outbox-sweep")
     return scheduler

@@ -88,7 +88,9 @@ def ensure_name(name: str) -> str:
 
 def ensure_password(password: str, confirm: str | None = None) -> str:
     if len(password or "") < MIN_PASSWORD:
-        raise DomainError(f"Choose a password of at least {MIN_PASSWORD} characters.", field="password")
+        raise DomainError(
+            f"Choose a password of at least {MIN_PASSWORD} characters.", field="password"
+        )
     if len(password) > MAX_PASSWORD:
         raise DomainError(f"Keep the password under {MAX_PASSWORD} characters.", field="password")
     if confirm is not None and confirm != password:
@@ -171,7 +173,9 @@ async def invite_admin(
         user_id = user["id"]
         await User.update({User.role: Role.admin.value, User.name: name}).where(User.id == user_id)
         await Invitation.update({Invitation.expires_at: now}).where(
-            (Invitation.user == user_id) & Invitation.used_at.is_null() & (Invitation.expires_at > now)
+            (Invitation.user == user_id)
+            & Invitation.used_at.is_null()
+            & (Invitation.expires_at > now)
         )
     else:
         user_id = await create_admin(email, name, None, now)
@@ -199,8 +203,16 @@ async def invite_admin(
     )
     message_id = await enqueue_mail(compose(invitation), now)
     await record_event(
-        actor, "admin.invited", "user", user_id, now,
-        detail={"email": email, "invitation_id": invitation.invitation_id, "reinvited": user is not None},
+        actor,
+        "admin.invited",
+        "user",
+        user_id,
+        now,
+        detail={
+            "email": email,
+            "invitation_id": invitation.invitation_id,
+            "reinvited": user is not None,
+        },
     )
     return invitation, message_id
 
@@ -208,11 +220,19 @@ async def invite_admin(
 async def find_invitation(token: str, now: datetime) -> dict[str, Any]:
     invitation = None
     if token and len(token) <= 100:
-        invitation = await Invitation.select(
-            Invitation.all_columns(), Invitation.user.email.as_alias("email"), Invitation.user.name.as_alias("name")
-        ).where(Invitation.token_hash == hash_token(token)).first()
+        invitation = (
+            await Invitation.select(
+                Invitation.all_columns(),
+                Invitation.user.email.as_alias("email"),
+                Invitation.user.name.as_alias("name"),
+            )
+            .where(Invitation.token_hash == hash_token(token))
+            .first()
+        )
     if invitation is None or invitation["used_at"] is not None:
-        raise NotFound("This invitation link is not valid or has already been used. Ask an admin for a new one.")
+        raise NotFound(
+            "This invitation link is not valid or has already been used. Ask an admin for a new one."
+        )
     if ensure_aware_utc(invitation["expires_at"]) <= ensure_aware_utc(now):
         raise NotFound(
             "This invitation link has expired or was replaced by a newer one. Ask an admin for a new one."
@@ -229,16 +249,24 @@ async def accept_invitation(token: str, password: str, confirm: str, now: dateti
     """
     invitation = await find_invitation(token, now)
     password = ensure_password(password, confirm)
-    spent = await Invitation.update({Invitation.used_at: ensure_aware_utc(now)}).where(
-        (Invitation.id == invitation["id"]) & Invitation.used_at.is_null()
-    ).returning(Invitation.id)
+    spent = (
+        await Invitation.update({Invitation.used_at: ensure_aware_utc(now)})
+        .where((Invitation.id == invitation["id"]) & Invitation.used_at.is_null())
+        .returning(Invitation.id)
+    )
     if not spent:
         raise NotFound("This invitation link has already been used. Ask an admin for a new one.")
     user_id = invitation["user"]
     await User.update(
-        {User.password_hash: hash_password(password), User.is_active: True, User.last_sign_in_at: ensure_aware_utc(now)}
+        {
+            User.password_hash: hash_password(password),
+            User.is_active: True,
+            User.last_sign_in_at: ensure_aware_utc(now),
+        }
     ).where(User.id == user_id)
-    await record_event(Actor(user_id, invitation["email"]), "admin.invitation_accepted", "user", user_id, now)
+    await record_event(
+        Actor(user_id, invitation["email"]), "admin.invitation_accepted", "user", user_id, now
+    )
     return user_id
 
 
@@ -247,14 +275,26 @@ async def list_admins(now: datetime) -> list[dict[str, Any]]:
 
     The password hash itself never leaves this function.
     """
-    users = await User.select(
-        User.id, User.name, User.email, User.password_hash, User.is_active, User.last_sign_in_at, User.created_at
-    ).where(User.role == Role.admin.value).order_by(User.name)
+    users = (
+        await User.select(
+            User.id,
+            User.name,
+            User.email,
+            User.password_hash,
+            User.is_active,
+            User.last_sign_in_at,
+            User.created_at,
+        )
+        .where(User.role == Role.admin.value)
+        .order_by(User.name)
+    )
     waiting = [u["id"] for u in users if not u["password_hash"]]
     live: dict[int, datetime] = {}
     if waiting:
         for inv in await Invitation.select(Invitation.user, Invitation.expires_at).where(
-            Invitation.user.is_in(waiting) & Invitation.used_at.is_null() & (Invitation.expires_at > ensure_aware_utc(now))
+            Invitation.user.is_in(waiting)
+            & Invitation.used_at.is_null()
+            & (Invitation.expires_at > ensure_aware_utc(now))
         ):
             live[inv["user"]] = max(live.get(inv["user"], inv["expires_at"]), inv["expires_at"])
     return [
@@ -275,16 +315,26 @@ async def create_api_token(user_id: int, name: str, actor: Actor, now: datetime)
     name = " ".join((name or "").split())[:100] or "API token"
     raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     rows = await ApiToken.insert(
-        ApiToken(user=user_id, name=name, prefix=raw[:10], token_hash=hash_token(raw), created_at=ensure_aware_utc(now))
+        ApiToken(
+            user=user_id,
+            name=name,
+            prefix=raw[:10],
+            token_hash=hash_token(raw),
+            created_at=ensure_aware_utc(now),
+        )
     ).returning(ApiToken.id)
-    await record_event(actor, "api_token.created", "api_token", rows[0]["id"], now, detail={"name": name})
+    await record_event(
+        actor, "api_token.created", "api_token", rows[0]["id"], now, detail={"name": name}
+    )
     return raw
 
 
 async def revoke_api_token(token_id: int, actor: Actor, now: datetime) -> None:
-    done = await ApiToken.update({ApiToken.revoked_at: ensure_aware_utc(now)}).where(
-        (ApiToken.id == token_id) & ApiToken.revoked_at.is_null()
-    ).returning(ApiToken.id)
+    done = (
+        await ApiToken.update({ApiToken.revoked_at: ensure_aware_utc(now)})
+        .where((ApiToken.id == token_id) & ApiToken.revoked_at.is_null())
+        .returning(ApiToken.id)
+    )
     if not done:
         raise NotFound("There is no such active token.")
     await record_event(actor, "api_token.revoked", "api_token", token_id, now)
@@ -293,13 +343,22 @@ async def revoke_api_token(token_id: int, actor: Actor, now: datetime) -> None:
 async def user_for_api_token(raw: str, now: datetime) -> dict[str, Any] | None:
     if not raw.startswith(API_TOKEN_PREFIX) or len(raw) > 100:
         return None
-    row = await ApiToken.select(
-        ApiToken.id, ApiToken.user.id.as_alias("user_id"), ApiToken.user.email.as_alias("email"),
-        ApiToken.user.role.as_alias("role"), ApiToken.user.is_active.as_alias("is_active"),
-    ).where((ApiToken.token_hash == hash_token(raw)) & ApiToken.revoked_at.is_null()).first()
+    row = (
+        await ApiToken.select(
+            ApiToken.id,
+            ApiToken.user.id.as_alias("user_id"),
+            ApiToken.user.email.as_alias("email"),
+            ApiToken.user.role.as_alias("role"),
+            ApiToken.user.is_active.as_alias("is_active"),
+        )
+        .where((ApiToken.token_hash == hash_token(raw)) & ApiToken.revoked_at.is_null())
+        .first()
+    )
     if row is None or not row["is_active"]:
         return None
-    await ApiToken.update({ApiToken.last_used_at: ensure_aware_utc(now)}).where(ApiToken.id == row["id"])
+    await ApiToken.update({ApiToken.last_used_at: ensure_aware_utc(now)}).where(
+        ApiToken.id == row["id"]
+    )
     return row
 
 
@@ -316,9 +375,19 @@ def ensure_token_name(name: str) -> str:
 
 async def list_api_tokens(user_id: int) -> list[dict[str, Any]]:
     """One user's tokens, newest first. Never the secret: only its first characters."""
-    return await ApiToken.select(
-        ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.created_at, ApiToken.last_used_at, ApiToken.revoked_at
-    ).where(ApiToken.user == user_id).order_by(ApiToken.created_at, ascending=False).order_by(ApiToken.id, ascending=False)
+    return (
+        await ApiToken.select(
+            ApiToken.id,
+            ApiToken.name,
+            ApiToken.prefix,
+            ApiToken.created_at,
+            ApiToken.last_used_at,
+            ApiToken.revoked_at,
+        )
+        .where(ApiToken.user == user_id)
+        .order_by(ApiToken.created_at, ascending=False)
+        .order_by(ApiToken.id, ascending=False)
+    )
 
 
 async def revoke_own_api_token(user_id: int, token_id: int, actor: Actor, now: datetime) -> None:

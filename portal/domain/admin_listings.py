@@ -75,7 +75,9 @@ class RoundDetail:
 async def seat_overview(now: datetime) -> list[SeatOverview]:
     """Every seat, published or not, each with its rounds (newest first); two queries."""
     now = ensure_aware_utc(now)
-    seats = await Seat.select(Seat.id, Seat.title, Seat.slug, Seat.published, Seat.updated_at).order_by(Seat.title)
+    seats = await Seat.select(
+        Seat.id, Seat.title, Seat.slug, Seat.published, Seat.updated_at
+    ).order_by(Seat.title)
     rows = await Round.select().order_by(Round.opens_at, ascending=False)
     by_seat: dict[int, list[RoundView]] = {}
     for row in rows:
@@ -87,9 +89,22 @@ async def seat_detail(seat_id: int, now: datetime) -> SeatDetail:
     """One seat with its criteria, questions and rounds, and whether its criteria are locked."""
     now = ensure_aware_utc(now)
     seat = await get_seat(seat_id)
-    criteria = await Criterion.select().where(Criterion.seat == seat_id).order_by(Criterion.position).order_by(Criterion.id)
-    questions = await Question.select().where(Question.seat == seat_id).order_by(Question.position).order_by(Question.id)
-    rounds = [RoundView.of(row, now) for row in await Round.select().where(Round.seat == seat_id).order_by(Round.opens_at)]
+    criteria = (
+        await Criterion.select()
+        .where(Criterion.seat == seat_id)
+        .order_by(Criterion.position)
+        .order_by(Criterion.id)
+    )
+    questions = (
+        await Question.select()
+        .where(Question.seat == seat_id)
+        .order_by(Question.position)
+        .order_by(Question.id)
+    )
+    rounds = [
+        RoundView.of(row, now)
+        for row in await Round.select().where(Round.seat == seat_id).order_by(Round.opens_at)
+    ]
     # Same rule as `criteria_locked`, read from the rounds already loaded.
     locked = any(r.opens_at <= now for r in rounds)
     return SeatDetail(
@@ -104,13 +119,20 @@ async def seat_detail(seat_id: int, now: datetime) -> SeatDetail:
 async def round_detail(round_id: int, now: datetime) -> RoundDetail:
     """One round with its seat, its deadline extensions (newest first) and its next stages."""
     row = await get_round(round_id)
-    seat = await Seat.select(Seat.id, Seat.title, Seat.slug, Seat.published).where(Seat.id == row["seat"]).first()
-    extensions = await DeadlineExtension.select(
-        *DeadlineExtension.all_columns(),
-        DeadlineExtension.granted_by.email.as_alias("granted_by_email"),
-        DeadlineExtension.applicant.email.as_alias("applicant_email"),
-    ).where(DeadlineExtension.round == round_id).order_by(DeadlineExtension.created_at, ascending=False).order_by(
-        DeadlineExtension.id, ascending=False
+    seat = (
+        await Seat.select(Seat.id, Seat.title, Seat.slug, Seat.published)
+        .where(Seat.id == row["seat"])
+        .first()
+    )
+    extensions = (
+        await DeadlineExtension.select(
+            *DeadlineExtension.all_columns(),
+            DeadlineExtension.granted_by.email.as_alias("granted_by_email"),
+            DeadlineExtension.applicant.email.as_alias("applicant_email"),
+        )
+        .where(DeadlineExtension.round == round_id)
+        .order_by(DeadlineExtension.created_at, ascending=False)
+        .order_by(DeadlineExtension.id, ascending=False)
     )
     view = RoundView.of(row, now)
     moves = sorted(STAGE_MOVES[view.stage], key=list(RoundStage).index)

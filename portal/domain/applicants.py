@@ -101,7 +101,10 @@ def _ensure_no_controls(value: str, field: str, label: str, *, multiline: bool =
     rest only ever arrive by accident or to spoof what an admin reads."""
     allowed = {"\n", "\r", "\t"} if multiline else {"\t"}
     if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
-        raise DomainError(f"{label} contains a character that cannot be used. Remove it and try again.", field=field)
+        raise DomainError(
+            f"{label} contains a character that cannot be used. Remove it and try again.",
+            field=field,
+        )
     return value
 
 
@@ -120,7 +123,8 @@ def ensure_phone(phone: str) -> str:
     phone = _single_line(phone, "phone", "The phone number", MAX_PHONE)
     if phone and (not set(phone) <= _PHONE_CHARS or sum(ch.isdigit() for ch in phone) < 6):
         raise DomainError(
-            "Enter a phone number using digits, spaces and + ( ) - only, like 020 7946 0000.", field="phone"
+            "Enter a phone number using digits, spaces and + ( ) - only, like 020 7946 0000.",
+            field="phone",
         )
     return phone
 
@@ -129,7 +133,9 @@ def ensure_adjustments(text: str) -> str:
     text = _ensure_no_controls(text or "", "adjustments", "The adjustments request", multiline=True)
     text = text.replace("\r\n", "\n").strip()
     if len(text) > MAX_ADJUSTMENTS:
-        raise DomainError(f"Keep the adjustments request under {MAX_ADJUSTMENTS} characters.", field="adjustments")
+        raise DomainError(
+            f"Keep the adjustments request under {MAX_ADJUSTMENTS} characters.", field="adjustments"
+        )
     return text
 
 
@@ -153,7 +159,12 @@ async def _mails_sent_recently(kind: str, email: str, now: datetime) -> int:
 
 
 async def _issue(
-    user: dict[str, Any], purpose: TokenPurpose, now: datetime, compose: Compose, *, nonce: str | None = None,
+    user: dict[str, Any],
+    purpose: TokenPurpose,
+    now: datetime,
+    compose: Compose,
+    *,
+    nonce: str | None = None,
     retire_older: bool = True,
 ) -> int | None:
     """A new link and its mail, unless this person had enough of these mails this hour."""
@@ -162,8 +173,10 @@ async def _issue(
         return None
     if retire_older:  # only the newest mail's link works, so a stale mail cannot be used
         await AccountToken.update({AccountToken.expires_at: now}).where(
-            (AccountToken.user == user["id"]) & (AccountToken.purpose == kind)
-            & AccountToken.used_at.is_null() & (AccountToken.expires_at > now)
+            (AccountToken.user == user["id"])
+            & (AccountToken.purpose == kind)
+            & AccountToken.used_at.is_null()
+            & (AccountToken.expires_at > now)
         )
     token = secrets.token_urlsafe(32)
     expires_at = now + _VALID_FOR[purpose]
@@ -178,8 +191,13 @@ async def _issue(
         )
     ).returning(AccountToken.id)
     message = AccountMessage(
-        kind=kind, user_id=user["id"], email=user["email"], name=user["name"],
-        key=f"{kind}:{rows[0]['id']}", token=token, expires_at=expires_at,
+        kind=kind,
+        user_id=user["id"],
+        email=user["email"],
+        name=user["name"],
+        key=f"{kind}:{rows[0]['id']}",
+        token=token,
+        expires_at=expires_at,
     )
     return await enqueue_mail(compose(message), now)
 
@@ -188,13 +206,20 @@ async def find_account_token(token: str, purpose: TokenPurpose, now: datetime) -
     """The live token row with its user's email and name, or NotFound with a plain message."""
     row = None
     if token and len(token) <= MAX_TOKEN:
-        row = await AccountToken.select(
-            AccountToken.all_columns(),
-            AccountToken.user.email.as_alias("email"),
-            AccountToken.user.name.as_alias("name"),
-            AccountToken.user.role.as_alias("role"),
-            AccountToken.user.is_active.as_alias("is_active"),
-        ).where((AccountToken.token_hash == hash_token(token)) & (AccountToken.purpose == purpose.value)).first()
+        row = (
+            await AccountToken.select(
+                AccountToken.all_columns(),
+                AccountToken.user.email.as_alias("email"),
+                AccountToken.user.name.as_alias("name"),
+                AccountToken.user.role.as_alias("role"),
+                AccountToken.user.is_active.as_alias("is_active"),
+            )
+            .where(
+                (AccountToken.token_hash == hash_token(token))
+                & (AccountToken.purpose == purpose.value)
+            )
+            .first()
+        )
     if (
         row is None
         or row["used_at"] is not None
@@ -209,7 +234,9 @@ async def find_account_token(token: str, purpose: TokenPurpose, now: datetime) -
 def ensure_same_browser(row: dict[str, Any], nonce: str | None) -> None:
     """A sign-in link works only with the nonce of the browser that asked for it."""
     expected = row.get("nonce_hash")
-    if expected and not (nonce and len(nonce) <= MAX_TOKEN and secrets.compare_digest(hash_token(nonce), expected)):
+    if expected and not (
+        nonce and len(nonce) <= MAX_TOKEN and secrets.compare_digest(hash_token(nonce), expected)
+    ):
         raise WrongBrowser(
             "This sign-in link only works in the browser where it was requested. "
             "Ask for a new link in the browser you want to use."
@@ -217,9 +244,11 @@ def ensure_same_browser(row: dict[str, Any], nonce: str | None) -> None:
 
 
 async def _spend(row: dict[str, Any], purpose: TokenPurpose, now: datetime) -> None:
-    spent = await AccountToken.update({AccountToken.used_at: now}).where(
-        (AccountToken.id == row["id"]) & AccountToken.used_at.is_null()
-    ).returning(AccountToken.id)
+    spent = (
+        await AccountToken.update({AccountToken.used_at: now})
+        .where((AccountToken.id == row["id"]) & AccountToken.used_at.is_null())
+        .returning(AccountToken.id)
+    )
     if not spent:  # a double click, or two tabs: the other request used it first
         raise NotFound(_DEAD_LINK[purpose])
 
@@ -233,7 +262,9 @@ async def _retire(user_id: int, purposes: tuple[TokenPurpose, ...], now: datetim
     )
 
 
-async def _signed_in(user_id: int, now: datetime, *, verified: bool = True, password: str | None = None) -> None:
+async def _signed_in(
+    user_id: int, now: datetime, *, verified: bool = True, password: str | None = None
+) -> None:
     """Stamp the sign-in; a link from the mailbox also proves the address."""
     values: dict[Any, Any] = {User.last_sign_in_at: now}
     if password is not None:
@@ -258,17 +289,33 @@ async def register_applicant(name: str, email: str, now: datetime, compose: Comp
     now = ensure_aware_utc(now)
     name = ensure_applicant_name(name)
     email = normalise_email(email)
-    user = await User.select(
-        User.id, User.email, User.name, User.role, User.is_active, User.email_verified_at
-    ).where(User.email == email).first()
+    user = (
+        await User.select(
+            User.id, User.email, User.name, User.role, User.is_active, User.email_verified_at
+        )
+        .where(User.email == email)
+        .first()
+    )
     if user is None:
         rows = await User.insert(
-            User(email=email, name=name, role=Role.applicant.value, password_hash=None, created_at=now)
+            User(
+                email=email,
+                name=name,
+                role=Role.applicant.value,
+                password_hash=None,
+                created_at=now,
+            )
         ).returning(User.id)
         user = {"id": rows[0]["id"], "email": email, "name": name}
-        await record_event(Actor(user["id"], email), "applicant.registered", "user", user["id"], now)
+        await record_event(
+            Actor(user["id"], email), "applicant.registered", "user", user["id"], now
+        )
         return await _issue(user, TokenPurpose.verify, now, compose)
-    if user["role"] == Role.applicant.value and user["is_active"] and user["email_verified_at"] is None:
+    if (
+        user["role"] == Role.applicant.value
+        and user["is_active"]
+        and user["email_verified_at"] is None
+    ):
         # Never confirmed: the address's owner may have lost the first mail. The name
         # stays as first registered: whoever typed it this time has proved nothing yet.
         return await _issue(user, TokenPurpose.verify, now, compose)
@@ -276,7 +323,11 @@ async def register_applicant(name: str, email: str, now: datetime, compose: Comp
     if await _mails_sent_recently(kind, email, now) >= MAX_MAILS_PER_HOUR:
         return None
     message = AccountMessage(
-        kind=kind, user_id=user["id"], email=email, name=user["name"], key=f"{kind}:{user['id']}:{secrets.token_hex(8)}"
+        kind=kind,
+        user_id=user["id"],
+        email=email,
+        name=user["name"],
+        key=f"{kind}:{user['id']}:{secrets.token_hex(8)}",
     )
     return await enqueue_mail(compose(message), now)
 
@@ -285,12 +336,18 @@ async def _applicant_by_email(email: str) -> dict[str, Any] | None:
     address = _email_or_none(email)
     if address is None:
         return None
-    return await User.select(User.id, User.email, User.name).where(
-        (User.email == address) & (User.role == Role.applicant.value) & (User.is_active == True)  # noqa: E712
-    ).first()
+    return (
+        await User.select(User.id, User.email, User.name)
+        .where(
+            (User.email == address) & (User.role == Role.applicant.value) & (User.is_active == True)  # noqa: E712
+        )
+        .first()
+    )
 
 
-async def request_sign_in_link(email: str, nonce: str, now: datetime, compose: Compose) -> int | None:
+async def request_sign_in_link(
+    email: str, nonce: str, now: datetime, compose: Compose
+) -> int | None:
     """Mail a 15-minute sign-in link bound to `nonce`; nothing for unknown addresses.
 
     Earlier live links stay usable (mail can arrive out of order); using any one of
@@ -323,7 +380,11 @@ async def verify_email(token: str, password: str, confirm: str, now: datetime) -
     await _spend(row, TokenPurpose.verify, now)
     await _signed_in(row["user"], now, password=chosen)
     await record_event(
-        Actor(row["user"], row["email"]), "applicant.email_verified", "user", row["user"], now,
+        Actor(row["user"], row["email"]),
+        "applicant.email_verified",
+        "user",
+        row["user"],
+        now,
         detail={"password_set": chosen is not None},
     )
     return row["user"]
@@ -336,7 +397,9 @@ async def use_sign_in_link(token: str, nonce: str | None, now: datetime) -> int:
     await _spend(row, TokenPurpose.sign_in, now)
     await _retire(row["user"], (TokenPurpose.sign_in,), now)
     await _signed_in(row["user"], now)
-    await record_event(Actor(row["user"], row["email"]), "applicant.signed_in_by_link", "user", row["user"], now)
+    await record_event(
+        Actor(row["user"], row["email"]), "applicant.signed_in_by_link", "user", row["user"], now
+    )
     return row["user"]
 
 
@@ -348,7 +411,9 @@ async def reset_password(token: str, password: str, confirm: str, now: datetime)
     await _spend(row, TokenPurpose.reset, now)
     await _retire(row["user"], (TokenPurpose.reset, TokenPurpose.sign_in), now)
     await _signed_in(row["user"], now, password=password)
-    await record_event(Actor(row["user"], row["email"]), "applicant.password_reset", "user", row["user"], now)
+    await record_event(
+        Actor(row["user"], row["email"]), "applicant.password_reset", "user", row["user"], now
+    )
     return row["user"]
 
 
@@ -359,9 +424,11 @@ async def authenticate_applicant(email: str, password: str, now: datetime) -> di
     address = _email_or_none(email)
     user = None
     if address is not None:
-        user = await User.select(User.id, User.password_hash, User.role, User.is_active).where(
-            User.email == address
-        ).first()
+        user = (
+            await User.select(User.id, User.password_hash, User.role, User.is_active)
+            .where(User.email == address)
+            .first()
+        )
     if not verify_password(user["password_hash"] if user else None, password or ""):
         raise failure
     if not user["is_active"] or user["role"] != Role.applicant.value:
@@ -386,10 +453,21 @@ class ProfileChange:
 
 async def applicant_profile(user_id: int) -> dict[str, Any]:
     """The applicant's own profile, adjustments included (it is their own request)."""
-    row = await User.select(
-        User.id, User.email, User.name, User.organisation, User.job_title, User.phone, User.adjustments,
-        User.email_verified_at, User.password_hash,
-    ).where((User.id == user_id) & (User.role == Role.applicant.value)).first()
+    row = (
+        await User.select(
+            User.id,
+            User.email,
+            User.name,
+            User.organisation,
+            User.job_title,
+            User.phone,
+            User.adjustments,
+            User.email_verified_at,
+            User.password_hash,
+        )
+        .where((User.id == user_id) & (User.role == Role.applicant.value))
+        .first()
+    )
     if row is None:
         raise NotFound("There is no such applicant.")
     row["has_password"] = bool(row.pop("password_hash"))
@@ -400,7 +478,9 @@ def _validated(change: ProfileChange) -> dict[str, str]:
     """Every field checked, every problem reported at once (a form shows them together)."""
     checks: dict[str, Callable[[], str]] = {
         "name": lambda: ensure_applicant_name(change.name),
-        "organisation": lambda: _single_line(change.organisation, "organisation", "The organisation", MAX_ORGANISATION),
+        "organisation": lambda: _single_line(
+            change.organisation, "organisation", "The organisation", MAX_ORGANISATION
+        ),
         "job_title": lambda: _single_line(change.job_title, "job_title", "The role", MAX_JOB_TITLE),
         "phone": lambda: ensure_phone(change.phone),
         "adjustments": lambda: ensure_adjustments(change.adjustments),
@@ -430,7 +510,11 @@ async def update_profile(user_id: int, change: ProfileChange, now: datetime) -> 
     if changed:
         await User.update({getattr(User, f): values[f] for f in changed}).where(User.id == user_id)
         await record_event(
-            Actor(user_id, current["email"]), "applicant.profile_updated", "user", user_id, now,
+            Actor(user_id, current["email"]),
+            "applicant.profile_updated",
+            "user",
+            user_id,
+            now,
             detail={"fields": changed},
         )
     return changed

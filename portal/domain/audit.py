@@ -86,8 +86,15 @@ def parse_audit_filter(round_value: str, action_value: str, page_value: str) -> 
     round_text = (round_value or "").strip()
     round_id: int | None = None
     if round_text:
-        if not round_text.isdigit() or len(round_text) > 10 or not 0 < int(round_text) <= MAX_RECORD_ID:
-            raise DomainError("Choose a round from the list: the round in the address is not a round number.", field="round")
+        if (
+            not round_text.isdigit()
+            or len(round_text) > 10
+            or not 0 < int(round_text) <= MAX_RECORD_ID
+        ):
+            raise DomainError(
+                "Choose a round from the list: the round in the address is not a round number.",
+                field="round",
+            )
         round_id = int(round_text)
     action = (action_value or "").strip() or None
     if action is not None and (len(action) > MAX_ACTION or not action.isprintable()):
@@ -114,7 +121,8 @@ async def list_events(audit_filter: AuditFilter, per_page: int = AUDIT_PAGE_SIZE
         condition = part if condition is None else condition & part
     count = AuditEvent.count()
     query = AuditEvent.select(
-        *AuditEvent.all_columns(), AuditEvent.round.seat.title.as_alias("round_seat_title")  # type: ignore[union-attr]
+        *AuditEvent.all_columns(),
+        AuditEvent.round.seat.title.as_alias("round_seat_title"),  # type: ignore[union-attr]
     ).output(load_json=True)
     if condition is not None:
         count = count.where(condition)
@@ -122,9 +130,12 @@ async def list_events(audit_filter: AuditFilter, per_page: int = AUDIT_PAGE_SIZE
     total = await count
     pages = max(1, -(-total // per_page))
     page = min(max(audit_filter.page, 1), pages)
-    rows = await query.order_by(AuditEvent.at, ascending=False).order_by(AuditEvent.id, ascending=False).limit(
-        per_page
-    ).offset((page - 1) * per_page)
+    rows = (
+        await query.order_by(AuditEvent.at, ascending=False)
+        .order_by(AuditEvent.id, ascending=False)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
     for row in rows:
         if not isinstance(row["detail"], dict):  # a row written by hand or by an older version
             row["detail"] = {}
@@ -133,8 +144,8 @@ async def list_events(audit_filter: AuditFilter, per_page: int = AUDIT_PAGE_SIZE
 
 async def audit_filter_choices() -> tuple[list[dict[str, Any]], list[str]]:
     """The rounds (with their seat's title) and the actions the filter form offers."""
-    rounds = await Round.select(Round.id, Round.opens_at, Round.timezone, Round.seat.title.as_alias("seat_title")).order_by(
-        Round.id, ascending=False
-    )
+    rounds = await Round.select(
+        Round.id, Round.opens_at, Round.timezone, Round.seat.title.as_alias("seat_title")
+    ).order_by(Round.id, ascending=False)
     actions = await AuditEvent.select(AuditEvent.action).distinct().order_by(AuditEvent.action)
     return rounds, [row["action"] for row in actions]

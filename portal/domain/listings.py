@@ -103,10 +103,9 @@ async def public_seat_list(now: datetime) -> SeatListing:
     """Published seats in three groups; one query (rounds joined to their seats)."""
     now = ensure_aware_utc(now)
     rows = await Round.select(
-        *Round.all_columns(), *(column.as_alias(f"seat_{name}") for name, column in _LISTED_SEAT_COLUMNS.items())
-    ).where(
-        Round.seat.published.eq(True) & (Round.closes_at >= now - RECENTLY_CLOSED)
-    )
+        *Round.all_columns(),
+        *(column.as_alias(f"seat_{name}") for name, column in _LISTED_SEAT_COLUMNS.items()),
+    ).where(Round.seat.published.eq(True) & (Round.closes_at >= now - RECENTLY_CLOSED))
     by_seat: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
         by_seat.setdefault(row["seat"], []).append(row)
@@ -130,14 +129,21 @@ async def public_seat_list(now: datetime) -> SeatListing:
     return SeatListing(
         open=sorted(groups[RoundPhase.open], key=lambda s: (s.round.closes_at, s.title)),
         upcoming=sorted(groups[RoundPhase.upcoming], key=lambda s: (s.round.opens_at, s.title)),
-        recently_closed=sorted(groups[RoundPhase.closed], key=lambda s: (-s.round.closes_at.timestamp(), s.title)),
+        recently_closed=sorted(
+            groups[RoundPhase.closed], key=lambda s: (-s.round.closes_at.timestamp(), s.title)
+        ),
     )
 
 
 def criterion_shares(criteria: list[dict[str, Any]]) -> list[CriterionView]:
     total = sum(max(c["weight"], 0) for c in criteria) or 1
     return [
-        CriterionView(title=c["title"], guidance=c["guidance"], weight=c["weight"], share=round(100 * c["weight"] / total))
+        CriterionView(
+            title=c["title"],
+            guidance=c["guidance"],
+            weight=c["weight"],
+            share=round(100 * c["weight"] / total),
+        )
         for c in criteria
     ]
 
@@ -150,8 +156,18 @@ async def public_seat_page(slug: str, now: datetime) -> SeatPage:
     seat = await Seat.select().where((Seat.slug == slug) & Seat.published.eq(True)).first()
     if seat is None:
         raise NotFound("There is no published seat at this address.")
-    criteria = await Criterion.select().where(Criterion.seat == seat["id"]).order_by(Criterion.position).order_by(Criterion.id)
-    questions = await Question.select().where(Question.seat == seat["id"]).order_by(Question.position).order_by(Question.id)
+    criteria = (
+        await Criterion.select()
+        .where(Criterion.seat == seat["id"])
+        .order_by(Criterion.position)
+        .order_by(Criterion.id)
+    )
+    questions = (
+        await Question.select()
+        .where(Question.seat == seat["id"])
+        .order_by(Question.position)
+        .order_by(Question.id)
+    )
     rounds = await Round.select().where(Round.seat == seat["id"])
     chosen = pick_round([RoundView.of(row, now) for row in rounds])
     return SeatPage(
@@ -166,14 +182,23 @@ async def public_seat_page(slug: str, now: datetime) -> SeatPage:
 async def public_round_calendar(round_id: int, now: datetime) -> RoundCalendar:
     """A round of a published seat, for its closing-time calendar file; two queries."""
     ensure_record_id(round_id, "There is no published round with this number.")
-    row = await Round.select(
-        *Round.all_columns(), Round.seat.slug.as_alias("seat_slug"), Round.seat.title.as_alias("seat_title")
-    ).where((Round.id == round_id) & Round.seat.published.eq(True)).first()
+    row = (
+        await Round.select(
+            *Round.all_columns(),
+            Round.seat.slug.as_alias("seat_slug"),
+            Round.seat.title.as_alias("seat_title"),
+        )
+        .where((Round.id == round_id) & Round.seat.published.eq(True))
+        .first()
+    )
     if row is None:
         raise NotFound("There is no published round with this number.")
     changes = await AuditEvent.count().where(
         (AuditEvent.round == round_id) & AuditEvent.action.is_in(list(CLOSING_TIME_CHANGES))
     )
     return RoundCalendar(
-        round=RoundView.of(row, now), seat_slug=row["seat_slug"], seat_title=row["seat_title"], sequence=changes
+        round=RoundView.of(row, now),
+        seat_slug=row["seat_slug"],
+        seat_title=row["seat_title"],
+        sequence=changes,
     )

@@ -50,9 +50,11 @@ class Mail:
 
 async def enqueue_mail(mail: Mail, now: datetime) -> int | None:
     """Write the mail; returns its id, or None if a mail with that dedupe key exists."""
-    existing = await OutboxMessage.select(OutboxMessage.id).where(
-        OutboxMessage.dedupe_key == mail.dedupe_key
-    ).first()
+    existing = (
+        await OutboxMessage.select(OutboxMessage.id)
+        .where(OutboxMessage.dedupe_key == mail.dedupe_key)
+        .first()
+    )
     if existing:
         return None
     now = ensure_aware_utc(now)
@@ -88,8 +90,12 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _claimable(now: datetime):
-    due = (OutboxMessage.status == OutboxState.pending.value) & (OutboxMessage.next_attempt_at <= now)
-    stuck = (OutboxMessage.status == OutboxState.sending.value) & (OutboxMessage.claimed_at < now - LEASE)
+    due = (OutboxMessage.status == OutboxState.pending.value) & (
+        OutboxMessage.next_attempt_at <= now
+    )
+    stuck = (OutboxMessage.status == OutboxState.sending.value) & (
+        OutboxMessage.claimed_at < now - LEASE
+    )
     return due | stuck
 
 
@@ -101,23 +107,33 @@ async def claim_message(message_id: int, now: datetime) -> dict | None:
     message harmless.
     """
     now = ensure_aware_utc(now)
-    rows = await OutboxMessage.update(
-        {
-            OutboxMessage.status: OutboxState.sending.value,
-            OutboxMessage.claimed_at: now,
-            OutboxMessage.attempts: OutboxMessage.attempts + 1,
-        }
-    ).where((OutboxMessage.id == message_id) & _claimable(now)).returning(*OutboxMessage.all_columns())
+    rows = (
+        await OutboxMessage.update(
+            {
+                OutboxMessage.status: OutboxState.sending.value,
+                OutboxMessage.claimed_at: now,
+                OutboxMessage.attempts: OutboxMessage.attempts + 1,
+            }
+        )
+        .where((OutboxMessage.id == message_id) & _claimable(now))
+        .returning(*OutboxMessage.all_columns())
+    )
     return _decoded(rows[0]) if rows else None
 
 
 async def mark_sent(message_id: int, now: datetime) -> None:
     await OutboxMessage.update(
-        {OutboxMessage.status: OutboxState.sent.value, OutboxMessage.sent_at: ensure_aware_utc(now), OutboxMessage.last_error: ""}
+        {
+            OutboxMessage.status: OutboxState.sent.value,
+            OutboxMessage.sent_at: ensure_aware_utc(now),
+            OutboxMessage.last_error: "",
+        }
     ).where((OutboxMessage.id == message_id) & (OutboxMessage.status == OutboxState.sending.value))
 
 
-async def mark_temporary_failure(message_id: int, attempts: int, error: str, now: datetime) -> OutboxState:
+async def mark_temporary_failure(
+    message_id: int, attempts: int, error: str, now: datetime
+) -> OutboxState:
     """Back to pending with a later attempt time, or failed once attempts run out."""
     state = OutboxState.failed if attempts >= MAX_ATTEMPTS else OutboxState.pending
     await OutboxMessage.update(
@@ -138,9 +154,12 @@ async def mark_permanent_failure(message_id: int, error: str, now: datetime) -> 
 
 async def due_message_ids(now: datetime, limit: int = 500) -> list[int]:
     """Rows the sweep should (re-)drive: due pending ones and sending ones past the lease."""
-    rows = await OutboxMessage.select(OutboxMessage.id).where(_claimable(ensure_aware_utc(now))).order_by(
-        OutboxMessage.id
-    ).limit(limit)
+    rows = (
+        await OutboxMessage.select(OutboxMessage.id)
+        .where(_claimable(ensure_aware_utc(now)))
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
     return [r["id"] for r in rows]
 
 
@@ -152,21 +171,34 @@ async def retry_message(message_id: int, actor: Actor, now: datetime) -> None:
     """
     row = await get_message(message_id)
     now = ensure_aware_utc(now)
-    rows = await OutboxMessage.update(
-        {
-            OutboxMessage.status: OutboxState.pending.value,
-            OutboxMessage.next_attempt_at: now,
-            OutboxMessage.attempts: 0,
-        }
-    ).where((OutboxMessage.id == message_id) & (OutboxMessage.status == OutboxState.failed.value)).returning(
-        OutboxMessage.id
+    rows = (
+        await OutboxMessage.update(
+            {
+                OutboxMessage.status: OutboxState.pending.value,
+                OutboxMessage.next_attempt_at: now,
+                OutboxMessage.attempts: 0,
+            }
+        )
+        .where(
+            (OutboxMessage.id == message_id) & (OutboxMessage.status == OutboxState.failed.value)
+        )
+        .returning(OutboxMessage.id)
     )
     if not rows:
         raise Conflict(f"Only a failed message can be retried; this one is {row['status']}.")
     await record_event(
-        actor, "outbox.retried", "outbox_message", message_id, now, round_id=row["round"],
-        detail={"kind": row["kind"], "recipient": row["recipient"], "attempts": row["attempts"],
-                "last_error": row["last_error"][:200]},
+        actor,
+        "outbox.retried",
+        "outbox_message",
+        message_id,
+        now,
+        round_id=row["round"],
+        detail={
+            "kind": row["kind"],
+            "recipient": row["recipient"],
+            "attempts": row["attempts"],
+            "last_error": row["last_error"][:200],
+        },
     )
 
 
@@ -177,14 +209,27 @@ async def discard_message(message_id: int, actor: Actor, now: datetime) -> None:
     """pending or failed -> discarded. A message already being sent cannot be stopped."""
     row = await get_message(message_id)
     now = ensure_aware_utc(now)
-    rows = await OutboxMessage.update({OutboxMessage.status: OutboxState.discarded.value}).where(
-        (OutboxMessage.id == message_id) & OutboxMessage.status.is_in(list(DISCARDABLE))
-    ).returning(OutboxMessage.id)
+    rows = (
+        await OutboxMessage.update({OutboxMessage.status: OutboxState.discarded.value})
+        .where((OutboxMessage.id == message_id) & OutboxMessage.status.is_in(list(DISCARDABLE)))
+        .returning(OutboxMessage.id)
+    )
     if not rows:
-        raise Conflict(f"Only a pending or failed message can be discarded; this one is {row['status']}.")
+        raise Conflict(
+            f"Only a pending or failed message can be discarded; this one is {row['status']}."
+        )
     await record_event(
-        actor, "outbox.discarded", "outbox_message", message_id, now, round_id=row["round"],
-        detail={"kind": row["kind"], "recipient": row["recipient"], "previous_status": row["status"]},
+        actor,
+        "outbox.discarded",
+        "outbox_message",
+        message_id,
+        now,
+        round_id=row["round"],
+        detail={
+            "kind": row["kind"],
+            "recipient": row["recipient"],
+            "previous_status": row["status"],
+        },
     )
 
 
@@ -205,9 +250,9 @@ async def get_message(message_id: int) -> dict[str, Any]:
 
 async def count_by_status() -> dict[str, int]:
     """Every state with its count (zero included), in the enum's order."""
-    rows = await OutboxMessage.select(OutboxMessage.status, Count(OutboxMessage.id, alias="n")).group_by(
-        OutboxMessage.status
-    )
+    rows = await OutboxMessage.select(
+        OutboxMessage.status, Count(OutboxMessage.id, alias="n")
+    ).group_by(OutboxMessage.status)
     found = {r["status"]: r["n"] for r in rows}
     return {state.value: found.get(state.value, 0) for state in OutboxState}
 
@@ -227,12 +272,24 @@ async def list_messages(
     if kind:
         condition &= OutboxMessage.kind == kind
     total = await OutboxMessage.count().where(condition)
-    rows = await OutboxMessage.select(
-        OutboxMessage.id, OutboxMessage.kind, OutboxMessage.recipient, OutboxMessage.subject,
-        OutboxMessage.status, OutboxMessage.attempts, OutboxMessage.last_error,
-        OutboxMessage.created_at, OutboxMessage.sent_at, OutboxMessage.next_attempt_at,
-        OutboxMessage.claimed_at,
-    ).where(condition).order_by(OutboxMessage.created_at, ascending=False).order_by(
-        OutboxMessage.id, ascending=False
-    ).limit(page_size).offset((max(page, 1) - 1) * page_size)
+    rows = (
+        await OutboxMessage.select(
+            OutboxMessage.id,
+            OutboxMessage.kind,
+            OutboxMessage.recipient,
+            OutboxMessage.subject,
+            OutboxMessage.status,
+            OutboxMessage.attempts,
+            OutboxMessage.last_error,
+            OutboxMessage.created_at,
+            OutboxMessage.sent_at,
+            OutboxMessage.next_attempt_at,
+            OutboxMessage.claimed_at,
+        )
+        .where(condition)
+        .order_by(OutboxMessage.created_at, ascending=False)
+        .order_by(OutboxMessage.id, ascending=False)
+        .limit(page_size)
+        .offset((max(page, 1) - 1) * page_size)
+    )
     return rows, total

@@ -55,7 +55,9 @@ class ExtensionInput:
     reason: str = ""
 
 
-def _local(prefix: str, day: str, clock: str, zone_name: str, errors: dict[str, str]) -> datetime | None:
+def _local(
+    prefix: str, day: str, clock: str, zone_name: str, errors: dict[str, str]
+) -> datetime | None:
     """Parse one date + time pair, filing any error under `<prefix>_date` or `<prefix>_time`."""
     try:
         return parse_local(day or "", clock or "", zone_name)
@@ -68,12 +70,16 @@ def _local(prefix: str, day: str, clock: str, zone_name: str, errors: dict[str, 
 def _grace(value: str, errors: dict[str, str]) -> int:
     text = str(value or "").strip()
     if not text.isdigit() or len(text) > 4 or int(text) > MAX_GRACE_MINUTES:
-        errors["grace_minutes"] = f"Enter the grace period as a whole number of minutes from 0 to {MAX_GRACE_MINUTES}."
+        errors["grace_minutes"] = (
+            f"Enter the grace period as a whole number of minutes from 0 to {MAX_GRACE_MINUTES}."
+        )
         return DEFAULT_GRACE_MINUTES
     return int(text)
 
 
-async def create_round_from_input(seat_id: int, data: RoundInput, actor: Actor, now: datetime) -> int:
+async def create_round_from_input(
+    seat_id: int, data: RoundInput, actor: Actor, now: datetime
+) -> int:
     """Create a round from local dates and times; all entry problems are reported together."""
     await get_seat(seat_id)
     errors: dict[str, str] = {}
@@ -94,7 +100,9 @@ async def create_round_from_input(seat_id: int, data: RoundInput, actor: Actor, 
         elif closes_at <= ensure_aware_utc(now):
             errors["closes_date"] = "The closing time must be in the future."
     if errors or opens_at is None or closes_at is None:
-        raise ValidationErrors(errors=errors or {"opens_date": "Enter when the round opens and closes."})
+        raise ValidationErrors(
+            errors=errors or {"opens_date": "Enter when the round opens and closes."}
+        )
     return await create_round(
         seat_id,
         opens_at,
@@ -108,7 +116,9 @@ async def create_round_from_input(seat_id: int, data: RoundInput, actor: Actor, 
     )
 
 
-async def extend_round_from_input(round_id: int, data: ExtensionInput, actor: Actor, now: datetime) -> None:
+async def extend_round_from_input(
+    round_id: int, data: ExtensionInput, actor: Actor, now: datetime
+) -> None:
     """Extend the whole round to a new local closing time, with a reason for the record."""
     row = await get_round(round_id)
     errors: dict[str, str] = {}

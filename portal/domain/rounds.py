@@ -138,7 +138,10 @@ async def create_round(
     zone(timezone)
     ensure_valid_round_times(opens_at, closes_at)
     if not 0 <= grace_minutes <= MAX_GRACE_MINUTES:
-        raise DomainError(f"The grace period must be between 0 and {MAX_GRACE_MINUTES} minutes.", field="grace_minutes")
+        raise DomainError(
+            f"The grace period must be between 0 and {MAX_GRACE_MINUTES} minutes.",
+            field="grace_minutes",
+        )
     if not await Seat.exists().where(Seat.id == seat_id):
         raise NotFound("There is no such seat.")
     rows = await Round.insert(
@@ -156,8 +159,17 @@ async def create_round(
     ).returning(Round.id)
     round_id = rows[0]["id"]
     await record_event(
-        actor, "round.created", "round", round_id, now, round_id=round_id,
-        detail={"seat_id": seat_id, "opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()},
+        actor,
+        "round.created",
+        "round",
+        round_id,
+        now,
+        round_id=round_id,
+        detail={
+            "seat_id": seat_id,
+            "opens_at": opens_at.isoformat(),
+            "closes_at": closes_at.isoformat(),
+        },
     )
     return round_id
 
@@ -168,8 +180,15 @@ async def open_round_now(round_id: int, actor: Actor, now: datetime) -> None:
     if phase is not RoundPhase.upcoming:
         raise Conflict("This round is already open or has closed.")
     await Round.update({Round.opens_at: ensure_aware_utc(now)}).where(Round.id == round_id)
-    await record_event(actor, "round.opened_now", "round", round_id, now, round_id=round_id,
-                       detail={"planned_opens_at": row["opens_at"].isoformat()})
+    await record_event(
+        actor,
+        "round.opened_now",
+        "round",
+        round_id,
+        now,
+        round_id=round_id,
+        detail={"planned_opens_at": row["opens_at"].isoformat()},
+    )
 
 
 async def close_round_now(round_id: int, actor: Actor, now: datetime) -> None:
@@ -177,11 +196,20 @@ async def close_round_now(round_id: int, actor: Actor, now: datetime) -> None:
     if round_phase(row["opens_at"], row["closes_at"], now) is not RoundPhase.open:
         raise Conflict("Only an open round can be closed now.")
     await Round.update({Round.closes_at: ensure_aware_utc(now)}).where(Round.id == round_id)
-    await record_event(actor, "round.closed_now", "round", round_id, now, round_id=round_id,
-                       detail={"planned_closes_at": row["closes_at"].isoformat()})
+    await record_event(
+        actor,
+        "round.closed_now",
+        "round",
+        round_id,
+        now,
+        round_id=round_id,
+        detail={"planned_closes_at": row["closes_at"].isoformat()},
+    )
 
 
-async def extend_round(round_id: int, new_closes_at: datetime, reason: str, actor: Actor, now: datetime) -> None:
+async def extend_round(
+    round_id: int, new_closes_at: datetime, reason: str, actor: Actor, now: datetime
+) -> None:
     """Move the whole round's closing time later. Earlier is refused: that would cut people off."""
     reason = ensure_reason(reason)
     row = await get_round(round_id)
@@ -189,7 +217,9 @@ async def extend_round(round_id: int, new_closes_at: datetime, reason: str, acto
     if RoundStage(row["stage"]) is not RoundStage.collecting:
         raise Conflict("This round has moved past collecting applications; it cannot be extended.")
     if new_closes_at <= ensure_aware_utc(row["closes_at"]):
-        raise DomainError("The new closing time must be later than the current one.", field="closes")
+        raise DomainError(
+            "The new closing time must be later than the current one.", field="closes"
+        )
     if new_closes_at <= ensure_aware_utc(now):
         raise DomainError("The new closing time must be in the future.", field="closes")
     await DeadlineExtension.insert(
@@ -205,8 +235,17 @@ async def extend_round(round_id: int, new_closes_at: datetime, reason: str, acto
     )
     await Round.update({Round.closes_at: new_closes_at}).where(Round.id == round_id)
     await record_event(
-        actor, "round.extended", "round", round_id, now, round_id=round_id,
-        detail={"from": row["closes_at"].isoformat(), "to": new_closes_at.isoformat(), "reason": reason},
+        actor,
+        "round.extended",
+        "round",
+        round_id,
+        now,
+        round_id=round_id,
+        detail={
+            "from": row["closes_at"].isoformat(),
+            "to": new_closes_at.isoformat(),
+            "reason": reason,
+        },
     )
 
 
@@ -229,13 +268,22 @@ async def transition_round(
     if phase is RoundPhase.upcoming:
         raise StageMoveRefused("The round has not opened yet: it can move on only after it closes.")
     # Conditional on the stage we read, so two admins clicking at once move it once.
-    updated = await Round.update(
-        {Round.stage: to.value, Round.stage_changed_at: ensure_aware_utc(now)}
-    ).where((Round.id == round_id) & (Round.stage == current.value)).returning(Round.id)
+    updated = (
+        await Round.update({Round.stage: to.value, Round.stage_changed_at: ensure_aware_utc(now)})
+        .where((Round.id == round_id) & (Round.stage == current.value))
+        .returning(Round.id)
+    )
     if not updated:
-        raise StageMoveRefused("Someone else changed this round's stage just now; reload and try again.")
+        raise StageMoveRefused(
+            "Someone else changed this round's stage just now; reload and try again."
+        )
     await record_event(
-        actor, f"round.stage.{to.value}", "round", round_id, now, round_id=round_id,
+        actor,
+        f"round.stage.{to.value}",
+        "round",
+        round_id,
+        now,
+        round_id=round_id,
         detail={"from": current.value, "to": to.value, **({"reason": reason} if reason else {})},
     )
     return []  # Stage mail (shortlist packs, outcomes) arrives with the panels issue.

@@ -30,7 +30,9 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         shown = name if len(name) <= 60 else name[:60] + "…"
-        raise InvalidLocalTime(f"“{shown}” is not a time zone we know, such as Europe/London.", field="timezone") from None
+        raise InvalidLocalTime(
+            f"“{shown}” is not a time zone we know, such as Europe/London.", field="timezone"
+        ) from None
 
 
 _ZONES: frozenset[str] | None = None
@@ -62,7 +64,9 @@ def parse_local(day: str, clock: str, zone_name: str = DEFAULT_ZONE) -> datetime
     try:
         local_day = date.fromisoformat(day.strip())
     except ValueError:
-        raise InvalidLocalTime("Enter the date as year-month-day, for example 2024-11-18.", field="date") from None
+        raise InvalidLocalTime(
+            "Enter the date as year-month-day, for example 2024-11-18.", field="date"
+        ) from None
     try:
         local_time = time.fromisoformat(clock.strip())
     except ValueError:
@@ -72,7 +76,9 @@ def parse_local(day: str, clock: str, zone_name: str = DEFAULT_ZONE) -> datetime
         raise InvalidLocalTime(
             "Enter the time as hours:minutes on a 24-hour clock, for example 10:00.", field="time"
         )
-    return local_to_utc(datetime.combine(local_day, local_time.replace(second=0, microsecond=0)), zone_name)
+    return local_to_utc(
+        datetime.combine(local_day, local_time.replace(second=0, microsecond=0)), zone_name
+    )
 
 
 def local_to_utc(naive_local: datetime, zone_name: str = DEFAULT_ZONE) -> datetime:
@@ -115,14 +121,16 @@ def format_clock(value: datetime | time) -> str:
 
 
 def format_instant(instant: datetime, zone_name: str = DEFAULT_ZONE) -> str:
-    """"10am on Monday 18 November 2024 (UK time)"."""
+    """ "10am on Monday 18 November 2024 (UK time)"."""
     local = ensure_aware_utc(instant).astimezone(zone(zone_name))
     if (local.hour, local.minute) == (0, 0):
         # "Midnight on Tuesday" reads as the end of Tuesday, a day after 00:00 on
         # Tuesday: name the day that is ending instead.
         day_ending = local - timedelta(days=1)
         return f"midnight at the end of {day_ending:%A} {day_ending.day} {day_ending:%B %Y} ({zone_label(zone_name)})"
-    return f"{format_clock(local)} on {local:%A} {local.day} {local:%B %Y} ({zone_label(zone_name)})"
+    return (
+        f"{format_clock(local)} on {local:%A} {local.day} {local:%B %Y} ({zone_label(zone_name)})"
+    )
 
 
 def format_date(instant: datetime, zone_name: str = DEFAULT_ZONE) -> str:
@@ -137,7 +145,7 @@ def to_local_inputs(instant: datetime, zone_name: str = DEFAULT_ZONE) -> tuple[s
 
 
 def describe_remaining(deadline: datetime, now: datetime) -> str:
-    """"3 days 4 hours left", "45 minutes left", "closed"."""
+    """ "3 days 4 hours left", "45 minutes left", "closed"."""
     left = ensure_aware_utc(deadline) - ensure_aware_utc(now)
     if left <= timedelta(0):
         return "closed"
@@ -145,7 +153,7 @@ def describe_remaining(deadline: datetime, now: datetime) -> str:
 
 
 def describe_until(instant: datetime, now: datetime) -> str:
-    """"in 3 days 4 hours", "in 45 minutes", "now" (for a round that has not opened yet)."""
+    """ "in 3 days 4 hours", "in 45 minutes", "now" (for a round that has not opened yet)."""
     ahead = ensure_aware_utc(instant) - ensure_aware_utc(now)
     if ahead <= timedelta(0):
         return "now"
@@ -153,7 +161,7 @@ def describe_until(instant: datetime, now: datetime) -> str:
 
 
 def describe_duration(span: timedelta) -> str:
-    """"3 days 4 hours", "2 hours 5 minutes", "45 minutes", "less than a minute": two units at most."""
+    """ "3 days 4 hours", "2 hours 5 minutes", "45 minutes", "less than a minute": two units at most."""
     minutes = int(span.total_seconds() // 60)
     days, rem = divmod(minutes, 24 * 60)
     hours, mins = divmod(rem, 60)

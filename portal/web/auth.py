@@ -51,7 +51,9 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             return state["new"]
         return super().get_session_id(connection)
 
-    async def store_in_message(self, scope_session: Any, message: Message, connection: ASGIConnection) -> None:
+    async def store_in_message(
+        self, scope_session: Any, message: Message, connection: ASGIConnection
+    ) -> None:
         state = connection.scope.get(_ROTATE)
         old = connection.cookies.get(self.config.key)
         if not scope_session:
@@ -82,9 +84,13 @@ async def retrieve_user(session: dict[str, Any], connection: ASGIConnection) -> 
     user_id = session.get("user_id")
     if not isinstance(user_id, int):
         return None
-    row = await User.select(User.id, User.email, User.name, User.role).where(
-        (User.id == user_id) & (User.is_active == True)  # noqa: E712
-    ).first()
+    row = (
+        await User.select(User.id, User.email, User.name, User.role)
+        .where(
+            (User.id == user_id) & (User.is_active == True)  # noqa: E712
+        )
+        .first()
+    )
     return CurrentUser(**row) if row else None
 
 
@@ -100,7 +106,17 @@ def session_auth(settings: Settings) -> SessionAuth:
             samesite="lax",
         ),
         # Public pages, the API (token auth) and health checks need no session user.
-        exclude=["^/$", "^/seats", "^/feed", "^/rounds", "^/static", "^/api", "^/healthz", "^/readyz", "^/schema"],
+        exclude=[
+            "^/$",
+            "^/seats",
+            "^/feed",
+            "^/rounds",
+            "^/static",
+            "^/api",
+            "^/healthz",
+            "^/readyz",
+            "^/schema",
+        ],
         exclude_opt_key="public",
     )
 

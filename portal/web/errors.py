@@ -58,7 +58,11 @@ API_DETAILS = {
 
 
 def _api_detail(status: int, detail: str | None) -> str:
-    if detail and detail != HTTPStatus(status).phrase and not detail.startswith(("Request Entity", "No route")):
+    if (
+        detail
+        and detail != HTTPStatus(status).phrase
+        and not detail.startswith(("Request Entity", "No route"))
+    ):
         return detail
     return API_DETAILS.get(status, HTTPStatus(status).phrase)
 
@@ -67,7 +71,9 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIX)
 
 
-def _problem(request: Request, status: int, detail: str, headers: dict[str, str] | None, **extra: Any) -> Response:
+def _problem(
+    request: Request, status: int, detail: str, headers: dict[str, str] | None, **extra: Any
+) -> Response:
     body = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
@@ -77,10 +83,14 @@ def _problem(request: Request, status: int, detail: str, headers: dict[str, str]
         "request_id": request_id(request.scope),
         **extra,
     }
-    return Response(body, status_code=status, headers=headers, media_type="application/problem+json")
+    return Response(
+        body, status_code=status, headers=headers, media_type="application/problem+json"
+    )
 
 
-def _page(request: Request, status: int, message: str | None, headers: dict[str, str] | None) -> Response:
+def _page(
+    request: Request, status: int, message: str | None, headers: dict[str, str] | None
+) -> Response:
     context = {
         "status": status,
         "title": TITLES.get(status, HTTPStatus(status).phrase),
@@ -112,7 +122,13 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     detail = exc.detail if status in (400, 401, 403, 404, 409, 413, 429) else None
     if _wants_json(request):
         return _problem(request, status, _api_detail(status, detail), headers)
-    shown = detail if detail and detail != HTTPStatus(status).phrase and not detail.startswith(("Request Entity", "Not Found", "Missing", "No route")) else None
+    shown = (
+        detail
+        if detail
+        and detail != HTTPStatus(status).phrase
+        and not detail.startswith(("Request Entity", "Not Found", "Missing", "No route"))
+        else None
+    )
     return _page(request, status, shown, headers)
 
 
@@ -120,7 +136,9 @@ def domain_error_handler(request: Request, exc: DomainError) -> Response:
     if _wants_json(request):
         extra: dict[str, Any] = {}
         if isinstance(exc, ValidationErrors):
-            extra["errors"] = [{"key": key, "message": message} for key, message in exc.errors.items()]
+            extra["errors"] = [
+                {"key": key, "message": message} for key, message in exc.errors.items()
+            ]
         elif exc.field:
             extra["errors"] = [{"key": exc.field, "message": exc.message}]
         if exc.field:
@@ -139,7 +157,9 @@ def undecodable_body_handler(request: Request, exc: UnicodeDecodeError) -> Respo
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
     rid = request_id(request.scope)
-    log.error("unhandled error [request %s] %s %s", rid, request.method, request.url.path, exc_info=exc)
+    log.error(
+        "unhandled error [request %s] %s %s", rid, request.method, request.url.path, exc_info=exc
+    )
     if _wants_json(request):
         return _problem(request, 500, "An internal error occurred.", None)
     return _page(request, 500, None, None)
@@ -164,9 +184,15 @@ def _safe_errors(extra: Any) -> list[dict[str, str]]:
             parent = "" if key == "data" else key
             missing = _MISSING_FIELD.match(message)
             if missing:
-                key, message = ".".join(p for p in (parent, missing.group(1)) if p), "This field is required."
+                key, message = (
+                    ".".join(p for p in (parent, missing.group(1)) if p),
+                    "This field is required.",
+                )
             elif unknown := _UNKNOWN_FIELD.match(message):
-                key, message = ".".join(p for p in (parent, unknown.group(1)) if p), "This field is not allowed here."
+                key, message = (
+                    ".".join(p for p in (parent, unknown.group(1)) if p),
+                    "This field is not allowed here.",
+                )
             elif message == repr(key):
                 key, message = "", "Send a JSON object as the request body."
             else:

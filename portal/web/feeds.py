@@ -78,7 +78,9 @@ def closing_calendar(item: RoundCalendar, base_url: str, now: datetime) -> bytes
     calendar.add("method", "PUBLISH")
     event = Event()
     # Stable per round, so importing the file again updates the event instead of adding one.
-    event.add("uid", f"round-{item.round.id}-closing@{urlsplit(base_url).hostname or 'seat-portal'}")
+    event.add(
+        "uid", f"round-{item.round.id}-closing@{urlsplit(base_url).hostname or 'seat-portal'}"
+    )
     event.add("dtstamp", now)
     event.add("sequence", item.sequence)
     event.add("dtstart", item.round.closes_at)  # aware UTC: written as ...Z
@@ -89,7 +91,9 @@ def closing_calendar(item: RoundCalendar, base_url: str, now: datetime) -> bytes
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("trigger", -REMINDER_BEFORE)
-    alarm.add("description", f"Applications for {title} close tomorrow at {item.round.closes_text}.")
+    alarm.add(
+        "description", f"Applications for {title} close tomorrow at {item.round.closes_text}."
+    )
     event.add_component(alarm)
     calendar.add_component(event)
     return calendar.to_ical()

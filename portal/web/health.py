@@ -33,7 +33,11 @@ async def readyz() -> Response[dict[str, str]]:
         except Exception as exc:  # noqa: BLE001
             checks["broker"] = f"unreachable: {type(exc).__name__}"
     ready = all(v.startswith("ok") for v in checks.values())
-    return Response({"status": "ready" if ready else "not ready", **checks}, status_code=200 if ready else 503)
+    return Response(
+        {"status": "ready" if ready else "not ready", **checks}, status_code=200 if ready else 503
+    )
 
 
-router = Router(path="/", route_handlers=[healthz, readyz], include_in_schema=False, opt={"public": True})
+router = Router(
+    path="/", route_handlers=[healthz, readyz], include_in_schema=False, opt={"public": True}
+)

@@ -36,7 +36,9 @@ def shareable_messages(value: bytes) -> bytes:
     for message in messages:
         if message.get("type") == "http.response.start":
             message["headers"] = [
-                (name, content) for name, content in message.get("headers", []) if bytes(name).lower() in SHAREABLE_HEADERS
+                (name, content)
+                for name, content in message.get("headers", [])
+                if bytes(name).lower() in SHAREABLE_HEADERS
             ]
     return msgpack.encode(messages)
 
@@ -47,7 +49,9 @@ class ShareableResponseStore(Store):
     def __init__(self, inner: Store) -> None:
         self.inner = inner
 
-    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+    async def set(
+        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+    ) -> None:
         raw = value.encode() if isinstance(value, str) else value
         await self.inner.set(key, shareable_messages(raw), expires_in=expires_in)
 

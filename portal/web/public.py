@@ -39,7 +39,11 @@ def job_posting(page: SeatPage, base_url: str) -> dict[str, Any]:
     seat, current = page.seat, page.round
     url = f"{base_url}/seats/{seat['slug']}"
     description = "\n\n".join(part for part in (seat["summary"], seat["description"]) if part)
-    posted = seat["created_at"] if current is None or current.phase is RoundPhase.upcoming else current.opens_at
+    posted = (
+        seat["created_at"]
+        if current is None or current.phase is RoundPhase.upcoming
+        else current.opens_at
+    )
     data: dict[str, Any] = {
         "@context": "https://schema.org/",
         "@type": "JobPosting",
@@ -59,7 +63,11 @@ def job_posting(page: SeatPage, base_url: str) -> dict[str, Any]:
     if location:
         data["jobLocation"] = {
             "@type": "Place",
-            "address": {"@type": "PostalAddress", "addressLocality": location, "addressCountry": "GB"},
+            "address": {
+                "@type": "PostalAddress",
+                "addressLocality": location,
+                "addressCountry": "GB",
+            },
         }
         if any(word in location.lower() for word in _REMOTE_WORDS):
             data["jobLocationType"] = "TELECOMMUTE"

@@ -49,7 +49,9 @@ def security_headers_hook(settings: Settings):
         headers["X-Frame-Options"] = "DENY"
         headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+        headers["Permissions-Policy"] = (
+            "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+        )
         headers["X-Request-ID"] = request_id(scope)
         if settings.is_production:
             headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"

@@ -36,7 +36,9 @@ def template_config(settings: Settings) -> TemplateConfig:
     def callback(engine: JinjaTemplateEngine) -> None:
         configure_environment(engine.engine, settings)
 
-    return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=callback)
+    return TemplateConfig(
+        directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=callback
+    )
 
 
 def mail_environment(settings: Settings) -> Environment:

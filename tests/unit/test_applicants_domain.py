@@ -45,8 +45,11 @@ def compose(message: AccountMessage) -> Mail:
     """A plain mail carrying the token, as the real composer's link would."""
     sent.append(message)
     return Mail(
-        kind=message.kind, dedupe_key=f"account:{message.key}", recipient=message.email,
-        subject=message.kind, body_text=message.token or "",
+        kind=message.kind,
+        dedupe_key=f"account:{message.key}",
+        recipient=message.email,
+        subject=message.kind,
+        body_text=message.token or "",
     )
 
 
@@ -78,9 +81,14 @@ def _link(now=NOW, nonce=NONCE) -> str:
 # ---- Lifetimes at the boundary -----------------------------------------------------
 
 
-@pytest.mark.parametrize(("purpose", "valid"), [
-    (TokenPurpose.verify, VERIFY_VALID), (TokenPurpose.sign_in, SIGN_IN_LINK_VALID), (TokenPurpose.reset, RESET_VALID),
-])
+@pytest.mark.parametrize(
+    ("purpose", "valid"),
+    [
+        (TokenPurpose.verify, VERIFY_VALID),
+        (TokenPurpose.sign_in, SIGN_IN_LINK_VALID),
+        (TokenPurpose.reset, RESET_VALID),
+    ],
+)
 def test_links_work_until_just_before_expiry_and_not_at_it(settings, purpose, valid):
     write(lambda: register_applicant("Rae", "rae@example.org", NOW, compose))
     if purpose is TokenPurpose.sign_in:
@@ -96,7 +104,10 @@ def test_links_work_until_just_before_expiry_and_not_at_it(settings, purpose, va
 
 def test_sign_in_link_used_at_14_59_works_and_at_15_00_does_not(applicant):
     early, late = _link(), _link()
-    assert write(lambda: use_sign_in_link(early, NONCE, NOW + timedelta(minutes=14, seconds=59))) == applicant
+    assert (
+        write(lambda: use_sign_in_link(early, NONCE, NOW + timedelta(minutes=14, seconds=59)))
+        == applicant
+    )
     with pytest.raises(NotFound):
         write(lambda: use_sign_in_link(late, NONCE, NOW + timedelta(minutes=15)))
 
@@ -149,8 +160,16 @@ def test_register_refuses_header_injection(settings):
 def test_mails_per_address_are_throttled_per_hour(applicant):
     for _ in range(MAX_MAILS_PER_HOUR):
         assert write(lambda: request_password_reset("rae@example.org", NOW, compose)) is not None
-    assert write(lambda: request_password_reset("rae@example.org", NOW + timedelta(minutes=59), compose)) is None
-    assert write(lambda: request_password_reset("rae@example.org", NOW + timedelta(hours=1), compose)) is not None
+    assert (
+        write(
+            lambda: request_password_reset("rae@example.org", NOW + timedelta(minutes=59), compose)
+        )
+        is None
+    )
+    assert (
+        write(lambda: request_password_reset("rae@example.org", NOW + timedelta(hours=1), compose))
+        is not None
+    )
 
 
 def test_new_reset_link_retires_the_older_one(applicant):
@@ -164,7 +183,11 @@ def test_new_reset_link_retires_the_older_one(applicant):
 def test_reset_retires_live_sign_in_links(applicant):
     link = _link()
     write(lambda: request_password_reset("rae@example.org", NOW, compose))
-    write(lambda: reset_password(sent[-1].token, "another long password", "another long password", NOW))
+    write(
+        lambda: reset_password(
+            sent[-1].token, "another long password", "another long password", NOW
+        )
+    )
     with pytest.raises(NotFound):
         write(lambda: use_sign_in_link(link, NONCE, NOW))
 
@@ -181,22 +204,36 @@ def test_links_of_an_admin_address_are_never_issued(settings):
 
 
 def test_profile_reports_every_problem_at_once_and_changes_nothing(applicant):
-    bad = ProfileChange(name="", organisation="o" * 201, job_title="\x00", phone="abc", adjustments="a" * 5001)
+    bad = ProfileChange(
+        name="", organisation="o" * 201, job_title="\x00", phone="abc", adjustments="a" * 5001
+    )
     with pytest.raises(ValidationErrors) as err:
         write(lambda: update_profile(applicant, bad, NOW))
     assert set(err.value.errors) == {"name", "organisation", "job_title", "phone", "adjustments"}
-    assert run(User.select(User.name).where(User.id == applicant).first().run())["name"] == "Rae Applicant"
+    assert (
+        run(User.select(User.name).where(User.id == applicant).first().run())["name"]
+        == "Rae Applicant"
+    )
 
 
 def test_profile_returns_only_changed_fields(applicant):
-    change = ProfileChange(name="Rae Applicant", organisation="  Small   Org ", phone="020 7946 0000")
+    change = ProfileChange(
+        name="Rae Applicant", organisation="  Small   Org ", phone="020 7946 0000"
+    )
     assert write(lambda: update_profile(applicant, change, NOW)) == ["organisation", "phone"]
     assert write(lambda: update_profile(applicant, change, NOW)) == []
 
 
-@pytest.mark.parametrize(("phone", "ok"), [
-    ("", True), ("+44 (0)20 7946-0000", True), ("12345", False), ("020 7946 0000\r\nX", False), ("tel:123456", False),
-])
+@pytest.mark.parametrize(
+    ("phone", "ok"),
+    [
+        ("", True),
+        ("+44 (0)20 7946-0000", True),
+        ("12345", False),
+        ("020 7946 0000\r\nX", False),
+        ("tel:123456", False),
+    ],
+)
 def test_phone_rule(phone, ok):
     if ok:
         ensure_phone(phone)
@@ -214,17 +251,25 @@ def test_adjustments_keep_line_breaks_but_not_control_characters():
 # ---- The mails -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("kind", "path", "words"), [
-    ("verify", "/account/verify/TOKEN123", "Thank you for registering"),
-    ("sign_in", "/account/link/TOKEN123", "only works in the browser that asked for it"),
-    ("reset", "/account/reset/TOKEN123", "your password stays as it is"),
-])
+@pytest.mark.parametrize(
+    ("kind", "path", "words"),
+    [
+        ("verify", "/account/verify/TOKEN123", "Thank you for registering"),
+        ("sign_in", "/account/link/TOKEN123", "only works in the browser that asked for it"),
+        ("reset", "/account/reset/TOKEN123", "your password stays as it is"),
+    ],
+)
 def test_account_mails_carry_link_expiry_and_no_password(kind, path, words):
     from portal.mails import account_mail
     from portal.settings import Settings
 
     message = AccountMessage(
-        kind=kind, user_id=3, email="rae@example.org", name="Rae", key=f"{kind}:9", token="TOKEN123",
+        kind=kind,
+        user_id=3,
+        email="rae@example.org",
+        name="Rae",
+        key=f"{kind}:9",
+        token="TOKEN123",
         expires_at=datetime(2024, 11, 18, 10, 0, tzinfo=UTC),
     )
     mail = account_mail(Settings(base_url="https://seats.example.org"), message)
@@ -241,7 +286,9 @@ def test_already_registered_mail_points_to_sign_in_and_reset():
     from portal.mails import account_mail
     from portal.settings import Settings
 
-    message = AccountMessage(kind="already_registered", user_id=3, email="rae@example.org", name="Rae", key="k")
+    message = AccountMessage(
+        kind="already_registered", user_id=3, email="rae@example.org", name="Rae", key="k"
+    )
     mail = account_mail(Settings(base_url="https://seats.example.org"), message)
     assert mail.subject == "You already have an account on the Seat portal"
     assert "https://seats.example.org/account/sign-in" in mail.body_text

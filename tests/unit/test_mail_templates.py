@@ -22,11 +22,16 @@ def _account_sample(kind: str, name: str) -> Mail:
     return account_mail(
         SETTINGS,
         AccountMessage(
-            kind=kind, user_id=3, email="rae@example.org", name=name, key=f"{kind}:9",
+            kind=kind,
+            user_id=3,
+            email="rae@example.org",
+            name=name,
+            key=f"{kind}:9",
             token="TOKEN123" if linked else None,
             expires_at=datetime(2024, 11, 18, 10, 0, tzinfo=UTC) if linked else None,
         ),
     )
+
 
 HOSTILE = "O'Brien & <script>alert(1)</script>"
 
@@ -83,7 +88,9 @@ class _Links(HTMLParser):
 
 
 def email_template_names() -> set[str]:
-    return {p.name.removesuffix(".subject.txt") for p in (TEMPLATES_DIR / "email").glob("*.subject.txt")}
+    return {
+        p.name.removesuffix(".subject.txt") for p in (TEMPLATES_DIR / "email").glob("*.subject.txt")
+    }
 
 
 def test_every_email_template_has_a_sample_and_all_three_parts():
@@ -131,5 +138,7 @@ def test_invitation_mail_says_who_what_and_until_when():
         assert "publish representative seats" in body
         assert "10am on Monday 18 November 2024 (UK time)" in body
         assert "https://seats.example.org/admin/invitations/TOKEN123" in body
-        assert not re.search(r"password[:=]\s*\S", body, re.IGNORECASE)  # no password is ever mailed
+        assert not re.search(
+            r"password[:=]\s*\S", body, re.IGNORECASE
+        )  # no password is ever mailed
     assert ">Set your password</a>" in mail.body_html

@@ -26,8 +26,14 @@ TICK = timedelta(microseconds=1)
         (CLOSES, RoundPhase.closed),
         (CLOSES + TICK, RoundPhase.closed),
     ],
-    ids=["just before opening", "exactly at opening", "just after opening",
-         "just before closing", "exactly at closing", "just after closing"],
+    ids=[
+        "just before opening",
+        "exactly at opening",
+        "just after opening",
+        "just before closing",
+        "exactly at closing",
+        "just after closing",
+    ],
 )
 def test_round_phase_at_the_boundaries(now, phase):
     assert round_phase(OPENS, CLOSES, now) is phase
@@ -38,7 +44,10 @@ def test_round_phase_is_the_same_whatever_zone_the_clock_is_read_in():
     just_before = (CLOSES - TICK).astimezone(ZoneInfo("Pacific/Auckland"))
 
     assert round_phase(OPENS, CLOSES, just_before) is RoundPhase.open
-    assert round_phase(OPENS, CLOSES, CLOSES.astimezone(ZoneInfo("America/New_York"))) is RoundPhase.closed
+    assert (
+        round_phase(OPENS, CLOSES, CLOSES.astimezone(ZoneInfo("America/New_York")))
+        is RoundPhase.closed
+    )
 
 
 @pytest.mark.parametrize(
@@ -69,8 +78,15 @@ def test_round_phase_refuses_naive_times():
 
 
 def _row(round_id: int, opens: datetime, closes: datetime, **extra) -> dict:
-    return {"id": round_id, "seat": 1, "timezone": "Europe/London", "opens_at": opens, "closes_at": closes,
-            "stage": "collecting", **extra}
+    return {
+        "id": round_id,
+        "seat": 1,
+        "timezone": "Europe/London",
+        "opens_at": opens,
+        "closes_at": closes,
+        "stage": "collecting",
+        **extra,
+    }
 
 
 def test_round_view_writes_times_for_people():

@@ -48,19 +48,24 @@ def write(coro_fn):
 # ---- Cleaning ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text,slug", [
-    ("Racial equity lead", "racial-equity-lead"),
-    ("  Café – trustee (North) ", "cafe-trustee-north"),
-    ("<script>alert(1)</script>", "script-alert-1-script"),
-    ("!!!", ""),
-    ("a" * 300, "a" * 120),
-])
+@pytest.mark.parametrize(
+    "text,slug",
+    [
+        ("Racial equity lead", "racial-equity-lead"),
+        ("  Café – trustee (North) ", "cafe-trustee-north"),
+        ("<script>alert(1)</script>", "script-alert-1-script"),
+        ("!!!", ""),
+        ("a" * 300, "a" * 120),
+    ],
+)
 def test_slugify_makes_a_web_address_name(text, slug):
     assert slugify(text) == slug
 
 
 def test_clean_seat_makes_the_slug_from_the_title_and_tidies_text():
-    values = clean_seat(SeatInput(title="  Youth board member ", description="Line one\r\nLine\x00 two"))
+    values = clean_seat(
+        SeatInput(title="  Youth board member ", description="Line one\r\nLine\x00 two")
+    )
 
     assert values["slug"] == "youth-board-member"
     assert values["title"] == "Youth board member"
@@ -90,7 +95,19 @@ def test_validation_errors_can_be_hashed_like_any_exception():
     assert str(error) == "Enter a title for the seat."
 
 
-@pytest.mark.parametrize("weight,ok", [("3", True), (" 10 ", True), (7, True), ("0", False), ("11", False), ("abc", False), ("", False), ("1e3", False)])
+@pytest.mark.parametrize(
+    "weight,ok",
+    [
+        ("3", True),
+        (" 10 ", True),
+        (7, True),
+        ("0", False),
+        ("11", False),
+        ("abc", False),
+        ("", False),
+        ("1e3", False),
+    ],
+)
 def test_clean_criterion_weight(weight, ok):
     data = CriterionInput(title="Expertise", weight=weight)
     if ok:
@@ -141,8 +158,12 @@ def test_ensure_record_id_accepts_real_ids_only():
 def _seat_with_round(opens_at: datetime) -> int:
     async def go() -> int:
         seat_id = await create_seat(SeatInput(title="Locked seat"), ACTOR, NOW - timedelta(days=30))
-        await add_criterion(seat_id, CriterionInput(title="Expertise"), ACTOR, NOW - timedelta(days=30))
-        await create_round(seat_id, opens_at, opens_at + timedelta(days=7), ACTOR, NOW - timedelta(days=30))
+        await add_criterion(
+            seat_id, CriterionInput(title="Expertise"), ACTOR, NOW - timedelta(days=30)
+        )
+        await create_round(
+            seat_id, opens_at, opens_at + timedelta(days=7), ACTOR, NOW - timedelta(days=30)
+        )
         return seat_id
 
     return write(go)
@@ -194,11 +215,16 @@ def test_lock_reason_does_not_promise_a_later_round_unlocks():
 
 def test_items_added_after_a_removal_keep_their_order(settings):
     seat_id = write(lambda: create_seat(SeatInput(title="Ordered"), ACTOR, NOW))
-    ids = [write(lambda t=t: add_criterion(seat_id, CriterionInput(title=t), ACTOR, NOW)) for t in ("A", "B", "C")]
+    ids = [
+        write(lambda t=t: add_criterion(seat_id, CriterionInput(title=t), ACTOR, NOW))
+        for t in ("A", "B", "C")
+    ]
     write(lambda: remove_criterion(seat_id, ids[1], ACTOR, NOW))
 
     write(lambda: add_criterion(seat_id, CriterionInput(title="D"), ACTOR, NOW))
 
-    rows = run(Criterion.select(Criterion.title, Criterion.position).order_by(Criterion.position).run())
+    rows = run(
+        Criterion.select(Criterion.title, Criterion.position).order_by(Criterion.position).run()
+    )
     assert [r["title"] for r in rows] == ["A", "C", "D"]
     assert len({r["position"] for r in rows}) == 3

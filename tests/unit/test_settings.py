@@ -91,5 +91,7 @@ def test_no_setting_is_read_that_is_not_documented():
 
 def test_base_url_follows_the_embedded_address_unless_set():
     assert Settings.from_env({"PORTAL_PORT": "8123"}).base_url == "http://127.0.0.1:8123"
-    chosen = Settings.from_env({"PORTAL_PORT": "8123", "PORTAL_BASE_URL": "https://seats.example.org/"})
+    chosen = Settings.from_env(
+        {"PORTAL_PORT": "8123", "PORTAL_BASE_URL": "https://seats.example.org/"}
+    )
     assert chosen.base_url == "https://seats.example.org"

@@ -127,12 +127,21 @@ def test_format_instant_reads_the_way_people_write_deadlines(instant, expected):
 
 
 def test_format_instant_in_another_zone_names_it():
-    assert format_instant(utc(2024, 11, 18, 9, 0), "Europe/Paris") == "10am on Monday 18 November 2024 (Europe/Paris)"
+    assert (
+        format_instant(utc(2024, 11, 18, 9, 0), "Europe/Paris")
+        == "10am on Monday 18 November 2024 (Europe/Paris)"
+    )
 
 
 @pytest.mark.parametrize(
     ("clock", "expected"),
-    [(time(0, 0), "midnight"), (time(0, 30), "12:30am"), (time(12, 0), "12 noon"), (time(12, 30), "12:30pm"), (time(23, 59), "11:59pm")],
+    [
+        (time(0, 0), "midnight"),
+        (time(0, 30), "12:30am"),
+        (time(12, 0), "12 noon"),
+        (time(12, 30), "12:30pm"),
+        (time(23, 59), "11:59pm"),
+    ],
 )
 def test_format_clock(clock, expected):
     assert format_clock(clock) == expected

@@ -44,7 +44,9 @@ def password_sign_in(client, email="rae@example.org", password=PASSWORD, **kwarg
 
 
 def ask_for_link(client, email="rae@example.org", **kwargs):
-    return post_form(client, "/account/sign-in/link", {"email": email}, token_from="/account/sign-in", **kwargs)
+    return post_form(
+        client, "/account/sign-in/link", {"email": email}, token_from="/account/sign-in", **kwargs
+    )
 
 
 def registered(client, email="rae@example.org", password=PASSWORD) -> int:
@@ -71,7 +73,11 @@ def test_register_then_confirm_link_signs_in(client):
     path = link_in(mail, "/account/verify/")
     assert path in mail["body_html"]
     user = fetch(User.select().where(User.email == "rae@example.org").first())
-    assert user["role"] == "applicant" and user["email_verified_at"] is None and user["password_hash"] is None
+    assert (
+        user["role"] == "applicant"
+        and user["email_verified_at"] is None
+        and user["password_hash"] is None
+    )
     assert client.get("/account/profile").status_code == 401
 
     form = client.get(path)
@@ -81,7 +87,9 @@ def test_register_then_confirm_link_signs_in(client):
     profile = client.get(done.headers["location"])
     assert profile.status_code == 200
     assert "Your email address is confirmed and you are signed in." in profile.text
-    assert fetch(User.select().where(User.id == user["id"]).first())["email_verified_at"] is not None
+    assert (
+        fetch(User.select().where(User.id == user["id"]).first())["email_verified_at"] is not None
+    )
 
 
 def test_confirm_link_works_only_once(client, another_app_client):
@@ -91,7 +99,10 @@ def test_confirm_link_works_only_once(client, another_app_client):
     with another_app_client() as other:
         again = other.get(path)
         assert again.status_code == 404
-        assert "This confirmation link is not valid, has expired or has already been used." in again.text
+        assert (
+            "This confirmation link is not valid, has expired or has already been used."
+            in again.text
+        )
 
 
 def test_confirm_link_expires_after_24_hours(client):
@@ -99,7 +110,9 @@ def test_confirm_link_expires_after_24_hours(client):
     path = link_in(outbox_rows()[0], "/account/verify/")
     token = fetch(AccountToken.select().first())
     assert token["expires_at"] - token["created_at"] == timedelta(hours=24)
-    fetch(AccountToken.update({AccountToken.expires_at: utcnow() - timedelta(seconds=1)}, force=True))
+    fetch(
+        AccountToken.update({AccountToken.expires_at: utcnow() - timedelta(seconds=1)}, force=True)
+    )
     assert client.get(path).status_code == 404
     assert confirm(client, path, token_from="/account/register").status_code == 404
     assert fetch(User.select().first())["email_verified_at"] is None
@@ -139,17 +152,27 @@ def test_register_existing_address_gets_same_page_and_mail_to_owner(client, admi
     assert "http://testserver.local/account/sign-in" in rae["body_text"]
     assert "http://testserver.local/account/reset" in rae["body_text"]
     # Nothing about the account changed.
-    assert fetch(User.select(User.name).where(User.email == "rae@example.org").first())["name"] == "Rae Applicant"
-    assert fetch(User.select(User.role).where(User.email == "ada@example.org").first())["role"] == "admin"
+    assert (
+        fetch(User.select(User.name).where(User.email == "rae@example.org").first())["name"]
+        == "Rae Applicant"
+    )
+    assert (
+        fetch(User.select(User.role).where(User.email == "ada@example.org").first())["role"]
+        == "admin"
+    )
 
 
 def test_registering_again_before_confirming_sends_a_fresh_link(client):
     register(client)
     register(client, name="Someone Else")
     first, second = outbox_rows("verify")
-    assert client.get(link_in(first, "/account/verify/")).status_code == 404  # only the newest works
+    assert (
+        client.get(link_in(first, "/account/verify/")).status_code == 404
+    )  # only the newest works
     assert client.get(link_in(second, "/account/verify/")).status_code == 200
-    assert "Hello Rae Applicant" in second["body_text"]  # the name is not replaced by an unproven one
+    assert (
+        "Hello Rae Applicant" in second["body_text"]
+    )  # the name is not replaced by an unproven one
 
 
 # ---- Sign-in links ----------------------------------------------------------------
@@ -200,9 +223,11 @@ def test_sign_in_link_expires_after_15_minutes(client):
     registered(client)
     ask_for_link(client)
     path = link_in(outbox_rows("sign_in")[0], "/account/link/")
-    fetch(AccountToken.update({AccountToken.expires_at: utcnow() - timedelta(seconds=1)}).where(
-        AccountToken.purpose == "sign_in"
-    ))
+    fetch(
+        AccountToken.update({AccountToken.expires_at: utcnow() - timedelta(seconds=1)}).where(
+            AccountToken.purpose == "sign_in"
+        )
+    )
     assert client.get(path).status_code == 404
     assert post_form(client, path, {}, token_from="/account/sign-in").status_code == 404
     assert client.get("/account/profile").status_code == 401
@@ -251,7 +276,8 @@ def test_admin_credentials_do_not_open_applicant_pages(client, admin_id):
 def test_sign_in_next_is_local_only(client):
     registered(client)
     response = post_form(
-        client, "/account/sign-in",
+        client,
+        "/account/sign-in",
         {"email": "rae@example.org", "password": PASSWORD, "next": "//evil.example/x"},
         follow_redirects=False,
     )
@@ -263,8 +289,12 @@ def test_sign_in_next_is_local_only(client):
 
 def test_password_reset_sets_new_password_once(client, another_app_client):
     registered(client)
-    response = post_form(client, "/account/reset", {"email": "rae@example.org"}, follow_redirects=False)
-    unknown = post_form(client, "/account/reset", {"email": "nobody@example.org"}, follow_redirects=False)
+    response = post_form(
+        client, "/account/reset", {"email": "rae@example.org"}, follow_redirects=False
+    )
+    unknown = post_form(
+        client, "/account/reset", {"email": "nobody@example.org"}, follow_redirects=False
+    )
     assert response.headers["location"] == unknown.headers["location"]
     [mail] = outbox_rows("reset")
     assert mail["subject"] == "Reset your password for the Seat portal"
@@ -276,13 +306,20 @@ def test_password_reset_sets_new_password_once(client, another_app_client):
     with another_app_client() as other:  # reset links are not bound to a browser
         mismatch = post_form(other, path, {"password": new_password, "confirm": "different"})
         assert mismatch.status_code == 400 and "The two passwords do not match." in mismatch.text
-        done = post_form(other, path, {"password": new_password, "confirm": new_password}, follow_redirects=False)
+        done = post_form(
+            other, path, {"password": new_password, "confirm": new_password}, follow_redirects=False
+        )
         assert done.headers["location"] == "/account/profile?reset=1"
         assert "Your new password is set" in other.get(done.headers["location"]).text
     assert client.get(path).status_code == 404
     assert password_sign_in(client).status_code == 400
-    assert password_sign_in(client, password=new_password, follow_redirects=False).status_code in (302, 303)
-    events = fetch(AuditEvent.select(AuditEvent.action).where(AuditEvent.action == "applicant.password_reset"))
+    assert password_sign_in(client, password=new_password, follow_redirects=False).status_code in (
+        302,
+        303,
+    )
+    events = fetch(
+        AuditEvent.select(AuditEvent.action).where(AuditEvent.action == "applicant.password_reset")
+    )
     assert len(events) == 1
 
 
@@ -290,10 +327,14 @@ def test_reset_link_expires_after_an_hour(client):
     registered(client)
     post_form(client, "/account/reset", {"email": "rae@example.org"})
     path = link_in(outbox_rows("reset")[0], "/account/reset/")
-    fetch(AccountToken.update({AccountToken.expires_at: utcnow() - timedelta(seconds=1)}).where(
-        AccountToken.purpose == "reset"
-    ))
-    response = post_form(client, path, {"password": "x" * 20, "confirm": "x" * 20}, token_from="/account/reset")
+    fetch(
+        AccountToken.update({AccountToken.expires_at: utcnow() - timedelta(seconds=1)}).where(
+            AccountToken.purpose == "reset"
+        )
+    )
+    response = post_form(
+        client, path, {"password": "x" * 20, "confirm": "x" * 20}, token_from="/account/reset"
+    )
     assert response.status_code == 404
     assert "This password reset link is not valid" in response.text
 
@@ -305,7 +346,9 @@ def test_sign_out_ends_the_session(client):
     registered(client)
     password_sign_in(client)
     assert client.get("/account/profile").status_code == 200
-    response = post_form(client, "/account/sign-out", {}, token_from="/account/profile", follow_redirects=False)
+    response = post_form(
+        client, "/account/sign-out", {}, token_from="/account/profile", follow_redirects=False
+    )
     assert response.headers["location"] == "/account/sign-in?signed_out=1"
     assert "You are signed out." in client.get(response.headers["location"]).text
     page = client.get("/account/profile")
@@ -343,7 +386,11 @@ def test_account_pages_are_not_cached(client):
 @pytest.mark.parametrize(
     ("path", "data", "token_from"),
     [
-        ("/account/sign-in", {"email": "rae@example.org", "password": "wrong password here"}, "/account/sign-in"),
+        (
+            "/account/sign-in",
+            {"email": "rae@example.org", "password": "wrong password here"},
+            "/account/sign-in",
+        ),
         ("/account/register", {"name": "Rae", "email": "rae@example.org"}, "/account/register"),
         ("/account/reset", {"email": "rae@example.org"}, "/account/reset"),
         ("/account/sign-in/link", {"email": "rae@example.org"}, "/account/sign-in"),
@@ -351,8 +398,10 @@ def test_account_pages_are_not_cached(client):
 )
 def test_requests_are_rate_limited_with_headers_kept(client, path, data, token_from):
     token = form_token(client, token_from)
-    statuses = [client.post(path, data={**data, "_csrf_token": token}, follow_redirects=False).status_code
-                for _ in range(11)]
+    statuses = [
+        client.post(path, data={**data, "_csrf_token": token}, follow_redirects=False).status_code
+        for _ in range(11)
+    ]
     assert statuses[:10].count(429) == 0
     assert statuses[-1] == 429
     last = client.post(path, data={**data, "_csrf_token": token})
@@ -365,8 +414,15 @@ def test_requests_are_rate_limited_with_headers_kept(client, path, data, token_f
 def test_each_limiter_counts_separately(client):
     token = form_token(client, "/account/sign-in")
     for _ in range(11):
-        client.post("/account/sign-in", data={"email": "a@b.org", "password": "x", "_csrf_token": token})
-    assert client.post("/account/sign-in", data={"email": "a@b.org", "password": "x", "_csrf_token": token}).status_code == 429
+        client.post(
+            "/account/sign-in", data={"email": "a@b.org", "password": "x", "_csrf_token": token}
+        )
+    assert (
+        client.post(
+            "/account/sign-in", data={"email": "a@b.org", "password": "x", "_csrf_token": token}
+        ).status_code
+        == 429
+    )
     assert ask_for_link(client, email="a@b.org", follow_redirects=False).status_code in (302, 303)
     assert register(client, email="a@b.org", follow_redirects=False).status_code in (302, 303)
 

@@ -47,10 +47,18 @@ def test_profile_saves_and_shows_again(applicant_client):
     assert response.headers["location"] == "/account/profile?saved=1"
     page = applicant_client.get(response.headers["location"])
     assert "Your profile is saved." in page.text
-    for value in ("Small Org CIC", "Director", "+44 20 7946 0000", "Please send papers in large print."):
+    for value in (
+        "Small Org CIC",
+        "Director",
+        "+44 20 7946 0000",
+        "Please send papers in large print.",
+    ):
         assert value in page.text
     row = stored()
-    assert row["organisation"] == "Small Org CIC" and row["adjustments"] == "Please send papers in large print."
+    assert (
+        row["organisation"] == "Small Org CIC"
+        and row["adjustments"] == "Please send papers in large print."
+    )
 
 
 def test_adjustments_are_a_secret_column_and_stay_out_of_the_audit_log(applicant_client):
@@ -63,7 +71,11 @@ def test_adjustments_are_a_secret_column_and_stay_out_of_the_audit_log(applicant
 
 
 def test_profile_escapes_html(applicant_client):
-    save(applicant_client, name="<script>alert(1)</script>", organisation='"><img src=x onerror=alert(1)>')
+    save(
+        applicant_client,
+        name="<script>alert(1)</script>",
+        organisation='"><img src=x onerror=alert(1)>',
+    )
     page = applicant_client.get("/account/profile")
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
@@ -72,7 +84,9 @@ def test_profile_escapes_html(applicant_client):
 
 def test_profile_refuses_overlong_fields_and_keeps_what_was_saved(applicant_client):
     save(applicant_client)
-    response = save(applicant_client, organisation="x" * 201, adjustments="y" * 5001, phone="1" * 41)
+    response = save(
+        applicant_client, organisation="x" * 201, adjustments="y" * 5001, phone="1" * 41
+    )
     assert response.status_code == 400
     assert "Keep the organisation under 200 characters." in response.text
     assert "Keep the adjustments request under 5000 characters." in response.text
@@ -99,8 +113,15 @@ def test_profile_refuses_malformed_phone_and_empty_name(applicant_client):
 
 def test_profile_ignores_fields_that_try_to_change_role_or_email(applicant_client, client):
     response = post_form(
-        applicant_client, "/account/profile",
-        {**PROFILE, "role": "admin", "email": "evil@example.org", "is_active": "0", "email_verified_at": ""},
+        applicant_client,
+        "/account/profile",
+        {
+            **PROFILE,
+            "role": "admin",
+            "email": "evil@example.org",
+            "is_active": "0",
+            "email_verified_at": "",
+        },
         follow_redirects=False,
     )
     assert response.status_code in (302, 303)
@@ -110,8 +131,13 @@ def test_profile_ignores_fields_that_try_to_change_role_or_email(applicant_clien
 
 
 def test_register_ignores_a_role_field(client):
-    post_form(client, "/account/register", {"name": "Mal", "email": "mal@example.org", "role": "admin"})
-    assert fetch(User.select(User.role).where(User.email == "mal@example.org").first())["role"] == "applicant"
+    post_form(
+        client, "/account/register", {"name": "Mal", "email": "mal@example.org", "role": "admin"}
+    )
+    assert (
+        fetch(User.select(User.role).where(User.email == "mal@example.org").first())["role"]
+        == "applicant"
+    )
 
 
 def test_anonymous_profile_post_is_refused(client):
@@ -137,7 +163,10 @@ def test_anonymous_profile_post_is_refused(client):
 def test_register_refuses_malformed_address_and_sends_nothing(client, email):
     response = register(client, email=email)
     assert response.status_code == 400
-    assert "Enter an email address like name@example.org." in response.text or "under 254" in response.text
+    assert (
+        "Enter an email address like name@example.org." in response.text
+        or "under 254" in response.text
+    )
     assert fetch(OutboxMessage.count()) == 0
     assert fetch(User.count()) == 0
 
@@ -145,9 +174,16 @@ def test_register_refuses_malformed_address_and_sends_nothing(client, email):
 def test_link_and_reset_requests_with_header_injection_send_nothing(client):
     registered(client)
     before = len(outbox_rows())
-    for path, token_from in (("/account/sign-in/link", "/account/sign-in"), ("/account/reset", "/account/reset")):
+    for path, token_from in (
+        ("/account/sign-in/link", "/account/sign-in"),
+        ("/account/reset", "/account/reset"),
+    ):
         response = post_form(
-            client, path, {"email": "rae@example.org\r\nBcc: x@y.org"}, token_from=token_from, follow_redirects=False
+            client,
+            path,
+            {"email": "rae@example.org\r\nBcc: x@y.org"},
+            token_from=token_from,
+            follow_redirects=False,
         )
         assert response.status_code in (302, 303)  # the same answer as for any unknown address
     assert len(outbox_rows()) == before

@@ -15,12 +15,21 @@ from tests.conftest import post_form, run
 from tests.web.test_admin_seats import HOSTILE, make_round, make_seat, seat_data
 
 
-def add_events(count: int, *, start: datetime, action: str = "test.event", round_id: int | None = None) -> None:
+def add_events(
+    count: int, *, start: datetime, action: str = "test.event", round_id: int | None = None
+) -> None:
     async def go() -> None:
         async with db.write_transaction():
             for i in range(count):
-                await record_event(Actor(None, "system"), action, "seat", i + 1, start + timedelta(minutes=i),
-                                   round_id=round_id, detail={"n": i})
+                await record_event(
+                    Actor(None, "system"),
+                    action,
+                    "seat",
+                    i + 1,
+                    start + timedelta(minutes=i),
+                    round_id=round_id,
+                    detail={"n": i},
+                )
 
     run(go())
 
@@ -31,7 +40,9 @@ def rows(html: str) -> list[str]:
 
 
 def test_audit_page_shows_who_did_what_when_and_which_record(admin_client):
-    response = post_form(admin_client, "/admin/seats/new", seat_data(title="Audited seat"), follow_redirects=False)
+    response = post_form(
+        admin_client, "/admin/seats/new", seat_data(title="Audited seat"), follow_redirects=False
+    )
     seat_id = response.headers["location"].split("?")[0].rsplit("/", 1)[1]
 
     page = admin_client.get("/admin/audit")
@@ -64,8 +75,13 @@ def test_audit_page_lists_newest_first_fifty_a_page(admin_client):
 def test_page_numbers_out_of_range_show_the_nearest_page(admin_client):
     add_events(101, start=datetime(2026, 1, 1, tzinfo=UTC))
     cases = [
-        ("999999999999999999999999", "page 3 of 3"), ("4", "page 3 of 3"), ("abc", "page 1 of 3"),
-        ("-1", "page 1 of 3"), ("0", "page 1 of 3"), ("", "page 1 of 3"), ("1.5", "page 1 of 3"),
+        ("999999999999999999999999", "page 3 of 3"),
+        ("4", "page 3 of 3"),
+        ("abc", "page 1 of 3"),
+        ("-1", "page 1 of 3"),
+        ("0", "page 1 of 3"),
+        ("", "page 1 of 3"),
+        ("1.5", "page 1 of 3"),
     ]
     for page, shown in cases:
         response = admin_client.get("/admin/audit", params={"page": page})
@@ -79,7 +95,9 @@ def test_filter_by_round_shows_only_that_rounds_events(admin_client):
     seat_id = make_seat()
     first_round = make_round(seat_id, timedelta(days=1), timedelta(days=5))
     second_round = make_round(seat_id, timedelta(days=10), timedelta(days=15))
-    add_events(3, start=datetime(2026, 1, 1, tzinfo=UTC), action="other.thing", round_id=second_round)
+    add_events(
+        3, start=datetime(2026, 1, 1, tzinfo=UTC), action="other.thing", round_id=second_round
+    )
 
     page = admin_client.get(f"/admin/audit?round={first_round}")
 
@@ -106,14 +124,14 @@ def test_filter_by_action_and_round_together_keeps_both_in_page_links(admin_clie
 
 def test_hostile_filter_values_get_a_clear_400_page(admin_client):
     cases = [
-    ("round=abc", "Choose a round from the list"),
-    ("round=-1", "Choose a round from the list"),
-    ("round=0", "Choose a round from the list"),
-    ("round=99999999999999999999999", "Choose a round from the list"),
-    ("round=%3Cscript%3Ealert(1)%3C/script%3E", "Choose a round from the list"),
-    ("action=" + "a" * 65, "Choose an action from the list."),
-    ("action=%00bad", "Choose an action from the list."),
-]
+        ("round=abc", "Choose a round from the list"),
+        ("round=-1", "Choose a round from the list"),
+        ("round=0", "Choose a round from the list"),
+        ("round=99999999999999999999999", "Choose a round from the list"),
+        ("round=%3Cscript%3Ealert(1)%3C/script%3E", "Choose a round from the list"),
+        ("action=" + "a" * 65, "Choose an action from the list."),
+        ("action=%00bad", "Choose an action from the list."),
+    ]
     for query, message in cases:
         response = admin_client.get(f"/admin/audit?{query}")
 

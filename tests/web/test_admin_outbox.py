@@ -16,7 +16,9 @@ def fetch(query):
     return run(query.run())
 
 
-def add_mail(n: int = 1, *, kind: str = "invitation", status: str = "pending", minutes_ago: int = 0, **fields) -> list[int]:
+def add_mail(
+    n: int = 1, *, kind: str = "invitation", status: str = "pending", minutes_ago: int = 0, **fields
+) -> list[int]:
     async def write() -> list[int]:
         ids = []
         async with db.write_transaction():
@@ -46,12 +48,20 @@ def add_mail(n: int = 1, *, kind: str = "invitation", status: str = "pending", m
 
 
 def status_of(message_id: int) -> str:
-    return fetch(OutboxMessage.select(OutboxMessage.status).where(OutboxMessage.id == message_id).first())["status"]
+    return fetch(
+        OutboxMessage.select(OutboxMessage.status).where(OutboxMessage.id == message_id).first()
+    )["status"]
 
 
 def test_outbox_shows_counts_and_messages_newest_first(admin_client):
     add_mail(kind="invitation", status="sent", minutes_ago=30, subject="Older one")
-    add_mail(kind="invitation", status="failed", minutes_ago=5, subject="Newer one", last_error="550 5.1.1 No such user")
+    add_mail(
+        kind="invitation",
+        status="failed",
+        minutes_ago=5,
+        subject="Newer one",
+        last_error="550 5.1.1 No such user",
+    )
     add_mail(kind="reminder", status="pending", minutes_ago=10, subject="Middle one")
     page = admin_client.get("/admin/outbox")
     assert page.status_code == 200
@@ -145,10 +155,17 @@ def test_preview_shows_headers_text_and_escaped_html(admin_client):
 
 
 def test_preview_of_unknown_or_malformed_id_is_404(admin_client):
-    for path in ("/admin/outbox/999", "/admin/outbox/0", "/admin/outbox/99999999999999999999999", "/admin/outbox/abc"):
+    for path in (
+        "/admin/outbox/999",
+        "/admin/outbox/0",
+        "/admin/outbox/99999999999999999999999",
+        "/admin/outbox/abc",
+    ):
         page = admin_client.get(path)
         assert page.status_code == 404, path
-    assert "There is no outbox message with that number." in admin_client.get("/admin/outbox/999").text
+    assert (
+        "There is no outbox message with that number." in admin_client.get("/admin/outbox/999").text
+    )
 
 
 def test_retry_failed_message_makes_it_pending_and_audits(admin_client, monkeypatch):
@@ -157,7 +174,12 @@ def test_retry_failed_message_makes_it_pending_and_audits(admin_client, monkeypa
     [message_id] = add_mail(status="failed", attempts=8, last_error="550 no such user")
     page = admin_client.get(f"/admin/outbox/{message_id}")
     assert "Try sending again" in page.text
-    response = post_form(admin_client, f"/admin/outbox/{message_id}/retry", {}, token_from=f"/admin/outbox/{message_id}")
+    response = post_form(
+        admin_client,
+        f"/admin/outbox/{message_id}/retry",
+        {},
+        token_from=f"/admin/outbox/{message_id}",
+    )
     assert response.status_code == 200
     assert "The message is queued to be sent again." in response.text
     row = fetch(OutboxMessage.select().where(OutboxMessage.id == message_id).first())
@@ -173,7 +195,9 @@ def test_retry_of_a_sent_message_is_refused_clearly(admin_client, monkeypatch):
     dispatched: list = []
     monkeypatch.setattr("portal.web.admin.outbox.dispatch", dispatched.extend)
     [sent_id] = add_mail(status="sent")
-    response = post_form(admin_client, f"/admin/outbox/{sent_id}/retry", {}, token_from=f"/admin/outbox/{sent_id}")
+    response = post_form(
+        admin_client, f"/admin/outbox/{sent_id}/retry", {}, token_from=f"/admin/outbox/{sent_id}"
+    )
     assert response.status_code == 409
     assert "Only a failed message can be retried; this one is sent." in response.text
     assert status_of(sent_id) == "sent" and dispatched == []
@@ -186,7 +210,10 @@ def test_discard_pending_or_failed_message(admin_client):
     [failed_id] = add_mail(status="failed", subject="f")
     for message_id in (pending_id, failed_id):
         response = post_form(
-            admin_client, f"/admin/outbox/{message_id}/discard", {}, token_from=f"/admin/outbox/{message_id}"
+            admin_client,
+            f"/admin/outbox/{message_id}/discard",
+            {},
+            token_from=f"/admin/outbox/{message_id}",
         )
         assert response.status_code == 200
         assert "The message was discarded and will not be sent." in response.text
@@ -199,7 +226,9 @@ def test_discard_pending_or_failed_message(admin_client):
 def test_discard_of_a_sent_message_is_refused(admin_client):
     [sent_id] = add_mail(status="sent")
     assert "Discard" not in admin_client.get(f"/admin/outbox/{sent_id}").text
-    response = post_form(admin_client, f"/admin/outbox/{sent_id}/discard", {}, token_from=f"/admin/outbox/{sent_id}")
+    response = post_form(
+        admin_client, f"/admin/outbox/{sent_id}/discard", {}, token_from=f"/admin/outbox/{sent_id}"
+    )
     assert response.status_code == 409
     assert "this one is sent" in response.text
     assert status_of(sent_id) == "sent"
@@ -221,7 +250,9 @@ def test_outbox_actions_need_csrf_and_an_admin(client, admin_id):
 def test_invitation_link_is_hidden_in_preview_when_mail_really_leaves(make_client, admin_id):
     from tests.conftest import sign_in
 
-    [message_id] = add_mail(body_text="Open http://x/admin/invitations/SECRETtoken_123 now", body_html="")
+    [message_id] = add_mail(
+        body_text="Open http://x/admin/invitations/SECRETtoken_123 now", body_html=""
+    )
     local = make_client()
     sign_in(local, "ada@example.org")
     assert "SECRETtoken_123" in local.get(f"/admin/outbox/{message_id}").text

@@ -21,7 +21,11 @@ def fetch(query):
 
 def invite(client, name="Bo Builder", email="bo@example.org", **kwargs):
     return post_form(
-        client, "/admin/people/invite", {"name": name, "email": email}, token_from="/admin/people", **kwargs
+        client,
+        "/admin/people/invite",
+        {"name": name, "email": email},
+        token_from="/admin/people",
+        **kwargs,
     )
 
 
@@ -30,7 +34,9 @@ def outbox_rows() -> list[dict]:
 
 
 def link_in(row: dict) -> str:
-    match = re.search(r"http://testserver\.local(/admin/invitations/[A-Za-z0-9_\-]+)", row["body_text"])
+    match = re.search(
+        r"http://testserver\.local(/admin/invitations/[A-Za-z0-9_\-]+)", row["body_text"]
+    )
     assert match, row["body_text"]
     return match.group(1)
 
@@ -39,8 +45,8 @@ def test_people_page_lists_admins_with_password_and_sign_in(admin_client):
     page = admin_client.get("/admin/people")
     assert page.status_code == 200
     assert "Ada Admin" in page.text and "ada@example.org" in page.text
-    assert "<th scope=\"col\">Last signed in</th>" in page.text
-    row = page.text[page.text.index("Ada Admin"):]
+    assert '<th scope="col">Last signed in</th>' in page.text
+    row = page.text[page.text.index("Ada Admin") :]
     assert "Set" in row[:400] and "Never" not in row[:400]  # she just signed in
 
 
@@ -73,7 +79,9 @@ def test_invite_writes_user_invitation_and_mail_then_shows_notice(admin_client):
     assert len(events) == 1
 
 
-def test_invitation_link_sets_password_signs_in_and_works_once(client, admin_client, another_app_client):
+def test_invitation_link_sets_password_signs_in_and_works_once(
+    client, admin_client, another_app_client
+):
     invite(admin_client)
     path = link_in(outbox_rows()[0])
     visitor = another_app_client()
@@ -81,7 +89,12 @@ def test_invitation_link_sets_password_signs_in_and_works_once(client, admin_cli
         form = visitor.get(path)
         assert form.status_code == 200
         assert "Set your password" in form.text and "bo@example.org" in form.text
-        done = post_form(visitor, path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, follow_redirects=False)
+        done = post_form(
+            visitor,
+            path,
+            {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+            follow_redirects=False,
+        )
         assert done.status_code in (302, 303) and done.headers["location"] == "/admin"
         assert "Signed in as Bo Builder" in visitor.get("/admin").text
         again = visitor.get(path)
@@ -98,12 +111,21 @@ def test_second_use_of_a_link_is_refused(client, admin_client, another_app_clien
     path = link_in(outbox_rows()[0])
     with another_app_client() as first:
         token = re.search(r'name="_csrf_token" value="([^"]+)"', first.get(path).text).group(1)
-        ok = first.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "_csrf_token": token},
-                        follow_redirects=False)
+        ok = first.post(
+            path,
+            data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "_csrf_token": token},
+            follow_redirects=False,
+        )
         assert ok.status_code in (302, 303)
         # The same form submitted again (a double click, or someone else with the link).
-        second = first.post(path, data={"password": "another long password", "confirm": "another long password",
-                                        "_csrf_token": token})
+        second = first.post(
+            path,
+            data={
+                "password": "another long password",
+                "confirm": "another long password",
+                "_csrf_token": token,
+            },
+        )
     assert second.status_code == 404
     assert "not valid or has already been used" in second.text
     with another_app_client() as other:
@@ -122,35 +144,58 @@ def test_invited_person_can_sign_in_afterwards(client, admin_client, another_app
         assert visitor.get("/admin").status_code == 200
 
 
-def test_short_or_mismatched_password_is_refused_and_link_still_works(client, admin_client, another_app_client):
+def test_short_or_mismatched_password_is_refused_and_link_still_works(
+    client, admin_client, another_app_client
+):
     invite(admin_client)
     path = link_in(outbox_rows()[0])
     with another_app_client() as visitor:
         short = post_form(visitor, path, {"password": "short", "confirm": "short"})
         assert short.status_code == 400
         assert "at least 12 characters" in short.text and "There is a problem" in short.text
-        mismatch = post_form(visitor, path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD + "x"})
+        mismatch = post_form(
+            visitor, path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD + "x"}
+        )
         assert mismatch.status_code == 400
         assert "The two passwords do not match." in mismatch.text
         overlong = post_form(visitor, path, {"password": "x" * 300, "confirm": "x" * 300})
         assert overlong.status_code == 400
         assert "under 256 characters" in overlong.text
         assert visitor.get("/admin").status_code == 401
-        ok = post_form(visitor, path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, follow_redirects=False)
+        ok = post_form(
+            visitor,
+            path,
+            {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+            follow_redirects=False,
+        )
         assert ok.status_code in (302, 303)
 
 
 def test_expired_link_gives_clear_404_page(client, admin_client):
     invite(admin_client)
     path = link_in(outbox_rows()[0])
-    fetch(Invitation.update({Invitation.expires_at: utcnow() - timedelta(seconds=1)}).where(Invitation.id > 0))
+    fetch(
+        Invitation.update({Invitation.expires_at: utcnow() - timedelta(seconds=1)}).where(
+            Invitation.id > 0
+        )
+    )
     page = client.get(path)
     assert page.status_code == 404
     assert "This invitation link cannot be used" in page.text
     assert "has expired" in page.text
-    refused = post_form(client, path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, token_from="/admin/sign-in")
+    refused = post_form(
+        client,
+        path,
+        {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+        token_from="/admin/sign-in",
+    )
     assert refused.status_code == 404
-    assert fetch(User.select(User.password_hash).where(User.email == "bo@example.org").first())["password_hash"] is None
+    assert (
+        fetch(User.select(User.password_hash).where(User.email == "bo@example.org").first())[
+            "password_hash"
+        ]
+        is None
+    )
 
 
 def test_unknown_or_hostile_tokens_give_clear_404_page(client):
@@ -181,7 +226,10 @@ def test_inviting_someone_with_a_password_is_refused(admin_client):
     assert "ada@example.org already has an account with a password" in page.text
     assert 'value="Ada Again"' in page.text  # what was typed is kept
     assert outbox_rows() == []
-    assert fetch(User.select(User.name).where(User.email == "ada@example.org").first())["name"] == "Ada Admin"
+    assert (
+        fetch(User.select(User.name).where(User.email == "ada@example.org").first())["name"]
+        == "Ada Admin"
+    )
 
 
 def test_invite_hostile_input_is_refused_or_escaped_and_nothing_lost(admin_client):
@@ -191,7 +239,10 @@ def test_invite_hostile_input_is_refused_or_escaped_and_nothing_lost(admin_clien
         ("Bo", "not-an-email"): "Enter an email address like name@example.org.",
         ("Bo", "a@b.org, c@d.org"): "Enter an email address like name@example.org.",
         ("Bo", "<script>@evil.org"): "Enter an email address like name@example.org.",
-        ("Bo", "bo@example.org\r\nBcc: x@evil.org"): "Enter an email address like name@example.org.",
+        (
+            "Bo",
+            "bo@example.org\r\nBcc: x@evil.org",
+        ): "Enter an email address like name@example.org.",
         ("B" * 201, "bo@example.org"): "Keep the name under 200 characters.",
         ("Bo", "b" * 250 + "@example.org"): "Keep the email address under 254 characters.",
     }
@@ -202,7 +253,12 @@ def test_invite_hostile_input_is_refused_or_escaped_and_nothing_lost(admin_clien
     assert outbox_rows() == []
     assert fetch(User.count()) == 1
 
-    page = invite(admin_client, name="<script>alert('x')</script>", email="eve@example.org", follow_redirects=True)
+    page = invite(
+        admin_client,
+        name="<script>alert('x')</script>",
+        email="eve@example.org",
+        follow_redirects=True,
+    )
     assert page.status_code == 200
     assert "<script>alert('x')</script>" not in page.text
     assert "&lt;script&gt;" in page.text
@@ -213,7 +269,9 @@ def test_invite_hostile_input_is_refused_or_escaped_and_nothing_lost(admin_clien
 
 def test_invite_without_csrf_token_is_refused(admin_client):
     admin_client.get("/admin/people")
-    response = admin_client.post("/admin/people/invite", data={"name": "Bo", "email": "bo@example.org"})
+    response = admin_client.post(
+        "/admin/people/invite", data={"name": "Bo", "email": "bo@example.org"}
+    )
     assert response.status_code == 403
     assert outbox_rows() == []
 
@@ -237,7 +295,9 @@ def test_invitation_attempts_are_rate_limited(client, admin_client, another_app_
     with another_app_client() as visitor:
         token = re.search(r'name="_csrf_token" value="([^"]+)"', visitor.get(path).text).group(1)
         statuses = [
-            visitor.post(path, data={"password": "short", "confirm": "short", "_csrf_token": token}).status_code
+            visitor.post(
+                path, data={"password": "short", "confirm": "short", "_csrf_token": token}
+            ).status_code
             for _ in range(11)
         ]
         assert statuses[:10] == [400] * 10
@@ -256,7 +316,10 @@ def test_invite_dispatches_only_after_commit(admin_client, monkeypatch):
             # Another thread, another connection: it sees committed rows only.
             with ThreadPoolExecutor(1) as pool:
                 row = pool.submit(
-                    fetch, OutboxMessage.select(OutboxMessage.status).where(OutboxMessage.id == message_id).first()
+                    fetch,
+                    OutboxMessage.select(OutboxMessage.status)
+                    .where(OutboxMessage.id == message_id)
+                    .first(),
                 ).result()
             seen.append((message_id, in_transaction, row and row["status"]))
 
@@ -265,14 +328,19 @@ def test_invite_dispatches_only_after_commit(admin_client, monkeypatch):
     assert seen == [(outbox_rows()[0]["id"], False, "pending")]
 
 
-def test_accepting_an_invitation_rotates_a_planted_session(client, admin_client, another_app_client):
+def test_accepting_an_invitation_rotates_a_planted_session(
+    client, admin_client, another_app_client
+):
     invite(admin_client)
     path = link_in(outbox_rows()[0])
     with another_app_client() as visitor:
         visitor.get(path)
         visitor.cookies.set("portal_session", "b" * 64, domain="testserver.local")
         post_form(visitor, path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-        assert visitor.cookies.get("portal_session", domain="testserver.local") not in (None, "b" * 64)
+        assert visitor.cookies.get("portal_session", domain="testserver.local") not in (
+            None,
+            "b" * 64,
+        )
         assert visitor.get("/admin").status_code == 200
         visitor.cookies.set("portal_session", "b" * 64, domain="testserver.local")
         assert visitor.get("/admin").status_code == 401

@@ -20,9 +20,12 @@ AUTUMN_FOLD = ("2027-10-31", "01:30")
 def round_form(**changes: str) -> dict[str, str]:
     data = {
         "timezone": "Europe/London",
-        "opens_date": "2027-01-11", "opens_time": "09:00",
-        "closes_date": "2027-07-12", "closes_time": "10:00",
-        "grace_minutes": "10", "anonymised": "1",
+        "opens_date": "2027-01-11",
+        "opens_time": "09:00",
+        "closes_date": "2027-07-12",
+        "closes_time": "10:00",
+        "grace_minutes": "10",
+        "anonymised": "1",
     }
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
@@ -33,7 +36,11 @@ def round_row(round_id: int) -> dict:
 
 
 def actions_of(round_id: int) -> list[str]:
-    rows = fetch(AuditEvent.select(AuditEvent.action).where(AuditEvent.round == round_id).order_by(AuditEvent.id))
+    rows = fetch(
+        AuditEvent.select(AuditEvent.action)
+        .where(AuditEvent.round == round_id)
+        .order_by(AuditEvent.id)
+    )
     return [r["action"] for r in rows]
 
 
@@ -57,8 +64,10 @@ def test_create_round_in_uk_time_stores_utc_and_shows_the_local_time(admin_clien
     seat_id = make_seat()
 
     response = post_form(
-        admin_client, f"/admin/seats/{seat_id}/rounds/new",
-        round_form(anonymised=None, nomination_required="1", grace_minutes="5"), follow_redirects=False,
+        admin_client,
+        f"/admin/seats/{seat_id}/rounds/new",
+        round_form(anonymised=None, nomination_required="1", grace_minutes="5"),
+        follow_redirects=False,
     )
 
     assert response.status_code == 303
@@ -72,27 +81,53 @@ def test_create_round_in_uk_time_stores_utc_and_shows_the_local_time(admin_clien
     assert "10am on Monday 12 July 2027 (UK time)" in page.text
     assert "Upcoming" in page.text
     assert actions_of(round_id) == ["round.created"]
-    assert fetch(AuditEvent.select(AuditEvent.actor).where(AuditEvent.round == round_id).first())["actor"] == admin_id
+    assert (
+        fetch(AuditEvent.select(AuditEvent.actor).where(AuditEvent.round == round_id).first())[
+            "actor"
+        ]
+        == admin_id
+    )
 
 
 def test_create_round_in_another_zone_uses_that_zone(admin_client):
     seat_id = make_seat()
 
-    response = post_form(admin_client, f"/admin/seats/{seat_id}/rounds/new", round_form(timezone="Europe/Brussels"), follow_redirects=False)
+    response = post_form(
+        admin_client,
+        f"/admin/seats/{seat_id}/rounds/new",
+        round_form(timezone="Europe/Brussels"),
+        follow_redirects=False,
+    )
 
     round_id = int(response.headers["location"].split("?")[0].rsplit("/", 1)[1])
     assert round_row(round_id)["closes_at"] == datetime(2027, 7, 12, 8, 0, tzinfo=UTC)
-    assert "10am on Monday 12 July 2027 (Europe/Brussels)" in admin_client.get(f"/admin/rounds/{round_id}").text
+    assert (
+        "10am on Monday 12 July 2027 (Europe/Brussels)"
+        in admin_client.get(f"/admin/rounds/{round_id}").text
+    )
 
 
-@pytest.mark.parametrize("day,clock,message", [
-    (*SPRING_GAP, "1:30am on Sunday 28 March 2027 does not exist in UK time: the clocks go forward then."),
-    (*AUTUMN_FOLD, "1:30am on Sunday 31 October 2027 happens twice in UK time: the clocks go back then."),
-])
+@pytest.mark.parametrize(
+    "day,clock,message",
+    [
+        (
+            *SPRING_GAP,
+            "1:30am on Sunday 28 March 2027 does not exist in UK time: the clocks go forward then.",
+        ),
+        (
+            *AUTUMN_FOLD,
+            "1:30am on Sunday 31 October 2027 happens twice in UK time: the clocks go back then.",
+        ),
+    ],
+)
 def test_local_time_at_a_clock_change_is_refused_with_the_reason(admin_client, day, clock, message):
     seat_id = make_seat()
 
-    response = post_form(admin_client, f"/admin/seats/{seat_id}/rounds/new", round_form(closes_date=day, closes_time=clock))
+    response = post_form(
+        admin_client,
+        f"/admin/seats/{seat_id}/rounds/new",
+        round_form(closes_date=day, closes_time=clock),
+    )
 
     assert response.status_code == 400
     assert message in error_summary(response.text)
@@ -106,7 +141,11 @@ MALFORMED_ENTRIES = [
     ({"opens_date": "tomorrow"}, "opens_date", "Enter the date as year-month-day"),
     ({"closes_date": ""}, "closes_date", "Enter the date as year-month-day"),
     ({"closes_date": "0001-01-01"}, "closes_date", "Enter a year from 2000 to 2100."),
-    ({"closes_date": "9999-12-31", "closes_time": "23:59"}, "closes_date", "Enter a year from 2000 to 2100."),
+    (
+        {"closes_date": "9999-12-31", "closes_time": "23:59"},
+        "closes_date",
+        "Enter a year from 2000 to 2100.",
+    ),
     ({"closes_time": "25:00"}, "closes_time", "Enter the time as hours:minutes"),
     ({"closes_time": "10:00+05:00"}, "closes_time", "Enter the time as hours:minutes"),
     ({"opens_time": "<script>alert(1)</script>"}, "opens_time", "Enter the time as hours:minutes"),
@@ -116,8 +155,16 @@ MALFORMED_ENTRIES = [
     ({"grace_minutes": "61"}, "grace_minutes", "whole number of minutes from 0 to 60"),
     ({"grace_minutes": "-1"}, "grace_minutes", "whole number of minutes from 0 to 60"),
     ({"grace_minutes": "9" * 5000}, "grace_minutes", "whole number of minutes from 0 to 60"),
-    ({"closes_date": "2027-01-10"}, "closes_date", "The closing time must be after the opening time."),
-    ({"opens_date": "2020-01-01", "closes_date": "2020-02-01"}, "closes_date", "The closing time must be in the future."),
+    (
+        {"closes_date": "2027-01-10"},
+        "closes_date",
+        "The closing time must be after the opening time.",
+    ),
+    (
+        {"opens_date": "2020-01-01", "closes_date": "2020-02-01"},
+        "closes_date",
+        "The closing time must be in the future.",
+    ),
 ]
 
 
@@ -126,7 +173,10 @@ def test_malformed_round_entry_gets_a_field_error_and_saves_nothing(admin_client
     token = form_token(admin_client, f"/admin/seats/{seat_id}/rounds/new")
 
     for changes, field, message in MALFORMED_ENTRIES:
-        response = admin_client.post(f"/admin/seats/{seat_id}/rounds/new", data={**round_form(**changes), "_csrf_token": token})
+        response = admin_client.post(
+            f"/admin/seats/{seat_id}/rounds/new",
+            data={**round_form(**changes), "_csrf_token": token},
+        )
 
         assert response.status_code == 400, changes
         assert message in error_summary(response.text), changes
@@ -138,7 +188,11 @@ def test_malformed_round_entry_gets_a_field_error_and_saves_nothing(admin_client
 def test_several_entry_problems_are_reported_together(admin_client):
     seat_id = make_seat()
 
-    response = post_form(admin_client, f"/admin/seats/{seat_id}/rounds/new", round_form(opens_date="x", closes_time="y", grace_minutes="z"))
+    response = post_form(
+        admin_client,
+        f"/admin/seats/{seat_id}/rounds/new",
+        round_form(opens_date="x", closes_time="y", grace_minutes="z"),
+    )
 
     summary = error_summary(response.text)
     assert "Opening date:" in summary and "Closing time:" in summary and "grace period" in summary
@@ -149,14 +203,27 @@ def test_round_pages_of_unknown_ids_get_the_404_page(admin_client):
     token = form_token(admin_client, f"/admin/seats/{seat_id}")
     huge = "9" * 30
 
-    for path in ["/admin/seats/999999/rounds/new", f"/admin/seats/{huge}/rounds/new", "/admin/rounds/999999",
-                 f"/admin/rounds/{huge}", "/admin/rounds/999999/close", "/admin/rounds/999999/extend", "/admin/rounds/abc"]:
+    for path in [
+        "/admin/seats/999999/rounds/new",
+        f"/admin/seats/{huge}/rounds/new",
+        "/admin/rounds/999999",
+        f"/admin/rounds/{huge}",
+        "/admin/rounds/999999/close",
+        "/admin/rounds/999999/extend",
+        "/admin/rounds/abc",
+    ]:
         assert admin_client.get(path).status_code == 404, path
     posts = [
-        ("/admin/seats/999999/rounds/new", round_form()), ("/admin/rounds/999999/open-now", {}),
-        ("/admin/rounds/999999/close", {"confirm": "1"}), (f"/admin/rounds/{huge}/close", {}),
-        ("/admin/rounds/999999/extend", {"closes_date": "2027-01-01", "closes_time": "10:00", "reason": "x"}),
-        ("/admin/rounds/999999/stage", {"stage": "scoring"}), ("/admin/rounds/999999/stage", {"stage": "bogus"}),
+        ("/admin/seats/999999/rounds/new", round_form()),
+        ("/admin/rounds/999999/open-now", {}),
+        ("/admin/rounds/999999/close", {"confirm": "1"}),
+        (f"/admin/rounds/{huge}/close", {}),
+        (
+            "/admin/rounds/999999/extend",
+            {"closes_date": "2027-01-01", "closes_time": "10:00", "reason": "x"},
+        ),
+        ("/admin/rounds/999999/stage", {"stage": "scoring"}),
+        ("/admin/rounds/999999/stage", {"stage": "bogus"}),
     ]
     for path, data in posts:
         response = admin_client.post(path, data={**data, "_csrf_token": token})
@@ -174,7 +241,12 @@ def test_open_now_opens_an_upcoming_round_and_locks_the_criteria(admin_client):
     page = admin_client.get(f"/admin/rounds/{round_id}")
     assert "Open now" in page.text and "Close now" not in page.text
 
-    response = post_form(admin_client, f"/admin/rounds/{round_id}/open-now", {}, token_from=f"/admin/rounds/{round_id}")
+    response = post_form(
+        admin_client,
+        f"/admin/rounds/{round_id}/open-now",
+        {},
+        token_from=f"/admin/rounds/{round_id}",
+    )
 
     assert response.status_code == 200
     assert "The round is open now." in response.text
@@ -187,7 +259,12 @@ def test_open_now_on_an_open_round_is_refused_with_the_reason(admin_client):
     round_id = make_round(make_seat(), timedelta(days=-1), timedelta(days=9))
     before = round_row(round_id)
 
-    response = post_form(admin_client, f"/admin/rounds/{round_id}/open-now", {}, token_from=f"/admin/rounds/{round_id}")
+    response = post_form(
+        admin_client,
+        f"/admin/rounds/{round_id}/open-now",
+        {},
+        token_from=f"/admin/rounds/{round_id}",
+    )
 
     assert response.status_code == 409
     assert "This round is already open or has closed." in error_summary(response.text)
@@ -226,7 +303,9 @@ def test_close_now_with_confirmation_closes_the_round(admin_client):
 
 def test_extend_form_shows_the_current_closing_time_in_the_rounds_zone(admin_client):
     seat_id = make_seat()
-    response = post_form(admin_client, f"/admin/seats/{seat_id}/rounds/new", round_form(), follow_redirects=False)
+    response = post_form(
+        admin_client, f"/admin/seats/{seat_id}/rounds/new", round_form(), follow_redirects=False
+    )
     round_path = response.headers["location"].split("?")[0]
 
     page = admin_client.get(f"{round_path}/extend")
@@ -238,7 +317,11 @@ def test_extend_needs_a_reason(admin_client):
     round_id = make_round(make_seat(), timedelta(days=-1), timedelta(days=2))
     before = round_row(round_id)
 
-    response = post_form(admin_client, f"/admin/rounds/{round_id}/extend", {"closes_date": "2027-07-12", "closes_time": "10:00", "reason": "   "})
+    response = post_form(
+        admin_client,
+        f"/admin/rounds/{round_id}/extend",
+        {"closes_date": "2027-07-12", "closes_time": "10:00", "reason": "   "},
+    )
 
     assert response.status_code == 400
     assert "Give a reason: it is kept in the audit log." in error_summary(response.text)
@@ -258,9 +341,15 @@ def test_extend_to_an_earlier_or_impossible_time_is_refused(admin_client):
         (*AUTUMN_FOLD, "happens twice in UK time"),
     ]
     for day, clock, message in cases:
-        response = admin_client.post(f"/admin/rounds/{round_id}/extend", data={
-            "closes_date": day, "closes_time": clock, "reason": "Kept reason", "_csrf_token": token,
-        })
+        response = admin_client.post(
+            f"/admin/rounds/{round_id}/extend",
+            data={
+                "closes_date": day,
+                "closes_time": clock,
+                "reason": "Kept reason",
+                "_csrf_token": token,
+            },
+        )
 
         assert response.status_code == 400, day
         assert message in error_summary(response.text), day
@@ -272,7 +361,11 @@ def test_extend_to_an_earlier_or_impossible_time_is_refused(admin_client):
 def test_overlong_reason_is_refused(admin_client):
     round_id = make_round(make_seat(), timedelta(days=-1), timedelta(days=2))
 
-    response = post_form(admin_client, f"/admin/rounds/{round_id}/extend", {"closes_date": "2027-07-12", "closes_time": "10:00", "reason": "r" * 2001})
+    response = post_form(
+        admin_client,
+        f"/admin/rounds/{round_id}/extend",
+        {"closes_date": "2027-07-12", "closes_time": "10:00", "reason": "r" * 2001},
+    )
 
     assert response.status_code == 400
     assert "Keep the reason under 2000 characters." in response.text
@@ -283,7 +376,11 @@ def test_extend_moves_the_closing_time_and_keeps_the_history(admin_client, admin
     round_id = make_round(make_seat(), timedelta(days=-1), timedelta(days=2))
     reason = "The form was down for two hours <script>alert(1)</script>"
 
-    response = post_form(admin_client, f"/admin/rounds/{round_id}/extend", {"closes_date": "2027-07-12", "closes_time": "10:00", "reason": reason})
+    response = post_form(
+        admin_client,
+        f"/admin/rounds/{round_id}/extend",
+        {"closes_date": "2027-07-12", "closes_time": "10:00", "reason": reason},
+    )
 
     assert response.status_code == 200
     assert "The closing time was extended." in response.text
@@ -299,7 +396,11 @@ def test_extend_moves_the_closing_time_and_keeps_the_history(admin_client, admin
 def test_extend_reopens_a_round_closed_early(admin_client):
     round_id = make_round(make_seat(), timedelta(days=-2), timedelta(days=-1))
 
-    post_form(admin_client, f"/admin/rounds/{round_id}/extend", {"closes_date": "2027-07-12", "closes_time": "10:00", "reason": "Closed by mistake"})
+    post_form(
+        admin_client,
+        f"/admin/rounds/{round_id}/extend",
+        {"closes_date": "2027-07-12", "closes_time": "10:00", "reason": "Closed by mistake"},
+    )
 
     assert "tag-open" in admin_client.get(f"/admin/rounds/{round_id}").text
 
@@ -310,13 +411,22 @@ def test_extend_reopens_a_round_closed_early(admin_client):
 def test_stage_moves_before_closing_are_refused_with_the_reason(admin_client):
     seat_id = make_seat()
     cases = [
-        (timedelta(days=-1), timedelta(days=2), "The round is still taking applications: close it first."),
+        (
+            timedelta(days=-1),
+            timedelta(days=2),
+            "The round is still taking applications: close it first.",
+        ),
         (timedelta(days=1), timedelta(days=2), "The round has not opened yet"),
     ]
     for opens_in, closes_in, message in cases:
         round_id = make_round(seat_id, opens_in, closes_in)
         for stage in ("scoring", "archived"):
-            response = post_form(admin_client, f"/admin/rounds/{round_id}/stage", {"stage": stage}, token_from=f"/admin/rounds/{round_id}")
+            response = post_form(
+                admin_client,
+                f"/admin/rounds/{round_id}/stage",
+                {"stage": stage},
+                token_from=f"/admin/rounds/{round_id}",
+            )
 
             assert response.status_code == 409, (message, stage)
             assert message in error_summary(response.text), (message, stage)
@@ -336,7 +446,12 @@ def test_stage_moves_after_closing_go_in_order_and_are_audited(admin_client):
         assert "The round moved to its next stage." in response.text
         assert round_row(round_id)["stage"] == stage
 
-    assert actions_of(round_id)[1:] == ["round.stage.scoring", "round.stage.shortlisted", "round.stage.decided", "round.stage.archived"]
+    assert actions_of(round_id)[1:] == [
+        "round.stage.scoring",
+        "round.stage.shortlisted",
+        "round.stage.decided",
+        "round.stage.archived",
+    ]
     assert round_row(round_id)["stage_changed_at"] is not None
     final = admin_client.get(path).text
     assert "this is its final stage" in final
@@ -346,7 +461,12 @@ def test_stage_moves_after_closing_go_in_order_and_are_audited(admin_client):
 def test_skipping_a_stage_is_refused(admin_client):
     round_id = make_round(make_seat(), timedelta(days=-9), timedelta(days=-1))
 
-    response = post_form(admin_client, f"/admin/rounds/{round_id}/stage", {"stage": "decided"}, token_from=f"/admin/rounds/{round_id}")
+    response = post_form(
+        admin_client,
+        f"/admin/rounds/{round_id}/stage",
+        {"stage": "decided"},
+        token_from=f"/admin/rounds/{round_id}",
+    )
 
     assert response.status_code == 409
     assert "A round cannot move from collecting to decided." in response.text
@@ -358,7 +478,9 @@ def test_unknown_stage_gets_a_clear_400(admin_client):
     token = form_token(admin_client, f"/admin/rounds/{round_id}")
 
     for stage in ["bogus", "", "<script>x</script>", "s" * 5000]:
-        response = admin_client.post(f"/admin/rounds/{round_id}/stage", data={"stage": stage, "_csrf_token": token})
+        response = admin_client.post(
+            f"/admin/rounds/{round_id}/stage", data={"stage": stage, "_csrf_token": token}
+        )
 
         assert response.status_code == 400, stage
         assert "Choose one of the stages shown." in response.text
@@ -368,10 +490,20 @@ def test_unknown_stage_gets_a_clear_400(admin_client):
 
 def test_extend_after_scoring_began_is_refused(admin_client):
     round_id = make_round(make_seat(), timedelta(days=-9), timedelta(days=-1))
-    post_form(admin_client, f"/admin/rounds/{round_id}/stage", {"stage": "scoring"}, token_from=f"/admin/rounds/{round_id}")
+    post_form(
+        admin_client,
+        f"/admin/rounds/{round_id}/stage",
+        {"stage": "scoring"},
+        token_from=f"/admin/rounds/{round_id}",
+    )
     before = round_row(round_id)
 
-    response = post_form(admin_client, f"/admin/rounds/{round_id}/extend", {"closes_date": "2027-07-12", "closes_time": "10:00", "reason": "Late"}, token_from=f"/admin/rounds/{round_id}")
+    response = post_form(
+        admin_client,
+        f"/admin/rounds/{round_id}/extend",
+        {"closes_date": "2027-07-12", "closes_time": "10:00", "reason": "Late"},
+        token_from=f"/admin/rounds/{round_id}",
+    )
 
     assert response.status_code == 409
     assert "cannot be extended" in response.text
@@ -391,10 +523,22 @@ def test_criteria_of_a_seat_whose_round_is_upcoming_stay_unlocked_until_open_now
     round_id = make_round(seat_id, timedelta(days=2), timedelta(days=9))
     assert "Add criterion" in admin_client.get(f"/admin/seats/{seat_id}").text
 
-    post_form(admin_client, f"/admin/rounds/{round_id}/open-now", {}, token_from=f"/admin/rounds/{round_id}")
-    response = post_form(admin_client, f"/admin/seats/{seat_id}/criteria", {
-        "criterion_title": "Too late", "criterion_guidance": "", "criterion_weight": "1",
-    }, token_from=f"/admin/rounds/{round_id}")
+    post_form(
+        admin_client,
+        f"/admin/rounds/{round_id}/open-now",
+        {},
+        token_from=f"/admin/rounds/{round_id}",
+    )
+    response = post_form(
+        admin_client,
+        f"/admin/seats/{seat_id}/criteria",
+        {
+            "criterion_title": "Too late",
+            "criterion_guidance": "",
+            "criterion_weight": "1",
+        },
+        token_from=f"/admin/rounds/{round_id}",
+    )
 
     assert response.status_code == 409
     assert len(criteria_of(seat_id)) == 1

@@ -22,8 +22,16 @@ from portal.tables import AuditEvent, Criterion, Question, Seat
 from tests.conftest import ADMIN_PASSWORD, form_token, post_form, run
 
 SEAT_FIELDS = (
-    "title", "slug", "summary", "description", "eligibility", "represents",
-    "time_commitment", "remuneration", "location", "how_to_apply",
+    "title",
+    "slug",
+    "summary",
+    "description",
+    "eligibility",
+    "represents",
+    "time_commitment",
+    "remuneration",
+    "location",
+    "how_to_apply",
 )
 HOSTILE = '<script>alert("x")</script><b onmouseover=alert(1)>'
 
@@ -50,9 +58,18 @@ def make_seat(title: str = "Racial equity lead", **changes: str) -> int:
     async def go() -> int:
         actor = Actor(None, "test")
         async with db.write_transaction():
-            seat_id = await create_seat(SeatInput(**seat_data(title=title, **changes)), actor, utcnow())
-            await add_criterion(seat_id, CriterionInput("Criminal justice expertise", "Policy or practice.", 2), actor, utcnow())
-            await add_question(seat_id, QuestionInput("Why do you want this seat?", 300, True), actor, utcnow())
+            seat_id = await create_seat(
+                SeatInput(**seat_data(title=title, **changes)), actor, utcnow()
+            )
+            await add_criterion(
+                seat_id,
+                CriterionInput("Criminal justice expertise", "Policy or practice.", 2),
+                actor,
+                utcnow(),
+            )
+            await add_question(
+                seat_id, QuestionInput("Why do you want this seat?", 300, True), actor, utcnow()
+            )
         return seat_id
 
     return run(go())
@@ -62,7 +79,9 @@ def make_round(seat_id: int, opens_in: timedelta, closes_in: timedelta) -> int:
     async def go() -> int:
         now = utcnow()
         async with db.write_transaction():
-            return await create_round(seat_id, now + opens_in, now + closes_in, Actor(None, "test"), now)
+            return await create_round(
+                seat_id, now + opens_in, now + closes_in, Actor(None, "test"), now
+            )
 
     return run(go())
 
@@ -115,7 +134,10 @@ def test_dashboard_lists_seats_and_rounds_with_their_phase_and_links(admin_clien
     page = admin_client.get("/admin")
 
     assert "Signed in as Ada Admin" in page.text
-    assert f'href="/admin/seats/{seat_id}"' in page.text and f'href="/admin/rounds/{round_id}"' in page.text
+    assert (
+        f'href="/admin/seats/{seat_id}"' in page.text
+        and f'href="/admin/rounds/{round_id}"' in page.text
+    )
     assert ">Upcoming<" in page.text and "opens " in page.text
     assert "Create a round" in page.text
 
@@ -125,15 +147,35 @@ def test_create_seat_with_criteria_and_questions_shows_them_on_its_page(admin_cl
     assert response.status_code == 303
     seat_path = response.headers["location"].split("?")[0]
 
-    post_form(admin_client, f"{seat_path}/criteria", {
-        "criterion_title": "Representing others", "criterion_guidance": "How you gather views.", "criterion_weight": "3",
-    }, token_from=seat_path)
-    post_form(admin_client, f"{seat_path}/questions", {
-        "question_prompt": "Tell us about your organisation.", "question_word_limit": "250", "question_required": "1",
-    }, token_from=seat_path)
-    post_form(admin_client, f"{seat_path}/questions", {
-        "question_prompt": "Anything else?", "question_word_limit": "100",
-    }, token_from=seat_path)
+    post_form(
+        admin_client,
+        f"{seat_path}/criteria",
+        {
+            "criterion_title": "Representing others",
+            "criterion_guidance": "How you gather views.",
+            "criterion_weight": "3",
+        },
+        token_from=seat_path,
+    )
+    post_form(
+        admin_client,
+        f"{seat_path}/questions",
+        {
+            "question_prompt": "Tell us about your organisation.",
+            "question_word_limit": "250",
+            "question_required": "1",
+        },
+        token_from=seat_path,
+    )
+    post_form(
+        admin_client,
+        f"{seat_path}/questions",
+        {
+            "question_prompt": "Anything else?",
+            "question_word_limit": "100",
+        },
+        token_from=seat_path,
+    )
     page = admin_client.get(seat_path)
 
     assert "The seat was created" not in page.text  # notices only right after the redirect
@@ -157,7 +199,9 @@ def test_create_seat_writes_audit_event_with_the_admin(admin_client, admin_id):
 
 
 def test_create_seat_without_title_keeps_what_was_entered(admin_client):
-    response = post_form(admin_client, "/admin/seats/new", seat_data(title="", summary="Kept summary"))
+    response = post_form(
+        admin_client, "/admin/seats/new", seat_data(title="", summary="Kept summary")
+    )
 
     assert response.status_code == 400
     assert "Enter a title for the seat." in error_summary(response.text)
@@ -172,7 +216,12 @@ def test_edit_seat_form_shows_saved_values_and_saves_changes(admin_client):
     form = admin_client.get(f"/admin/seats/{seat_id}/edit")
     assert "Two days a month." in form.text
 
-    response = post_form(admin_client, f"/admin/seats/{seat_id}/edit", seat_data(location="Manchester"), follow_redirects=False)
+    response = post_form(
+        admin_client,
+        f"/admin/seats/{seat_id}/edit",
+        seat_data(location="Manchester"),
+        follow_redirects=False,
+    )
 
     assert response.status_code == 303
     assert "Your changes were saved." in admin_client.get(response.headers["location"]).text
@@ -182,7 +231,9 @@ def test_edit_seat_form_shows_saved_values_and_saves_changes(admin_client):
 def test_duplicate_web_address_name_is_refused(admin_client):
     make_seat("First", slug="shared-name")
 
-    response = post_form(admin_client, "/admin/seats/new", seat_data(title="Second", slug="shared-name"))
+    response = post_form(
+        admin_client, "/admin/seats/new", seat_data(title="Second", slug="shared-name")
+    )
 
     assert response.status_code == 400
     assert "Another seat already uses that web address name." in response.text
@@ -192,14 +243,22 @@ def test_duplicate_web_address_name_is_refused(admin_client):
 def test_publish_and_unpublish_change_the_seat_and_are_audited(admin_client):
     seat_id = make_seat()
 
-    published = post_form(admin_client, f"/admin/seats/{seat_id}/publish", {}, token_from=f"/admin/seats/{seat_id}")
+    published = post_form(
+        admin_client, f"/admin/seats/{seat_id}/publish", {}, token_from=f"/admin/seats/{seat_id}"
+    )
     assert "The seat is published" in published.text
     assert seat_row(seat_id)["published"] is True
-    unpublished = post_form(admin_client, f"/admin/seats/{seat_id}/unpublish", {}, token_from=f"/admin/seats/{seat_id}")
+    unpublished = post_form(
+        admin_client, f"/admin/seats/{seat_id}/unpublish", {}, token_from=f"/admin/seats/{seat_id}"
+    )
 
     assert "The seat is unpublished" in unpublished.text
     assert seat_row(seat_id)["published"] is False
-    actions = fetch(AuditEvent.select(AuditEvent.action).where(AuditEvent.subject_id == seat_id).order_by(AuditEvent.id))
+    actions = fetch(
+        AuditEvent.select(AuditEvent.action)
+        .where(AuditEvent.subject_id == seat_id)
+        .order_by(AuditEvent.id)
+    )
     assert [a["action"] for a in actions][-2:] == ["seat.published", "seat.unpublished"]
 
 
@@ -210,14 +269,30 @@ def test_edit_and_remove_a_criterion_and_a_question(admin_client):
     edit_question = f"/admin/seats/{seat_id}/questions/{question['id']}/edit"
     assert "Criminal justice expertise" in admin_client.get(edit_criterion).text
 
-    post_form(admin_client, edit_criterion, {"criterion_title": "Policy expertise", "criterion_guidance": "", "criterion_weight": "4"})
-    post_form(admin_client, edit_question, {"question_prompt": "Why now?", "question_word_limit": "150"})
+    post_form(
+        admin_client,
+        edit_criterion,
+        {"criterion_title": "Policy expertise", "criterion_guidance": "", "criterion_weight": "4"},
+    )
+    post_form(
+        admin_client, edit_question, {"question_prompt": "Why now?", "question_word_limit": "150"}
+    )
 
-    assert criteria_of(seat_id)[0]["title"] == "Policy expertise" and criteria_of(seat_id)[0]["weight"] == 4
-    assert questions_of(seat_id)[0]["prompt"] == "Why now?" and questions_of(seat_id)[0]["required"] is False
+    assert (
+        criteria_of(seat_id)[0]["title"] == "Policy expertise"
+        and criteria_of(seat_id)[0]["weight"] == 4
+    )
+    assert (
+        questions_of(seat_id)[0]["prompt"] == "Why now?"
+        and questions_of(seat_id)[0]["required"] is False
+    )
     page_path = f"/admin/seats/{seat_id}"
-    post_form(admin_client, f"{page_path}/criteria/{criterion['id']}/remove", {}, token_from=page_path)
-    removed = post_form(admin_client, f"{page_path}/questions/{question['id']}/remove", {}, token_from=page_path)
+    post_form(
+        admin_client, f"{page_path}/criteria/{criterion['id']}/remove", {}, token_from=page_path
+    )
+    removed = post_form(
+        admin_client, f"{page_path}/questions/{question['id']}/remove", {}, token_from=page_path
+    )
     assert "The question was removed." in removed.text
     assert criteria_of(seat_id) == [] and questions_of(seat_id) == []
 
@@ -229,18 +304,36 @@ def test_html_and_script_in_every_text_field_are_escaped_on_admin_pages(admin_cl
     data = {name: f"{name} {HOSTILE}" for name in SEAT_FIELDS}
     response = post_form(admin_client, "/admin/seats/new", data, follow_redirects=False)
     seat_path = response.headers["location"].split("?")[0]
-    post_form(admin_client, f"{seat_path}/criteria", {
-        "criterion_title": f"criterion {HOSTILE}", "criterion_guidance": f"guidance {HOSTILE}", "criterion_weight": "1",
-    }, token_from=seat_path)
-    post_form(admin_client, f"{seat_path}/questions", {
-        "question_prompt": f"question {HOSTILE}", "question_word_limit": "10",
-    }, token_from=seat_path)
+    post_form(
+        admin_client,
+        f"{seat_path}/criteria",
+        {
+            "criterion_title": f"criterion {HOSTILE}",
+            "criterion_guidance": f"guidance {HOSTILE}",
+            "criterion_weight": "1",
+        },
+        token_from=seat_path,
+    )
+    post_form(
+        admin_client,
+        f"{seat_path}/questions",
+        {
+            "question_prompt": f"question {HOSTILE}",
+            "question_word_limit": "10",
+        },
+        token_from=seat_path,
+    )
     seat_id = int(seat_path.rsplit("/", 1)[1])
     criterion_id, question_id = criteria_of(seat_id)[0]["id"], questions_of(seat_id)[0]["id"]
 
     pages = [
-        "/admin", "/admin/seats", seat_path, f"{seat_path}/edit", "/admin/audit",
-        f"{seat_path}/criteria/{criterion_id}/edit", f"{seat_path}/questions/{question_id}/edit",
+        "/admin",
+        "/admin/seats",
+        seat_path,
+        f"{seat_path}/edit",
+        "/admin/audit",
+        f"{seat_path}/criteria/{criterion_id}/edit",
+        f"{seat_path}/questions/{question_id}/edit",
         f"{seat_path}/rounds/new",
     ]
     for path in pages:
@@ -255,7 +348,9 @@ def test_html_and_script_in_every_text_field_are_escaped_on_admin_pages(admin_cl
 
 
 def test_hostile_title_on_a_refused_form_is_escaped_when_shown_back(admin_client):
-    response = post_form(admin_client, "/admin/seats/new", seat_data(title=HOSTILE, summary="x" * 1001))
+    response = post_form(
+        admin_client, "/admin/seats/new", seat_data(title=HOSTILE, summary="x" * 1001)
+    )
 
     assert response.status_code == 400
     assert "<script>alert" not in response.text
@@ -267,9 +362,16 @@ def test_overlong_field_on_edit_shows_the_error_and_keeps_the_saved_seat(admin_c
     before = seat_row(seat_id)
     token = form_token(admin_client, f"/admin/seats/{seat_id}/edit")
 
-    for field_name, limit in [("title", 200), ("summary", 1_000), ("description", 20_000), ("how_to_apply", 20_000)]:
+    for field_name, limit in [
+        ("title", 200),
+        ("summary", 1_000),
+        ("description", 20_000),
+        ("how_to_apply", 20_000),
+    ]:
         data = seat_data(**{field_name: "y" * (limit + 1), "location": "Changed"})
-        response = admin_client.post(f"/admin/seats/{seat_id}/edit", data={**data, "_csrf_token": token})
+        response = admin_client.post(
+            f"/admin/seats/{seat_id}/edit", data={**data, "_csrf_token": token}
+        )
 
         assert response.status_code == 400, field_name
         assert f'href="#{field_name}"' in error_summary(response.text), field_name
@@ -290,13 +392,21 @@ def test_criterion_weight_of_the_wrong_type_gets_a_field_error(admin_client):
         ("9" * 5000, "The weight must be a whole number from 1 to 10."),
     ]
     for weight, message in cases:
-        response = admin_client.post(f"/admin/seats/{seat_id}/criteria", data={
-            "criterion_title": "Kept title", "criterion_guidance": "", "criterion_weight": weight, "_csrf_token": token,
-        })
+        response = admin_client.post(
+            f"/admin/seats/{seat_id}/criteria",
+            data={
+                "criterion_title": "Kept title",
+                "criterion_guidance": "",
+                "criterion_weight": weight,
+                "_csrf_token": token,
+            },
+        )
 
         assert response.status_code == 400, weight
         assert message in error_summary(response.text), weight
-        assert 'href="#criterion_weight"' in response.text and 'id="criterion_weight"' in response.text
+        assert (
+            'href="#criterion_weight"' in response.text and 'id="criterion_weight"' in response.text
+        )
         assert 'value="Kept title"' in response.text
     assert len(criteria_of(seat_id)) == 1
 
@@ -305,9 +415,15 @@ def test_bad_criterion_edit_keeps_the_saved_criterion(admin_client):
     seat_id = make_seat()
     criterion = criteria_of(seat_id)[0]
 
-    response = post_form(admin_client, f"/admin/seats/{seat_id}/criteria/{criterion['id']}/edit", {
-        "criterion_title": "t" * 201, "criterion_guidance": "New guidance", "criterion_weight": "abc",
-    })
+    response = post_form(
+        admin_client,
+        f"/admin/seats/{seat_id}/criteria/{criterion['id']}/edit",
+        {
+            "criterion_title": "t" * 201,
+            "criterion_guidance": "New guidance",
+            "criterion_weight": "abc",
+        },
+    )
 
     assert response.status_code == 400
     summary = error_summary(response.text)
@@ -322,9 +438,14 @@ def test_question_with_a_bad_word_limit_or_no_prompt_is_refused(admin_client):
     token = form_token(admin_client, f"/admin/seats/{seat_id}")
 
     for word_limit in ["abc", "0", "5001", ""]:
-        response = admin_client.post(f"/admin/seats/{seat_id}/questions", data={
-            "question_prompt": "", "question_word_limit": word_limit, "_csrf_token": token,
-        })
+        response = admin_client.post(
+            f"/admin/seats/{seat_id}/questions",
+            data={
+                "question_prompt": "",
+                "question_word_limit": word_limit,
+                "_csrf_token": token,
+            },
+        )
 
         assert response.status_code == 400, word_limit
         assert "Enter the question." in response.text
@@ -336,9 +457,14 @@ def test_bad_question_edit_keeps_the_saved_question(admin_client):
     seat_id = make_seat()
     question = questions_of(seat_id)[0]
 
-    response = post_form(admin_client, f"/admin/seats/{seat_id}/questions/{question['id']}/edit", {
-        "question_prompt": "q" * 1001, "question_word_limit": "100",
-    })
+    response = post_form(
+        admin_client,
+        f"/admin/seats/{seat_id}/questions/{question['id']}/edit",
+        {
+            "question_prompt": "q" * 1001,
+            "question_word_limit": "100",
+        },
+    )
 
     assert response.status_code == 400
     assert "Keep the question under 1000 characters." in response.text
@@ -350,11 +476,20 @@ def test_two_megabyte_form_gets_the_413_page_and_saves_nothing(admin_client):
     before = seat_row(seat_id)
     big = "z" * (2 * 1024 * 1024)
 
-    created = post_form(admin_client, "/admin/seats/new", seat_data(description=big), token_from="/admin/seats/new")
+    created = post_form(
+        admin_client, "/admin/seats/new", seat_data(description=big), token_from="/admin/seats/new"
+    )
     edited = post_form(admin_client, f"/admin/seats/{seat_id}/edit", seat_data(description=big))
-    criterion = post_form(admin_client, f"/admin/seats/{seat_id}/criteria", {
-        "criterion_title": "x", "criterion_guidance": big, "criterion_weight": "1",
-    }, token_from=f"/admin/seats/{seat_id}")
+    criterion = post_form(
+        admin_client,
+        f"/admin/seats/{seat_id}/criteria",
+        {
+            "criterion_title": "x",
+            "criterion_guidance": big,
+            "criterion_weight": "1",
+        },
+        token_from=f"/admin/seats/{seat_id}",
+    )
 
     for response in (created, edited, criterion):
         assert response.status_code == 413
@@ -368,7 +503,8 @@ def test_repeated_form_field_gets_a_clear_400(admin_client):
     token = form_token(admin_client, "/admin/seats/new")
 
     response = admin_client.post(
-        "/admin/seats/new", content=f"title=a&title=b&_csrf_token={token}",
+        "/admin/seats/new",
+        content=f"title=a&title=b&_csrf_token={token}",
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
 
@@ -378,7 +514,9 @@ def test_repeated_form_field_gets_a_clear_400(admin_client):
 
 
 def test_nul_bytes_are_dropped_not_a_database_error(admin_client):
-    response = post_form(admin_client, "/admin/seats/new", seat_data(title="Null\x00 seat"), follow_redirects=False)
+    response = post_form(
+        admin_client, "/admin/seats/new", seat_data(title="Null\x00 seat"), follow_redirects=False
+    )
 
     assert response.status_code == 303
     assert fetch(Seat.select(Seat.title).first())["title"] == "Null seat"
@@ -395,14 +533,23 @@ def test_unknown_ids_get_the_404_page(admin_client):
     huge = "9" * 30
 
     gets = [
-        "/admin/seats/999999", f"/admin/seats/{huge}", f"/admin/seats/{huge}/edit", "/admin/seats/999999/edit",
-        f"/admin/seats/{seat_id}/criteria/{other_criterion}/edit", f"/admin/seats/{seat_id}/questions/{other_question}/edit",
-        f"/admin/seats/{seat_id}/criteria/{huge}/edit", "/admin/seats/abc", "/admin/seats/-1",
+        "/admin/seats/999999",
+        f"/admin/seats/{huge}",
+        f"/admin/seats/{huge}/edit",
+        "/admin/seats/999999/edit",
+        f"/admin/seats/{seat_id}/criteria/{other_criterion}/edit",
+        f"/admin/seats/{seat_id}/questions/{other_question}/edit",
+        f"/admin/seats/{seat_id}/criteria/{huge}/edit",
+        "/admin/seats/abc",
+        "/admin/seats/-1",
     ]
     posts = [
-        ("/admin/seats/999999/edit", seat_data()), (f"/admin/seats/{huge}/edit", seat_data()),
-        ("/admin/seats/999999/publish", {}), (f"/admin/seats/{huge}/unpublish", {}),
-        ("/admin/seats/999999/criteria", criterion_form), ("/admin/seats/999999/questions", question_form),
+        ("/admin/seats/999999/edit", seat_data()),
+        (f"/admin/seats/{huge}/edit", seat_data()),
+        ("/admin/seats/999999/publish", {}),
+        (f"/admin/seats/{huge}/unpublish", {}),
+        ("/admin/seats/999999/criteria", criterion_form),
+        ("/admin/seats/999999/questions", question_form),
         (f"/admin/seats/{seat_id}/criteria/{other_criterion}/edit", criterion_form),
         (f"/admin/seats/{seat_id}/criteria/{other_criterion}/remove", {}),
         (f"/admin/seats/{seat_id}/questions/{other_question}/edit", question_form),
@@ -411,7 +558,9 @@ def test_unknown_ids_get_the_404_page(admin_client):
     for path in gets:
         response = admin_client.get(path)
         assert response.status_code == 404, path
-        assert "<h1>Page not found</h1>" in response.text or "There is no such" in response.text, path
+        assert "<h1>Page not found</h1>" in response.text or "There is no such" in response.text, (
+            path
+        )
     for path, data in posts:
         response = admin_client.post(path, data={**data, "_csrf_token": token})
         assert response.status_code == 404, path
@@ -437,7 +586,9 @@ def test_criteria_lock_after_a_round_opened_shows_the_reason_instead_of_forms(ad
 
     page = admin_client.get(f"/admin/seats/{seat_id}")
 
-    assert "The criteria and questions are locked because a round of this seat has opened" in page.text
+    assert (
+        "The criteria and questions are locked because a round of this seat has opened" in page.text
+    )
     assert f'action="/admin/seats/{seat_id}/criteria"' not in page.text
     assert f'action="/admin/seats/{seat_id}/questions"' not in page.text
     assert "/remove" not in page.text
@@ -448,7 +599,11 @@ def test_criteria_lock_refuses_every_change_with_the_reason(admin_client):
     criterion, question = criteria_of(seat_id)[0], questions_of(seat_id)[0]
     token = form_token(admin_client, f"/admin/seats/{seat_id}")
     make_round(seat_id, timedelta(minutes=-1), timedelta(days=3))
-    criterion_form = {"criterion_title": "Changed", "criterion_guidance": "", "criterion_weight": "abc"}
+    criterion_form = {
+        "criterion_title": "Changed",
+        "criterion_guidance": "",
+        "criterion_weight": "abc",
+    }
     question_form = {"question_prompt": "Changed", "question_word_limit": "10"}
 
     attempts = [
@@ -462,7 +617,9 @@ def test_criteria_lock_refuses_every_change_with_the_reason(admin_client):
     for path, data in attempts:
         response = admin_client.post(path, data={**data, "_csrf_token": token})
         assert response.status_code == 409, path
-        assert "locked because a round of this seat has opened" in error_summary(response.text), path
+        assert "locked because a round of this seat has opened" in error_summary(response.text), (
+            path
+        )
     assert criteria_of(seat_id) == [criterion]
     assert questions_of(seat_id) == [question]
 
@@ -471,9 +628,16 @@ def test_criteria_stay_editable_while_the_only_round_is_upcoming(admin_client):
     seat_id = make_seat()
     make_round(seat_id, timedelta(days=1), timedelta(days=3))
 
-    response = post_form(admin_client, f"/admin/seats/{seat_id}/criteria", {
-        "criterion_title": "Added before opening", "criterion_guidance": "", "criterion_weight": "1",
-    }, token_from=f"/admin/seats/{seat_id}")
+    response = post_form(
+        admin_client,
+        f"/admin/seats/{seat_id}/criteria",
+        {
+            "criterion_title": "Added before opening",
+            "criterion_guidance": "",
+            "criterion_weight": "1",
+        },
+        token_from=f"/admin/seats/{seat_id}",
+    )
 
     assert response.status_code == 200
     assert "Added before opening" in response.text
@@ -513,8 +677,15 @@ def _make_applicant() -> None:
 
     async def go() -> None:
         async with db.write_transaction():
-            await User.insert(User(email="appl@example.org", name="An Applicant", role="applicant",
-                                   password_hash=hash_password(ADMIN_PASSWORD), created_at=utcnow()))
+            await User.insert(
+                User(
+                    email="appl@example.org",
+                    name="An Applicant",
+                    role="applicant",
+                    password_hash=hash_password(ADMIN_PASSWORD),
+                    created_at=utcnow(),
+                )
+            )
 
     run(go())
 
@@ -523,13 +694,18 @@ def _area_routes(client) -> list[tuple[str, str]]:
     seat_id = make_seat()
     round_id = make_round(seat_id, timedelta(days=1), timedelta(days=3))
     ids = {
-        "seat_id": seat_id, "round_id": round_id,
-        "criterion_id": criteria_of(seat_id)[0]["id"], "question_id": questions_of(seat_id)[0]["id"],
+        "seat_id": seat_id,
+        "round_id": round_id,
+        "criterion_id": criteria_of(seat_id)[0]["id"],
+        "question_id": questions_of(seat_id)[0]["id"],
     }
     routes = _routes_of_this_area(client.app, ids)
     # The list must really cover the pages of this area, not silently shrink.
     assert len(routes) >= 26, routes
-    assert ("GET", "/admin/audit") in routes and ("POST", f"/admin/rounds/{round_id}/stage") in routes
+    assert ("GET", "/admin/audit") in routes and (
+        "POST",
+        f"/admin/rounds/{round_id}/stage",
+    ) in routes
     return routes
 
 
@@ -539,7 +715,9 @@ def test_every_route_of_this_area_refuses_signed_out_visitors_with_401(client, s
     before = fetch(AuditEvent.count())
 
     for method, path in routes:
-        response = client.request(method, path, data={"_csrf_token": token} if method == "POST" else None)
+        response = client.request(
+            method, path, data={"_csrf_token": token} if method == "POST" else None
+        )
         assert response.status_code == 401, (method, path)
         assert "Please sign in" in response.text, (method, path)
     assert fetch(AuditEvent.count()) == before
@@ -548,13 +726,20 @@ def test_every_route_of_this_area_refuses_signed_out_visitors_with_401(client, s
 def test_every_route_of_this_area_refuses_a_signed_in_applicant_with_403(client, settings):
     routes = _area_routes(client)
     _make_applicant()
-    signed_in = post_form(client, "/admin/sign-in", {"email": "appl@example.org", "password": ADMIN_PASSWORD}, follow_redirects=False)
+    signed_in = post_form(
+        client,
+        "/admin/sign-in",
+        {"email": "appl@example.org", "password": ADMIN_PASSWORD},
+        follow_redirects=False,
+    )
     assert signed_in.status_code in (302, 303)
     token = form_token(client, "/admin/sign-in")
     before = fetch(AuditEvent.count())
 
     for method, path in routes:
-        response = client.request(method, path, data={"_csrf_token": token} if method == "POST" else None)
+        response = client.request(
+            method, path, data={"_csrf_token": token} if method == "POST" else None
+        )
         assert response.status_code == 403, (method, path)
         assert "You do not have access to this page" in response.text, (method, path)
     assert fetch(AuditEvent.count()) == before

@@ -42,30 +42,39 @@ def test_anonymous_visitors_get_no_session_cookie(client):
 
 
 def test_sign_out_ends_the_session(admin_client):
-    response = post_form(admin_client, "/admin/sign-out", {}, token_from="/admin", follow_redirects=False)
+    response = post_form(
+        admin_client, "/admin/sign-out", {}, token_from="/admin", follow_redirects=False
+    )
     assert response.status_code in (302, 303)
     assert admin_client.get("/admin").status_code == 401
 
 
 def test_post_without_csrf_token_is_refused(client, admin_id):
     client.get("/admin/sign-in")
-    response = client.post("/admin/sign-in", data={"email": "ada@example.org", "password": ADMIN_PASSWORD})
+    response = client.post(
+        "/admin/sign-in", data={"email": "ada@example.org", "password": ADMIN_PASSWORD}
+    )
     assert response.status_code == 403
     assert client.get("/admin").status_code == 401
 
 
 def test_sign_in_attempts_are_rate_limited_with_headers_kept(client, admin_id):
-    statuses = [sign_in(client, "ada@example.org", "wrong password here").status_code for _ in range(11)]
+    statuses = [
+        sign_in(client, "ada@example.org", "wrong password here").status_code for _ in range(11)
+    ]
     assert statuses[-1] == 429
     last = sign_in(client, "ada@example.org", "wrong password here")
     assert last.status_code == 429
     assert "Too many attempts" in last.text
-    assert "retry-after" in {k.lower() for k in last.headers} or "ratelimit-reset" in {k.lower() for k in last.headers}
+    assert "retry-after" in {k.lower() for k in last.headers} or "ratelimit-reset" in {
+        k.lower() for k in last.headers
+    }
 
 
 def test_open_redirect_after_sign_in_is_refused(client, admin_id):
     response = post_form(
-        client, "/admin/sign-in",
+        client,
+        "/admin/sign-in",
         {"email": "ada@example.org", "password": ADMIN_PASSWORD, "next": "//evil.example/admin"},
         follow_redirects=False,
     )

@@ -36,7 +36,9 @@ def calendar_of(client, round_id: int) -> Calendar:
 
 def test_feed_lists_only_open_published_seats_linking_to_their_pages(client):
     now = utcnow()
-    make_seat("Open seat", slug="open-seat", rounds=[open_round(now)], summary="Now taking applications.")
+    make_seat(
+        "Open seat", slug="open-seat", rounds=[open_round(now)], summary="Now taking applications."
+    )
     make_seat("Soon seat", rounds=[(now + timedelta(days=5), now + timedelta(days=9))])
     make_seat("Closed seat", rounds=[(now - timedelta(days=9), now - timedelta(days=5))])
     make_seat("Draft seat", published=False, rounds=[open_round(now)])
@@ -48,7 +50,9 @@ def test_feed_lists_only_open_published_seats_linking_to_their_pages(client):
     assert entry.find(f"{ATOM}link").get("href") == "http://testserver.local/seats/open-seat"
     assert entry.findtext(f"{ATOM}id") == "http://testserver.local/seats/open-seat"
     summary = entry.findtext(f"{ATOM}summary")
-    assert "Now taking applications." in summary and "Apply by " in summary and "(UK time)" in summary
+    assert (
+        "Now taking applications." in summary and "Apply by " in summary and "(UK time)" in summary
+    )
 
 
 def test_feed_reads_soonest_closing_first(client):
@@ -90,7 +94,11 @@ def test_feed_survives_control_characters_that_xml_cannot_hold(client):
 
 def test_round_calendar_has_one_event_at_the_closing_instant(client):
     closes = ten_am_in_london(5)
-    _, (round_id,) = make_seat("Racial equity lead", slug="racial-equity-lead", rounds=[(utcnow() - timedelta(days=1), closes)])
+    _, (round_id,) = make_seat(
+        "Racial equity lead",
+        slug="racial-equity-lead",
+        rounds=[(utcnow() - timedelta(days=1), closes)],
+    )
 
     response = client.get(f"/rounds/{round_id}/closing.ics")
 
@@ -98,7 +106,10 @@ def test_round_calendar_has_one_event_at_the_closing_instant(client):
     assert response.headers["content-disposition"] == (
         f'attachment; filename="closing-time-racial-equity-lead-{round_id}.ics"'
     )
-    assert b"DTSTART:" in response.content and closes.strftime("%Y%m%dT%H%M%SZ").encode() in response.content
+    assert (
+        b"DTSTART:" in response.content
+        and closes.strftime("%Y%m%dT%H%M%SZ").encode() in response.content
+    )
     events = Calendar.from_ical(response.content).walk("VEVENT")
     assert len(events) == 1
     event = events[0]
@@ -118,7 +129,9 @@ def test_round_calendar_uid_is_stable_and_sequence_grows_when_extended(client):
 
     async def extend() -> None:
         async with db.write_transaction():
-            await extend_round(round_id, later, "More time for small organisations", ACTOR, utcnow())
+            await extend_round(
+                round_id, later, "More time for small organisations", ACTOR, utcnow()
+            )
 
     run(extend())
     second = calendar_of(client, round_id).walk("VEVENT")[0]
@@ -130,7 +143,9 @@ def test_round_calendar_uid_is_stable_and_sequence_grows_when_extended(client):
 
 def test_round_calendar_cannot_be_broken_by_a_hostile_title(client):
     _, (round_id,) = make_seat(
-        "Evil\nEND:VEVENT\nBEGIN:VEVENT\nSUMMARY:injected <script>", slug="evil", rounds=[open_round()]
+        "Evil\nEND:VEVENT\nBEGIN:VEVENT\nSUMMARY:injected <script>",
+        slug="evil",
+        rounds=[open_round()],
     )
 
     response = client.get(f"/rounds/{round_id}/closing.ics")
@@ -145,8 +160,13 @@ def test_round_calendar_cannot_be_broken_by_a_hostile_title(client):
 def test_unknown_or_unpublished_round_calendar_is_404(client):
     _, (draft_round,) = make_seat("Draft", published=False, rounds=[open_round()])
 
-    for path in (f"/rounds/{draft_round}/closing.ics", "/rounds/999/closing.ics", "/rounds/0/closing.ics",
-                 "/rounds/99999999999999999999/closing.ics", "/rounds/abc/closing.ics"):
+    for path in (
+        f"/rounds/{draft_round}/closing.ics",
+        "/rounds/999/closing.ics",
+        "/rounds/0/closing.ics",
+        "/rounds/99999999999999999999/closing.ics",
+        "/rounds/abc/closing.ics",
+    ):
         response = client.get(path)
         assert response.status_code == 404, path
         assert "<h1>Page not found</h1>" in response.text

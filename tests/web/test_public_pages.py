@@ -62,7 +62,9 @@ async def _make_seat(
             await add_question(seat_id, QuestionInput(prompt, limit, required), ACTOR, now)
         if published:
             await set_published(seat_id, True, ACTOR, now)
-        round_ids = [await create_round(seat_id, opens, closes, ACTOR, now) for opens, closes in rounds]
+        round_ids = [
+            await create_round(seat_id, opens, closes, ACTOR, now) for opens, closes in rounds
+        ]
     return seat_id, round_ids
 
 
@@ -142,7 +144,10 @@ def test_seat_list_shows_closing_time_the_way_people_read_it(client):
 
     page = client.get("/")
 
-    assert f"Apply by <time datetime=\"{closes.isoformat()}\">{format_instant(closes)}</time>" in page.text
+    assert (
+        f'Apply by <time datetime="{closes.isoformat()}">{format_instant(closes)}</time>'
+        in page.text
+    )
     assert "10am on " in page.text and "(UK time)" in page.text
 
 
@@ -177,7 +182,11 @@ def test_seat_list_shows_a_seat_once_with_its_open_round(client):
     now = utcnow()
     make_seat(
         "Racial equity lead",
-        rounds=[(now - timedelta(days=40), now - timedelta(days=20)), open_round(now), (now + timedelta(days=50), now + timedelta(days=60))],
+        rounds=[
+            (now - timedelta(days=40), now - timedelta(days=20)),
+            open_round(now),
+            (now + timedelta(days=50), now + timedelta(days=60)),
+        ],
     )
 
     page = client.get("/")
@@ -217,7 +226,10 @@ def test_round_opening_exactly_now_is_open_and_closing_exactly_now_is_closed(set
 
 
 def test_recently_closed_means_within_the_last_60_days(settings):
-    make_seat("Closed 60 days ago", rounds=[(FIXED_NOW - timedelta(days=90), FIXED_NOW - timedelta(days=60))])
+    make_seat(
+        "Closed 60 days ago",
+        rounds=[(FIXED_NOW - timedelta(days=90), FIXED_NOW - timedelta(days=60))],
+    )
     make_seat(
         "Closed 60 days and a second ago",
         rounds=[(FIXED_NOW - timedelta(days=90), FIXED_NOW - timedelta(days=60, seconds=1))],
@@ -229,10 +241,18 @@ def test_recently_closed_means_within_the_last_60_days(settings):
 
 
 def test_groups_are_ordered_soonest_first_and_latest_closed_first(settings):
-    make_seat("Closes later", rounds=[(FIXED_NOW - timedelta(days=1), FIXED_NOW + timedelta(days=9))])
-    make_seat("Closes sooner", rounds=[(FIXED_NOW - timedelta(days=1), FIXED_NOW + timedelta(days=2))])
-    make_seat("Closed long ago", rounds=[(FIXED_NOW - timedelta(days=40), FIXED_NOW - timedelta(days=30))])
-    make_seat("Closed yesterday", rounds=[(FIXED_NOW - timedelta(days=40), FIXED_NOW - timedelta(days=1))])
+    make_seat(
+        "Closes later", rounds=[(FIXED_NOW - timedelta(days=1), FIXED_NOW + timedelta(days=9))]
+    )
+    make_seat(
+        "Closes sooner", rounds=[(FIXED_NOW - timedelta(days=1), FIXED_NOW + timedelta(days=2))]
+    )
+    make_seat(
+        "Closed long ago", rounds=[(FIXED_NOW - timedelta(days=40), FIXED_NOW - timedelta(days=30))]
+    )
+    make_seat(
+        "Closed yesterday", rounds=[(FIXED_NOW - timedelta(days=40), FIXED_NOW - timedelta(days=1))]
+    )
 
     groups = run(_listing_titles(FIXED_NOW))
 
@@ -252,10 +272,19 @@ def _query_count(coro_fn) -> int:
 
 
 def test_public_reads_do_not_grow_with_the_number_of_seats(settings):
-    make_seat("First", slug="first", rounds=[open_round()], criteria=[("Skill", "", 1)], questions=[("Why?", 100, True)])
+    make_seat(
+        "First",
+        slug="first",
+        rounds=[open_round()],
+        criteria=[("Skill", "", 1)],
+        questions=[("Why?", 100, True)],
+    )
     one_seat = _query_count(lambda: public_seat_list(utcnow()))
     for n in range(5):
-        make_seat(f"Seat {n}", rounds=[open_round(), (utcnow() + timedelta(days=40), utcnow() + timedelta(days=50))])
+        make_seat(
+            f"Seat {n}",
+            rounds=[open_round(), (utcnow() + timedelta(days=40), utcnow() + timedelta(days=50))],
+        )
 
     many_seats = _query_count(lambda: public_seat_list(utcnow()))
     seat_page = _query_count(lambda: public_seat_page("first", utcnow()))
@@ -285,17 +314,24 @@ def test_seat_page_shows_everything_an_applicant_needs(client):
     assert page.status_code == 200
     text = page.text
     assert f"<h1>{RACIAL_EQUITY['title']}</h1>" in text
-    for value in ("A leader from an organisation focused on racially minoritised people.",
-                  "You lead a voluntary organisation", "Organisations led by and for racially minoritised people.",
-                  "About two days a month.", "£250 a day; travel and care expenses paid.",
-                  "Hybrid: London or online.", "Apply online before the closing time."):
+    for value in (
+        "A leader from an organisation focused on racially minoritised people.",
+        "You lead a voluntary organisation",
+        "Organisations led by and for racially minoritised people.",
+        "About two days a month.",
+        "£250 a day; travel and care expenses paid.",
+        "Hybrid: London or online.",
+        "Apply online before the closing time.",
+    ):
         assert value in text, value
     # Paragraphs from blank lines, line breaks from single newlines.
     assert "<p>The advisory group brings the sector&#39;s voice to policy.</p>" in text
     assert "<p>The seat is for two years.<br>Quarterly meetings.</p>" in text
     # Criteria with guidance and their relative importance.
     assert "Lived and organisational connection" in text and "Show how you are connected." in text
-    assert "Counts for about 75% of the score" in text and "Counts for about 25% of the score" in text
+    assert (
+        "Counts for about 75% of the score" in text and "Counts for about 25% of the score" in text
+    )
     # Questions with word limits.
     assert "Why do you want this seat?" in text and "Up to 400 words." in text
     assert "Up to 200 words; optional." in text
@@ -321,7 +357,10 @@ def test_seat_page_of_an_upcoming_round_says_when_it_opens(client):
     page = client.get("/seats/seat")
 
     assert "Opening soon" in page.text
-    assert f"Opens <time datetime=\"{opens.isoformat()}\">{format_instant(opens)}</time> (in 9 days" in page.text
+    assert (
+        f'Opens <time datetime="{opens.isoformat()}">{format_instant(opens)}</time> (in 9 days'
+        in page.text
+    )
 
 
 def test_seat_page_of_a_closed_round_says_it_has_closed(client):
@@ -330,7 +369,10 @@ def test_seat_page_of_a_closed_round_says_it_has_closed(client):
 
     page = client.get("/seats/seat")
 
-    assert f"Applications closed <time datetime=\"{closes.isoformat()}\">{format_instant(closes)}</time>" in page.text
+    assert (
+        f'Applications closed <time datetime="{closes.isoformat()}">{format_instant(closes)}</time>'
+        in page.text
+    )
     assert "closing.ics" not in page.text
 
 
@@ -345,7 +387,9 @@ def test_seat_page_without_a_round_says_so(client):
 
 def test_seat_page_has_job_posting_json_ld(client):
     closes = ten_am_in_london(6)
-    make_seat(slug="racial-equity-lead", rounds=[(utcnow() - timedelta(days=2), closes)], **RACIAL_EQUITY)
+    make_seat(
+        slug="racial-equity-lead", rounds=[(utcnow() - timedelta(days=2), closes)], **RACIAL_EQUITY
+    )
 
     data = json_ld(client.get("/seats/racial-equity-lead").text)
 
@@ -371,7 +415,12 @@ def test_unknown_seat_gets_the_404_page_in_the_site_style(client):
 
 
 def test_overlong_or_odd_slug_gets_404_not_500(client):
-    for path in ("/seats/" + "a" * 5000, "/seats/%00", "/seats/%3Cscript%3E", "/seats/x'%20OR%201=1--"):
+    for path in (
+        "/seats/" + "a" * 5000,
+        "/seats/%00",
+        "/seats/%3Cscript%3E",
+        "/seats/x'%20OR%201=1--",
+    ):
         assert client.get(path).status_code == 404, path
 
 
@@ -433,7 +482,9 @@ def test_cached_page_is_served_until_the_public_cache_is_cleared(make_client):
 
     async def rename() -> None:
         async with db.write_transaction():
-            await update_seat(seat_id, SeatInput(title="Second title", slug="seat"), ACTOR, utcnow())
+            await update_seat(
+                seat_id, SeatInput(title="Second title", slug="seat"), ACTOR, utcnow()
+            )
 
     run(rename())
 
@@ -453,7 +504,9 @@ def test_cached_page_never_carries_a_cookie_from_the_first_visitor(make_client, 
 
     async def rename() -> None:
         async with db.write_transaction():
-            await update_seat(seat_id, SeatInput(title="Second title", slug="seat"), ACTOR, utcnow())
+            await update_seat(
+                seat_id, SeatInput(title="Second title", slug="seat"), ACTOR, utcnow()
+            )
 
     run(rename())
     client.cookies.clear()  # now an anonymous visitor, on the same app and cache
@@ -484,7 +537,9 @@ def test_query_strings_share_the_cached_page(make_client):
 
     async def rename() -> None:
         async with db.write_transaction():
-            await update_seat(seat_id, SeatInput(title="Second title", slug="seat"), ACTOR, utcnow())
+            await update_seat(
+                seat_id, SeatInput(title="Second title", slug="seat"), ACTOR, utcnow()
+            )
 
     run(rename())
 

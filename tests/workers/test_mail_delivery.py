@@ -41,7 +41,10 @@ def admin_app(make_client, **changes):
 
 def invite(client, name="Bo Builder", email="bo@example.org"):
     response = post_form(
-        client, "/admin/people/invite", {"name": name, "email": email}, token_from="/admin/people",
+        client,
+        "/admin/people/invite",
+        {"name": name, "email": email},
+        token_from="/admin/people",
         follow_redirects=False,
     )
     assert response.status_code in (302, 303), response.text
@@ -51,8 +54,13 @@ def add_row(key: str, **changes) -> int:
     async def write() -> int:
         async with db.write_transaction():
             message_id = await enqueue_mail(
-                Mail(kind="test", dedupe_key=key, recipient=f"{key}@example.org", subject=f"About {key}",
-                     body_text=f"Body of {key}"),
+                Mail(
+                    kind="test",
+                    dedupe_key=key,
+                    recipient=f"{key}@example.org",
+                    subject=f"About {key}",
+                    body_text=f"Body of {key}",
+                ),
                 utcnow(),
             )
             if changes:
@@ -66,7 +74,9 @@ def text_of(message) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
 
 
-def test_invitation_arrives_over_smtp_and_its_link_sets_a_password(make_client, admin_id, smtp_server, drain, another_app_client):
+def test_invitation_arrives_over_smtp_and_its_link_sets_a_password(
+    make_client, admin_id, smtp_server, drain, another_app_client
+):
     client = admin_app(make_client, smtp_url=smtp_server.url)
     invite(client)
     drain()
@@ -88,7 +98,12 @@ def test_invitation_arrives_over_smtp_and_its_link_sets_a_password(make_client, 
     link = re.search(r"http://testserver\.local(/admin/invitations/\S+)", text).group(1)
     with another_app_client() as invitee:
         assert "Set your password" in invitee.get(link).text
-        done = post_form(invitee, link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, follow_redirects=False)
+        done = post_form(
+            invitee,
+            link,
+            {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+            follow_redirects=False,
+        )
         assert done.headers["location"] == "/admin"
         assert "Signed in as Bo Builder" in invitee.get("/admin").text
     with another_app_client() as later:
@@ -117,8 +132,11 @@ def test_temporary_failure_is_retried_after_backoff(make_client, admin_id, smtp_
     assert smtp_server.messages == [] and row(waiting["id"])["status"] == "pending"
 
     # Time passes (the row falls due); the next sweep delivers it once.
-    fetch(OutboxMessage.update({OutboxMessage.next_attempt_at: utcnow() - timedelta(seconds=1)}).where(
-        OutboxMessage.id == waiting["id"]))
+    fetch(
+        OutboxMessage.update(
+            {OutboxMessage.next_attempt_at: utcnow() - timedelta(seconds=1)}
+        ).where(OutboxMessage.id == waiting["id"])
+    )
     sweep_outbox.send()
     drain()
     assert len(smtp_server.messages) == 1
@@ -156,7 +174,9 @@ def test_last_temporary_failure_marks_the_message_failed(make_client, admin_id, 
     assert row(message_id)["status"] == "failed"
 
 
-def test_permanent_failure_is_failed_visible_and_retry_delivers(make_client, admin_id, smtp_server, drain):
+def test_permanent_failure_is_failed_visible_and_retry_delivers(
+    make_client, admin_id, smtp_server, drain
+):
     client = admin_app(make_client, smtp_url=smtp_server.url)
     smtp_server.rcpt_reply = "550 5.1.1 No such user here"
     invite(client)
@@ -171,7 +191,12 @@ def test_permanent_failure_is_failed_visible_and_retry_delivers(make_client, adm
     assert "No such user here" in detail and "Try sending again" in detail
 
     smtp_server.recover()  # say the admin fixed the mailbox on the other side
-    response = post_form(client, f"/admin/outbox/{failed['id']}/retry", {}, token_from=f"/admin/outbox/{failed['id']}")
+    response = post_form(
+        client,
+        f"/admin/outbox/{failed['id']}/retry",
+        {},
+        token_from=f"/admin/outbox/{failed['id']}",
+    )
     assert "queued to be sent again" in response.text
     drain()
     assert len(smtp_server.messages) == 1
@@ -179,7 +204,9 @@ def test_permanent_failure_is_failed_visible_and_retry_delivers(make_client, adm
     assert ">Sent</strong>" in client.get(f"/admin/outbox/{failed['id']}").text
 
 
-def test_second_delivery_of_the_same_message_sends_nothing(make_client, admin_id, smtp_server, drain):
+def test_second_delivery_of_the_same_message_sends_nothing(
+    make_client, admin_id, smtp_server, drain
+):
     client = admin_app(make_client, smtp_url=smtp_server.url)
     invite(client)
     message_id = only_row()["id"]
@@ -196,7 +223,9 @@ def test_second_delivery_of_the_same_message_sends_nothing(make_client, admin_id
 def test_sweep_redrives_stuck_and_due_rows_only(make_client, admin_id, smtp_server, drain):
     admin_app(make_client, smtp_url=smtp_server.url)
     now = utcnow()
-    stuck = add_row("stuck", status="sending", claimed_at=now - LEASE - timedelta(minutes=1), attempts=1)
+    stuck = add_row(
+        "stuck", status="sending", claimed_at=now - LEASE - timedelta(minutes=1), attempts=1
+    )
     due = add_row("due")
     leased = add_row("leased", status="sending", claimed_at=now - timedelta(seconds=10), attempts=1)
     later = add_row("later", next_attempt_at=now + timedelta(minutes=10))
@@ -216,7 +245,11 @@ def test_sweep_redrives_stuck_and_due_rows_only(make_client, admin_id, smtp_serv
 def test_broken_row_records_the_error_instead_of_hanging(make_client, admin_id, smtp_server, drain):
     admin_app(make_client, smtp_url=smtp_server.url)
     message_id = add_row("broken")
-    fetch(OutboxMessage.update({OutboxMessage.headers: {"X-Bad": "line\nbreak"}}).where(OutboxMessage.id == message_id))
+    fetch(
+        OutboxMessage.update({OutboxMessage.headers: {"X-Bad": "line\nbreak"}}).where(
+            OutboxMessage.id == message_id
+        )
+    )
     deliver_message.send(message_id)
     drain()
     broken = row(message_id)
@@ -244,7 +277,12 @@ def test_local_mailbox_mode_writes_an_eml_file(make_client, admin_id, settings, 
 def test_message_id_is_stable_per_dedupe_key(settings):
     from workers.transport import build_email
 
-    row_a = {"recipient": "a@example.org", "subject": "S", "body_text": "T", "dedupe_key": "invitation:7"}
+    row_a = {
+        "recipient": "a@example.org",
+        "subject": "S",
+        "body_text": "T",
+        "dedupe_key": "invitation:7",
+    }
     first = build_email(row_a, settings)["Message-ID"]
     again = build_email(dict(row_a), settings)["Message-ID"]
     other = build_email({**row_a, "dedupe_key": "invitation:8"}, settings)["Message-ID"]
@@ -276,7 +314,10 @@ def test_claim_is_atomic_for_one_winner(settings):
 
     async def both() -> list:
         now = utcnow()
-        return [await outbox.claim_message(message_id, now), await outbox.claim_message(message_id, now)]
+        return [
+            await outbox.claim_message(message_id, now),
+            await outbox.claim_message(message_id, now),
+        ]
 
     first, second = run(both())
     assert first is not None and first["status"] == "sending" and second is None

@@ -55,7 +55,9 @@ def _limit(name: str, per_minute: int = 10) -> RateLimitConfig:
     def identify(request: Request) -> str:
         return f"account-{name}::{get_remote_address(request)}"
 
-    return RateLimitConfig(rate_limit=("minute", per_minute), store="rate_limit", identifier_for_request=identify)
+    return RateLimitConfig(
+        rate_limit=("minute", per_minute), store="rate_limit", identifier_for_request=identify
+    )
 
 
 sign_in_limit = _limit("sign-in")
@@ -114,7 +116,9 @@ def _sent(what: str) -> Redirect:
 
 def _dead_link(message: str, purpose: TokenPurpose, status_code: int = 404) -> Template:
     return Template(
-        "account/link_invalid.html", context={"message": message, "purpose": purpose.value}, status_code=status_code
+        "account/link_invalid.html",
+        context={"message": message, "purpose": purpose.value},
+        status_code=status_code,
     )
 
 
@@ -140,14 +144,20 @@ class AccessController(Controller):
         return Template("account/register.html", context={"form": RegisterForm(), "errors": {}})
 
     @post("/register", middleware=[register_limit.middleware])
-    async def register(self, request: Request, data: URLEncodedBody[RegisterForm]) -> Template | Redirect:
+    async def register(
+        self, request: Request, data: URLEncodedBody[RegisterForm]
+    ) -> Template | Redirect:
         try:
             async with write_transaction():
                 message_id = await register_applicant(
                     data.name, data.email, utcnow(), compose_account_mail(settings_of(request))
                 )
         except DomainError as exc:
-            return Template("account/register.html", context={"form": data, "errors": form_errors(exc)}, status_code=400)
+            return Template(
+                "account/register.html",
+                context={"form": data, "errors": form_errors(exc)},
+                status_code=400,
+            )
         except Exception as exc:
             # Two registrations of one new address at once: the other one won, and its
             # owner gets that mail. Saying anything else would tell who has an account.
@@ -157,10 +167,17 @@ class AccessController(Controller):
         dispatch([message_id])  # only now: a worker handed the id before the commit finds no row
         return _sent("register")
 
-    def _verify_form(self, token: str, row: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Template:
+    def _verify_form(
+        self, token: str, row: dict[str, Any], errors: dict[str, str], status_code: int = 200
+    ) -> Template:
         return Template(
             "account/verify.html",
-            context={"token": token, "account": row, "errors": errors, "min_password": MIN_PASSWORD},
+            context={
+                "token": token,
+                "account": row,
+                "errors": errors,
+                "min_password": MIN_PASSWORD,
+            },
             status_code=status_code,
         )
 
@@ -173,7 +190,9 @@ class AccessController(Controller):
         return self._verify_form(token, row, {})
 
     @post("/verify/{token:str}", middleware=[token_limit.middleware])
-    async def verify(self, request: Request, token: FromPath[str], data: URLEncodedBody[PasswordForm]) -> Template | Redirect:
+    async def verify(
+        self, request: Request, token: FromPath[str], data: URLEncodedBody[PasswordForm]
+    ) -> Template | Redirect:
         try:
             async with write_transaction():
                 user_id = await verify_email(token, data.password, data.confirm, utcnow())
@@ -190,37 +209,57 @@ class AccessController(Controller):
 
     # ---- Sign in ------------------------------------------------------------
 
-    def _sign_in_page(self, email: str = "", next: str = "", errors: dict[str, str] | None = None,
-                      link_errors: dict[str, str] | None = None, status_code: int = 200,
-                      signed_out: bool = False) -> Template:
+    def _sign_in_page(
+        self,
+        email: str = "",
+        next: str = "",
+        errors: dict[str, str] | None = None,
+        link_errors: dict[str, str] | None = None,
+        status_code: int = 200,
+        signed_out: bool = False,
+    ) -> Template:
         return Template(
             "account/sign_in.html",
             context={
-                "email": email, "next": next, "errors": {**(errors or {}), **(link_errors or {})},
-                "link_errors": link_errors or {}, "signed_out": signed_out,
+                "email": email,
+                "next": next,
+                "errors": {**(errors or {}), **(link_errors or {})},
+                "link_errors": link_errors or {},
+                "signed_out": signed_out,
             },
             status_code=status_code,
         )
 
     @get("/sign-in", name="account_sign_in")
-    async def sign_in_form(self, next: FromQuery[str] = "", signed_out: FromQuery[str] = "") -> Template:
-        return self._sign_in_page(next=safe_next(next) if next else "", signed_out=signed_out == "1")
+    async def sign_in_form(
+        self, next: FromQuery[str] = "", signed_out: FromQuery[str] = ""
+    ) -> Template:
+        return self._sign_in_page(
+            next=safe_next(next) if next else "", signed_out=signed_out == "1"
+        )
 
     @post("/sign-in", middleware=[sign_in_limit.middleware])
-    async def sign_in_submit(self, request: Request, data: URLEncodedBody[SignInForm]) -> Template | Redirect:
+    async def sign_in_submit(
+        self, request: Request, data: URLEncodedBody[SignInForm]
+    ) -> Template | Redirect:
         try:
             async with write_transaction():
                 user = await authenticate_applicant(data.email, data.password, utcnow())
         except InvalidCredentials as exc:
-            return self._sign_in_page(data.email, data.next, {"email": exc.message}, status_code=400)
+            return self._sign_in_page(
+                data.email, data.next, {"email": exc.message}, status_code=400
+            )
         sign_in(request, user)
         return Redirect(safe_next(data.next))
 
     @post("/sign-in/link", middleware=[link_limit.middleware])
-    async def request_link(self, request: Request, data: URLEncodedBody[EmailForm]) -> Template | Redirect:
+    async def request_link(
+        self, request: Request, data: URLEncodedBody[EmailForm]
+    ) -> Template | Redirect:
         if not data.email.strip():
             return self._sign_in_page(
-                link_errors={"link-email": "Enter your email address to get a sign-in link."}, status_code=400
+                link_errors={"link-email": "Enter your email address to get a sign-in link."},
+                status_code=400,
             )
         # One nonce per browser, kept while it lasts, so two links asked for in a row both work here.
         nonce = request.cookies.get(NONCE_COOKIE, "")
@@ -235,8 +274,13 @@ class AccessController(Controller):
         # Set whether or not the address has an account: the response must not differ.
         response.cookies.append(
             Cookie(
-                key=NONCE_COOKIE, value=nonce, path="/account", max_age=int(SIGN_IN_LINK_VALID.total_seconds()),
-                httponly=True, secure=settings_of(request).secure_cookies, samesite="lax",
+                key=NONCE_COOKIE,
+                value=nonce,
+                path="/account",
+                max_age=int(SIGN_IN_LINK_VALID.total_seconds()),
+                httponly=True,
+                secure=settings_of(request).secure_cookies,
+                samesite="lax",
             )
         )
         return response
@@ -253,7 +297,9 @@ class AccessController(Controller):
         return Template("account/link_confirm.html", context={"token": token, "account": row})
 
     @post("/link/{token:str}", middleware=[token_limit.middleware])
-    async def use_link(self, request: Request, token: FromPath[str], data: URLEncodedBody[EmptyForm]) -> Template | Redirect:
+    async def use_link(
+        self, request: Request, token: FromPath[str], data: URLEncodedBody[EmptyForm]
+    ) -> Template | Redirect:
         try:
             async with write_transaction():
                 user_id = await use_sign_in_link(token, request.cookies.get(NONCE_COOKIE), utcnow())
@@ -273,22 +319,36 @@ class AccessController(Controller):
         return Template("account/reset_request.html", context={"email": "", "errors": {}})
 
     @post("/reset", middleware=[reset_limit.middleware])
-    async def reset_request(self, request: Request, data: URLEncodedBody[EmailForm]) -> Template | Redirect:
+    async def reset_request(
+        self, request: Request, data: URLEncodedBody[EmailForm]
+    ) -> Template | Redirect:
         if not data.email.strip():
             return Template(
                 "account/reset_request.html",
-                context={"email": "", "errors": {"email": "Enter the email address of your account."}},
+                context={
+                    "email": "",
+                    "errors": {"email": "Enter the email address of your account."},
+                },
                 status_code=400,
             )
         async with write_transaction():
-            message_id = await request_password_reset(data.email, utcnow(), compose_account_mail(settings_of(request)))
+            message_id = await request_password_reset(
+                data.email, utcnow(), compose_account_mail(settings_of(request))
+            )
         dispatch([message_id])
         return _sent("reset")
 
-    def _reset_form(self, token: str, row: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Template:
+    def _reset_form(
+        self, token: str, row: dict[str, Any], errors: dict[str, str], status_code: int = 200
+    ) -> Template:
         return Template(
             "account/reset_form.html",
-            context={"token": token, "account": row, "errors": errors, "min_password": MIN_PASSWORD},
+            context={
+                "token": token,
+                "account": row,
+                "errors": errors,
+                "min_password": MIN_PASSWORD,
+            },
             status_code=status_code,
         )
 
@@ -301,7 +361,9 @@ class AccessController(Controller):
         return self._reset_form(token, row, {})
 
     @post("/reset/{token:str}", middleware=[token_limit.middleware])
-    async def reset(self, request: Request, token: FromPath[str], data: URLEncodedBody[PasswordForm]) -> Template | Redirect:
+    async def reset(
+        self, request: Request, token: FromPath[str], data: URLEncodedBody[PasswordForm]
+    ) -> Template | Redirect:
         try:
             async with write_transaction():
                 user_id = await reset_password(token, data.password, data.confirm, utcnow())

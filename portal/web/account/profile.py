@@ -38,17 +38,32 @@ class ProfileForm:
 class ProfileController(Controller):
     path = "/profile"
 
-    def _page(self, profile: dict, form: ProfileForm | dict, errors: dict[str, str], status_code: int = 200,
-              notice: str = "") -> Template:
+    def _page(
+        self,
+        profile: dict,
+        form: ProfileForm | dict,
+        errors: dict[str, str],
+        status_code: int = 200,
+        notice: str = "",
+    ) -> Template:
         return Template(
             "account/profile_form.html",
-            context={"profile": profile, "form": form, "errors": errors, "limits": LIMITS, "notice": notice},
+            context={
+                "profile": profile,
+                "form": form,
+                "errors": errors,
+                "limits": LIMITS,
+                "notice": notice,
+            },
             status_code=status_code,
         )
 
     @get("/", name="account_profile")
     async def show(
-        self, request: Request[CurrentUser, dict, object], welcome: FromQuery[str] = "", reset: FromQuery[str] = "",
+        self,
+        request: Request[CurrentUser, dict, object],
+        welcome: FromQuery[str] = "",
+        reset: FromQuery[str] = "",
         saved: FromQuery[str] = "",
     ) -> Template:
         async with read_transaction():
@@ -63,9 +78,14 @@ class ProfileController(Controller):
         return self._page(profile, profile, {}, notice=notice)
 
     @post("/")
-    async def save(self, request: Request[CurrentUser, dict, object], data: URLEncodedBody[ProfileForm]) -> Template | Redirect:
+    async def save(
+        self, request: Request[CurrentUser, dict, object], data: URLEncodedBody[ProfileForm]
+    ) -> Template | Redirect:
         change = ProfileChange(
-            name=data.name, organisation=data.organisation, job_title=data.job_title, phone=data.phone,
+            name=data.name,
+            organisation=data.organisation,
+            job_title=data.job_title,
+            phone=data.phone,
             adjustments=data.adjustments,
         )
         try:

@@ -16,7 +16,11 @@ router = Router(
     path="/admin",
     route_handlers=[
         *(c for m in _modules for c in getattr(m, "public_controllers", [])),
-        Router(path="/", guards=[requires_admin], route_handlers=[c for m in _modules for c in m.controllers]),
+        Router(
+            path="/",
+            guards=[requires_admin],
+            route_handlers=[c for m in _modules for c in m.controllers],
+        ),
     ],
     include_in_schema=False,
     cache_control=CacheControlHeader(no_store=True),

@@ -18,7 +18,11 @@ from portal.domain.timerules import DEFAULT_ZONE, format_date
 
 
 def _page_link(audit_filter: AuditFilter, page: int) -> str:
-    query = {"round": audit_filter.round_id or "", "action": audit_filter.action or "", "page": page}
+    query = {
+        "round": audit_filter.round_id or "",
+        "action": audit_filter.action or "",
+        "page": page,
+    }
     return "/admin/audit?" + urlencode({k: v for k, v in query.items() if v not in ("", None)})
 
 
@@ -26,13 +30,18 @@ class AuditController(Controller):
     path = "/audit"
 
     @get("/", name="admin_audit")
-    async def audit_log(self, round: FromQuery[str] = "", action: FromQuery[str] = "", page: FromQuery[str] = "") -> Template:  # noqa: A002
+    async def audit_log(
+        self, round: FromQuery[str] = "", action: FromQuery[str] = "", page: FromQuery[str] = ""
+    ) -> Template:  # noqa: A002
         audit_filter = parse_audit_filter(round, action, page)  # DomainError -> the 400 page
         async with read_transaction():
             result = await list_events(audit_filter)
             rounds, actions = await audit_filter_choices()
         round_options = [("", "All rounds")] + [
-            (str(r["id"]), f"Round {r['id']} of {r['seat_title'] or '(deleted seat)'}, opens {format_date(r['opens_at'], r['timezone'] or DEFAULT_ZONE)}")
+            (
+                str(r["id"]),
+                f"Round {r['id']} of {r['seat_title'] or '(deleted seat)'}, opens {format_date(r['opens_at'], r['timezone'] or DEFAULT_ZONE)}",
+            )
             for r in rounds
         ]
         action_options = [("", "All actions")] + [(a, a) for a in actions]
@@ -43,7 +52,9 @@ class AuditController(Controller):
                 "filter": audit_filter,
                 "round_options": round_options,
                 "action_options": action_options,
-                "previous_link": _page_link(audit_filter, result.page - 1) if result.has_previous else None,
+                "previous_link": _page_link(audit_filter, result.page - 1)
+                if result.has_previous
+                else None,
                 "next_link": _page_link(audit_filter, result.page + 1) if result.has_next else None,
             },
         )

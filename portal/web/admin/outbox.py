@@ -48,7 +48,11 @@ class OutboxController(Controller):
 
     @get("/", name="admin_outbox")
     async def index(
-        self, request: Request, status: FromQuery[str] = "", kind: FromQuery[str] = "", page: FromQuery[str] = "1"
+        self,
+        request: Request,
+        status: FromQuery[str] = "",
+        kind: FromQuery[str] = "",
+        page: FromQuery[str] = "1",
     ) -> Template:
         settings = settings_of(request)
         problems: list[str] = []
@@ -62,7 +66,9 @@ class OutboxController(Controller):
         async with read_transaction():
             counts = await outbox.count_by_status()
             kinds = await outbox.message_kinds()
-            messages, total = await outbox.list_messages(status=status or None, kind=kind or None, page=number)
+            messages, total = await outbox.list_messages(
+                status=status or None, kind=kind or None, page=number
+            )
         pages = max(1, math.ceil(total / outbox.PAGE_SIZE))
 
         def link(page_no: int) -> str:
@@ -91,7 +97,9 @@ class OutboxController(Controller):
         )
 
     @get("/{message_id:int}", name="admin_outbox_message")
-    async def detail(self, request: Request, message_id: FromPath[int], done: FromQuery[str] = "") -> Template:
+    async def detail(
+        self, request: Request, message_id: FromPath[int], done: FromQuery[str] = ""
+    ) -> Template:
         settings = settings_of(request)
         message: dict[str, Any] = await outbox.get_message(message_id)
         hidden = bool(settings.smtp_url) and message["kind"] == "invitation"
@@ -108,7 +116,8 @@ class OutboxController(Controller):
                 "notice": NOTICES.get(done),
                 "links_hidden": hidden,
                 "local_mailbox": not settings.smtp_url,
-                "mailbox_file": settings.mailbox_dir.resolve() / f"{message['id']:06d}-{message['kind']}.eml",
+                "mailbox_file": settings.mailbox_dir.resolve()
+                / f"{message['id']:06d}-{message['kind']}.eml",
                 "can_retry": message["status"] == OutboxState.failed.value,
                 "can_discard": message["status"] in outbox.DISCARDABLE,
             },

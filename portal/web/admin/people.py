@@ -58,7 +58,11 @@ class PeopleController(Controller):
     path = "/people"
 
     async def _page(
-        self, request: Request, form: InviteForm, errors: dict[str, str], status_code: int = 200,
+        self,
+        request: Request,
+        form: InviteForm,
+        errors: dict[str, str],
+        status_code: int = 200,
         invited: int | None = None,
     ) -> Template:
         async with read_transaction():
@@ -80,13 +84,19 @@ class PeopleController(Controller):
         return await self._page(request, InviteForm(), {}, invited=_parse_id(invited))
 
     @post("/invite")
-    async def invite(self, request: Request, data: URLEncodedBody[InviteForm]) -> Template | Redirect:
+    async def invite(
+        self, request: Request, data: URLEncodedBody[InviteForm]
+    ) -> Template | Redirect:
         settings = settings_of(request)
         try:
             async with write_transaction():
                 invitation, message_id = await invite_admin(
-                    data.email, data.name, actor_of(request), utcnow(),
-                    timedelta(hours=settings.invite_hours), compose_invitation(settings),
+                    data.email,
+                    data.name,
+                    actor_of(request),
+                    utcnow(),
+                    timedelta(hours=settings.invite_hours),
+                    compose_invitation(settings),
                 )
         except DomainError as exc:
             return await self._page(request, data, form_errors(exc), status_code=400)
@@ -105,10 +115,17 @@ class InvitationController(Controller):
     path = "/invitations"
     opt = {"public": True}
 
-    def _form(self, token: str, invitation: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Template:
+    def _form(
+        self, token: str, invitation: dict[str, Any], errors: dict[str, str], status_code: int = 200
+    ) -> Template:
         return Template(
             "admin/invitation_accept.html",
-            context={"token": token, "invitation": invitation, "errors": errors, "min_password": MIN_PASSWORD},
+            context={
+                "token": token,
+                "invitation": invitation,
+                "errors": errors,
+                "min_password": MIN_PASSWORD,
+            },
             status_code=status_code,
         )
 

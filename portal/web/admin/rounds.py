@@ -87,7 +87,13 @@ def _zone_options(selected: str) -> list[tuple[str, str]]:
     zones = list(ROUND_ZONES)
     if selected and selected not in zones:
         zones.append(selected)  # keep what was entered visible, even when it was refused
-    return [(name, name if zone_label(name) == name.replace("_", " ") else f"{name} ({zone_label(name)})") for name in zones]
+    return [
+        (
+            name,
+            name if zone_label(name) == name.replace("_", " ") else f"{name} ({zone_label(name)})",
+        )
+        for name in zones
+    ]
 
 
 def _refused(exc: DomainError) -> int:
@@ -96,31 +102,55 @@ def _refused(exc: DomainError) -> int:
     return exc.status_code
 
 
-async def _round_page(round_id: int, *, errors: dict[str, str] | None = None, notice: str = "", status_code: int = 200) -> Template:
+async def _round_page(
+    round_id: int, *, errors: dict[str, str] | None = None, notice: str = "", status_code: int = 200
+) -> Template:
     async with read_transaction():
         detail = await round_detail(round_id, utcnow())
     return Template(
         "admin/round_detail.html",
-        context={"detail": detail, "view": detail.view, "round": detail.round, "seat": detail.seat,
-                 "errors": errors or {}, "notice": NOTICES.get(notice, "")},
+        context={
+            "detail": detail,
+            "view": detail.view,
+            "round": detail.round,
+            "seat": detail.seat,
+            "errors": errors or {},
+            "notice": NOTICES.get(notice, ""),
+        },
         status_code=status_code,
     )
 
 
-def _new_round_page(seat: dict, form: RoundForm, errors: dict[str, str], status_code: int = 200) -> Template:
+def _new_round_page(
+    seat: dict, form: RoundForm, errors: dict[str, str], status_code: int = 200
+) -> Template:
     return Template(
         "admin/round_form.html",
-        context={"seat": seat, "form": form, "errors": errors, "zones": _zone_options(form.timezone),
-                 "max_grace": MAX_GRACE_MINUTES},
+        context={
+            "seat": seat,
+            "form": form,
+            "errors": errors,
+            "zones": _zone_options(form.timezone),
+            "max_grace": MAX_GRACE_MINUTES,
+        },
         status_code=status_code,
     )
 
 
-def _extend_page(detail: RoundDetail, form: ExtensionInput, errors: dict[str, str], status_code: int = 200) -> Template:
+def _extend_page(
+    detail: RoundDetail, form: ExtensionInput, errors: dict[str, str], status_code: int = 200
+) -> Template:
     return Template(
         "admin/round_extend.html",
-        context={"detail": detail, "view": detail.view, "round": detail.round, "seat": detail.seat,
-                 "form": form, "errors": errors, "max_reason": MAX_REASON},
+        context={
+            "detail": detail,
+            "view": detail.view,
+            "round": detail.round,
+            "seat": detail.seat,
+            "form": form,
+            "errors": errors,
+            "max_reason": MAX_REASON,
+        },
         status_code=status_code,
     )
 
@@ -134,10 +164,14 @@ class NewRoundController(Controller):
         return _new_round_page(seat, RoundForm(anonymised="1"), {})
 
     @post("/new")
-    async def create_round(self, request: Request, seat_id: FromPath[int], data: URLEncodedBody[RoundForm]) -> Template | Redirect:
+    async def create_round(
+        self, request: Request, seat_id: FromPath[int], data: URLEncodedBody[RoundForm]
+    ) -> Template | Redirect:
         try:
             async with write_transaction():
-                round_id = await create_round_from_input(seat_id, data.to_input(), actor_of(request), utcnow())
+                round_id = await create_round_from_input(
+                    seat_id, data.to_input(), actor_of(request), utcnow()
+                )
         except DomainError as exc:
             status = _refused(exc)
             return _new_round_page(await get_seat(seat_id), data, form_errors(exc), status)
@@ -168,10 +202,14 @@ class RoundController(Controller):
         return await self._close_page(round_id, {})
 
     @post("/close")
-    async def close_now(self, request: Request, round_id: FromPath[int], data: URLEncodedBody[CloseForm]) -> Template | Redirect:
+    async def close_now(
+        self, request: Request, round_id: FromPath[int], data: URLEncodedBody[CloseForm]
+    ) -> Template | Redirect:
         if not checkbox(data.confirm):
             return await self._close_page(
-                round_id, {"confirm": "Tick the box to confirm that applications should stop now."}, 400
+                round_id,
+                {"confirm": "Tick the box to confirm that applications should stop now."},
+                400,
             )
         try:
             async with write_transaction():
@@ -182,12 +220,20 @@ class RoundController(Controller):
         await clear_public_cache(request)
         return Redirect(f"/admin/rounds/{round_id}?done=closed", status_code=303)
 
-    async def _close_page(self, round_id: int, errors: dict[str, str], status_code: int = 200) -> Template:
+    async def _close_page(
+        self, round_id: int, errors: dict[str, str], status_code: int = 200
+    ) -> Template:
         async with read_transaction():
             detail = await round_detail(round_id, utcnow())
         return Template(
             "admin/round_close.html",
-            context={"detail": detail, "view": detail.view, "round": detail.round, "seat": detail.seat, "errors": errors},
+            context={
+                "detail": detail,
+                "view": detail.view,
+                "round": detail.round,
+                "seat": detail.seat,
+                "errors": errors,
+            },
             status_code=status_code,
         )
 
@@ -199,7 +245,9 @@ class RoundController(Controller):
         return _extend_page(detail, ExtensionInput(closes_date=day, closes_time=clock), {})
 
     @post("/extend")
-    async def extend(self, request: Request, round_id: FromPath[int], data: URLEncodedBody[ExtensionInput]) -> Template | Redirect:
+    async def extend(
+        self, request: Request, round_id: FromPath[int], data: URLEncodedBody[ExtensionInput]
+    ) -> Template | Redirect:
         try:
             async with write_transaction():
                 await extend_round_from_input(round_id, data, actor_of(request), utcnow())
@@ -212,15 +260,25 @@ class RoundController(Controller):
         return Redirect(f"/admin/rounds/{round_id}?done=extended", status_code=303)
 
     @post("/stage")
-    async def move_stage(self, request: Request, round_id: FromPath[int], data: URLEncodedBody[StageForm]) -> Template | Redirect:
+    async def move_stage(
+        self, request: Request, round_id: FromPath[int], data: URLEncodedBody[StageForm]
+    ) -> Template | Redirect:
         try:
             stage = RoundStage(data.stage)
         except ValueError:
             await round_detail(round_id, utcnow())  # an unknown round is still the 404 page
-            return await _round_page(round_id, errors={"stages": "Choose one of the stages shown."}, status_code=400)
+            return await _round_page(
+                round_id, errors={"stages": "Choose one of the stages shown."}, status_code=400
+            )
         try:
             async with write_transaction():
-                message_ids = await transition_round(round_id, stage, actor_of(request), utcnow(), reason=data.reason[:MAX_REASON].strip())
+                message_ids = await transition_round(
+                    round_id,
+                    stage,
+                    actor_of(request),
+                    utcnow(),
+                    reason=data.reason[:MAX_REASON].strip(),
+                )
         except DomainError as exc:
             status = _refused(exc)
             return await _round_page(round_id, errors={"stages": exc.message}, status_code=status)

@@ -74,7 +74,11 @@ class CriterionForm:
     criterion_weight: str = "1"
 
     def to_input(self) -> CriterionInput:
-        return CriterionInput(title=self.criterion_title, guidance=self.criterion_guidance, weight=self.criterion_weight)
+        return CriterionInput(
+            title=self.criterion_title,
+            guidance=self.criterion_guidance,
+            weight=self.criterion_weight,
+        )
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> CriterionForm:
@@ -89,7 +93,9 @@ class QuestionForm:
 
     def to_input(self) -> QuestionInput:
         return QuestionInput(
-            prompt=self.question_prompt, word_limit=self.question_word_limit, required=checkbox(self.question_required)
+            prompt=self.question_prompt,
+            word_limit=self.question_word_limit,
+            required=checkbox(self.question_required),
         )
 
     @classmethod
@@ -134,7 +140,9 @@ async def _detail_page(
     )
 
 
-def _seat_form(seat: dict[str, Any] | None, form: SeatInput, errors: dict[str, str], status_code: int = 200) -> Template:
+def _seat_form(
+    seat: dict[str, Any] | None, form: SeatInput, errors: dict[str, str], status_code: int = 200
+) -> Template:
     return Template(
         "admin/seat_form.html",
         context={"seat": seat, "form": form, "errors": errors, "limits": LIMITS},
@@ -156,7 +164,9 @@ class SeatController(Controller):
         return _seat_form(None, SeatInput(), {})
 
     @post("/new")
-    async def create_seat(self, request: Request, data: URLEncodedBody[SeatInput]) -> Template | Redirect:
+    async def create_seat(
+        self, request: Request, data: URLEncodedBody[SeatInput]
+    ) -> Template | Redirect:
         try:
             async with write_transaction():
                 seat_id = await create_seat_record(data, actor_of(request), utcnow())
@@ -176,7 +186,9 @@ class SeatController(Controller):
         return _seat_form(seat, form, {})
 
     @post("/{seat_id:int}/edit")
-    async def save_seat(self, request: Request, seat_id: FromPath[int], data: URLEncodedBody[SeatInput]) -> Template | Redirect:
+    async def save_seat(
+        self, request: Request, seat_id: FromPath[int], data: URLEncodedBody[SeatInput]
+    ) -> Template | Redirect:
         try:
             async with write_transaction():
                 await update_seat(seat_id, data, actor_of(request), utcnow())
@@ -198,20 +210,30 @@ class SeatController(Controller):
         async with write_transaction():
             await set_published(seat_id, published, actor_of(request), utcnow())
         await clear_public_cache(request)
-        return Redirect(f"/admin/seats/{seat_id}?done={'published' if published else 'unpublished'}", status_code=303)
+        return Redirect(
+            f"/admin/seats/{seat_id}?done={'published' if published else 'unpublished'}",
+            status_code=303,
+        )
 
 
 class CriterionController(Controller):
     path = "/seats/{seat_id:int}/criteria"
 
     @post("/")
-    async def add(self, request: Request, seat_id: FromPath[int], data: URLEncodedBody[CriterionForm]) -> Template | Redirect:
+    async def add(
+        self, request: Request, seat_id: FromPath[int], data: URLEncodedBody[CriterionForm]
+    ) -> Template | Redirect:
         try:
             async with write_transaction():
                 await add_criterion(seat_id, data.to_input(), actor_of(request), utcnow())
         except DomainError as exc:
             status = _status(exc)
-            return await _detail_page(seat_id, errors=_prefixed(exc, "criterion_"), criterion_form=data, status_code=status)
+            return await _detail_page(
+                seat_id,
+                errors=_prefixed(exc, "criterion_"),
+                criterion_form=data,
+                status_code=status,
+            )
         await clear_public_cache(request)
         return Redirect(f"/admin/seats/{seat_id}?done=criterion-added#criteria", status_code=303)
 
@@ -226,11 +248,17 @@ class CriterionController(Controller):
 
     @post("/{criterion_id:int}/edit")
     async def save(
-        self, request: Request, seat_id: FromPath[int], criterion_id: FromPath[int], data: URLEncodedBody[CriterionForm]
+        self,
+        request: Request,
+        seat_id: FromPath[int],
+        criterion_id: FromPath[int],
+        data: URLEncodedBody[CriterionForm],
     ) -> Template | Redirect:
         try:
             async with write_transaction():
-                await update_criterion(seat_id, criterion_id, data.to_input(), actor_of(request), utcnow())
+                await update_criterion(
+                    seat_id, criterion_id, data.to_input(), actor_of(request), utcnow()
+                )
         except DomainError as exc:
             status = _status(exc)
             async with read_transaction():
@@ -241,13 +269,17 @@ class CriterionController(Controller):
         return Redirect(f"/admin/seats/{seat_id}?done=criterion-saved#criteria", status_code=303)
 
     @post("/{criterion_id:int}/remove")
-    async def remove(self, request: Request, seat_id: FromPath[int], criterion_id: FromPath[int]) -> Template | Redirect:
+    async def remove(
+        self, request: Request, seat_id: FromPath[int], criterion_id: FromPath[int]
+    ) -> Template | Redirect:
         try:
             async with write_transaction():
                 await remove_criterion(seat_id, criterion_id, actor_of(request), utcnow())
         except DomainError as exc:
             status = _status(exc)
-            return await _detail_page(seat_id, errors=_prefixed(exc, "criterion_"), status_code=status)
+            return await _detail_page(
+                seat_id, errors=_prefixed(exc, "criterion_"), status_code=status
+            )
         await clear_public_cache(request)
         return Redirect(f"/admin/seats/{seat_id}?done=criterion-removed#criteria", status_code=303)
 
@@ -256,13 +288,17 @@ class QuestionController(Controller):
     path = "/seats/{seat_id:int}/questions"
 
     @post("/")
-    async def add(self, request: Request, seat_id: FromPath[int], data: URLEncodedBody[QuestionForm]) -> Template | Redirect:
+    async def add(
+        self, request: Request, seat_id: FromPath[int], data: URLEncodedBody[QuestionForm]
+    ) -> Template | Redirect:
         try:
             async with write_transaction():
                 await add_question(seat_id, data.to_input(), actor_of(request), utcnow())
         except DomainError as exc:
             status = _status(exc)
-            return await _detail_page(seat_id, errors=_prefixed(exc, "question_"), question_form=data, status_code=status)
+            return await _detail_page(
+                seat_id, errors=_prefixed(exc, "question_"), question_form=data, status_code=status
+            )
         await clear_public_cache(request)
         return Redirect(f"/admin/seats/{seat_id}?done=question-added#questions", status_code=303)
 
@@ -277,11 +313,17 @@ class QuestionController(Controller):
 
     @post("/{question_id:int}/edit")
     async def save(
-        self, request: Request, seat_id: FromPath[int], question_id: FromPath[int], data: URLEncodedBody[QuestionForm]
+        self,
+        request: Request,
+        seat_id: FromPath[int],
+        question_id: FromPath[int],
+        data: URLEncodedBody[QuestionForm],
     ) -> Template | Redirect:
         try:
             async with write_transaction():
-                await update_question(seat_id, question_id, data.to_input(), actor_of(request), utcnow())
+                await update_question(
+                    seat_id, question_id, data.to_input(), actor_of(request), utcnow()
+                )
         except DomainError as exc:
             status = _status(exc)
             async with read_transaction():
@@ -292,21 +334,39 @@ class QuestionController(Controller):
         return Redirect(f"/admin/seats/{seat_id}?done=question-saved#questions", status_code=303)
 
     @post("/{question_id:int}/remove")
-    async def remove(self, request: Request, seat_id: FromPath[int], question_id: FromPath[int]) -> Template | Redirect:
+    async def remove(
+        self, request: Request, seat_id: FromPath[int], question_id: FromPath[int]
+    ) -> Template | Redirect:
         try:
             async with write_transaction():
                 await remove_question(seat_id, question_id, actor_of(request), utcnow())
         except DomainError as exc:
             status = _status(exc)
-            return await _detail_page(seat_id, errors=_prefixed(exc, "question_"), status_code=status)
+            return await _detail_page(
+                seat_id, errors=_prefixed(exc, "question_"), status_code=status
+            )
         await clear_public_cache(request)
         return Redirect(f"/admin/seats/{seat_id}?done=question-removed#questions", status_code=303)
 
 
-def _item_page(kind: str, detail: Any, row: dict[str, Any] | None, form: Any, errors: dict[str, str], status_code: int = 200) -> Template:
+def _item_page(
+    kind: str,
+    detail: Any,
+    row: dict[str, Any] | None,
+    form: Any,
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Template:
     return Template(
         f"admin/seat_{kind}_edit.html",
-        context={"detail": detail, "seat": detail.seat, "item": row, "form": form, "errors": errors, "limits": LIMITS},
+        context={
+            "detail": detail,
+            "seat": detail.seat,
+            "item": row,
+            "form": form,
+            "errors": errors,
+            "limits": LIMITS,
+        },
         status_code=status_code,
     )
 

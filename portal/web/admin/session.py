@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from litestar import Controller, Request, get, post
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromQuery, URLEncodedBody
@@ -50,7 +51,10 @@ class SignInController(Controller):
         except InvalidCredentials as exc:
             return Template(
                 "admin/sign_in.html",
-                context={"form": SignInForm(email=data.email, next=data.next), "errors": {"email": exc.message}},
+                context={
+                    "form": SignInForm(email=data.email, next=data.next),
+                    "errors": {"email": exc.message},
+                },
                 status_code=400,
             )
         sign_in(request, user)
