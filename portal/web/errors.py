@@ -17,6 +17,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Template
 
+from portal.db import is_integrity_error
 from portal.domain.errors import DomainError
 from portal.domain.seats import ValidationErrors
 from portal.web.security import request_id
@@ -155,8 +156,18 @@ def undecodable_body_handler(request: Request, exc: UnicodeDecodeError) -> Respo
     return _page(request, 400, detail + " Go back, check what you entered and try again.", None)
 
 
+CLASH_MESSAGE = "Someone else made a clashing change at the same moment. Reload the page and try again."
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response:
     rid = request_id(request.scope)
+    if is_integrity_error(exc):
+        # Two writers raced past a check (two admins taking one slug at once): the
+        # database's unique constraint decided; nothing half-done was kept.
+        log.warning("integrity conflict [request %s] %s %s: %s", rid, request.method, request.url.path, exc)
+        if _wants_json(request):
+            return _problem(request, 409, CLASH_MESSAGE, None)
+        return _page(request, 409, CLASH_MESSAGE, None)
     log.error(
         "unhandled error [request %s] %s %s", rid, request.method, request.url.path, exc_info=exc
     )

@@ -89,3 +89,24 @@ def test_proxy_headers_are_believed_only_from_configured_addresses(settings):
     trusted = replace(settings, trusted_proxies=("10.0.0.5",))
     options = _uvicorn_options(trusted, "127.0.0.1", 8000)
     assert options["proxy_headers"] is True and options["forwarded_allow_ips"] == "10.0.0.5"
+
+
+def test_a_unique_constraint_race_gets_a_409_page_not_a_500(settings):
+    from portal.db import write_transaction
+    from portal.tables import User
+
+    @get("/race", opt={"public": True})
+    async def race() -> str:
+        # What two admins creating the same record at once end up doing: the second
+        # insert passes the application's check and meets the unique constraint.
+        async with write_transaction():
+            for _ in range(2):
+                await User.insert(User(email="same@example.org", name="Twin"))
+        return "unreachable"
+
+    app = create_app(settings)
+    app.register(race)
+    with TestClient(app) as client:
+        response = client.get("/race")
+    assert response.status_code == 409
+    assert "Reload the page and try again" in response.text
