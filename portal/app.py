@@ -19,7 +19,8 @@ from litestar.stores.registry import StoreRegistry
 
 from portal import db
 from portal.settings import PROJECT_ROOT, Settings
-from portal.web import account, admin, api, health, public
+from portal.web import account, admin, api, documents, health, public
+from portal.web.apply import router as apply_router
 from portal.web.auth import session_auth
 from portal.web.errors import EXCEPTION_HANDLERS
 from portal.web.page_cache import public_cache_config
@@ -84,9 +85,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             health.router,
+            documents.router(settings),
             public.router,
             admin.router,
             account.router,
+            apply_router,
             api.router,
             create_static_files_router(
                 path="/static",

@@ -7,14 +7,19 @@ in the transaction that caused it without knowing about templates.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from jinja2 import Environment
 
 from portal.domain.accounts import NewInvitation
+from portal.domain.admin_applications import ExtensionGrantedNotice
 from portal.domain.applicants import AccountMessage
+from portal.domain.applications import Receipt
 from portal.domain.outbox import Mail
+from portal.domain.rounds import RoundExtendedNotice
 from portal.settings import Settings
 from portal.web.templating import mail_environment, render_mail
 
@@ -124,5 +129,132 @@ def compose_account_mail(settings: Settings):
 
     def compose(message: AccountMessage) -> Mail:
         return account_mail(settings, message)
+
+    return compose
+
+
+# ---- Deadline extensions (issue 3) ------------------------------------------------
+
+
+def application_link(settings: Settings, application_id: int) -> str:
+    """The applicant's own page of one application (portal.web.apply)."""
+    return f"{settings.base_url}/applications/{application_id}"
+
+
+def round_extended_mail(settings: Settings, notice: RoundExtendedNotice) -> Mail:
+    """To an applicant with a draft: the round's closing time has moved later."""
+    subject, text, html = render_mail(
+        _environment(settings),
+        "round_extended",
+        recipient_name=notice.name,
+        seat_title=notice.seat_title,
+        previous_closes_at=notice.previous_closes_at,
+        closes_at=notice.closes_at,
+        zone_name=notice.zone_name,
+        link=application_link(settings, notice.application_id),
+    )
+    return Mail(
+        kind="round_extended",
+        # One per extension and applicant: a retried transaction writes none twice.
+        dedupe_key=f"round-extended:{notice.extension_id}:{notice.applicant_id}",
+        recipient=notice.email,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        round_id=notice.round_id,
+        headers=dict(AUTOMATIC),
+    )
+
+
+def compose_round_extended(settings: Settings) -> Callable[[RoundExtendedNotice], Mail]:
+    """The callback `portal.domain.rounds.extend_round` calls inside its transaction."""
+
+    def compose(notice: RoundExtendedNotice) -> Mail:
+        return round_extended_mail(settings, notice)
+
+    return compose
+
+
+def extension_granted_mail(settings: Settings, notice: ExtensionGrantedNotice) -> Mail:
+    """To one applicant: an admin gave them a later deadline. The reason is not repeated:
+    it may describe a health matter, and mail is not the place for it."""
+    subject, text, html = render_mail(
+        _environment(settings),
+        "extension_granted",
+        recipient_name=notice.name,
+        seat_title=notice.seat_title,
+        round_closes_at=notice.round_closes_at,
+        closes_at=notice.closes_at,
+        zone_name=notice.zone_name,
+        link=application_link(settings, notice.application_id),
+    )
+    return Mail(
+        kind="extension_granted",
+        dedupe_key=f"extension-granted:{notice.extension_id}",
+        recipient=notice.email,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        round_id=notice.round_id,
+        headers=dict(AUTOMATIC),
+    )
+
+
+def compose_extension_granted(settings: Settings) -> Callable[[ExtensionGrantedNotice], Mail]:
+    """The callback `portal.domain.admin_applications.grant_extension` calls in its transaction."""
+
+    def compose(notice: ExtensionGrantedNotice) -> Mail:
+        return extension_granted_mail(settings, notice)
+
+    return compose
+
+
+# ---- Application receipts (issue 3) ------------------------------------------------
+
+
+def receipt_mail(
+    settings: Settings,
+    receipt: Receipt,
+    applicant: Mapping[str, Any],
+    *,
+    seat_title: str,
+    round_id: int | None = None,
+) -> Mail:
+    """The receipt: reference, time received in UTC and in the round's zone, and the hash.
+
+    One mail per submitted version: a double submit finds the same version (and the
+    dedupe key refuses a second row); a resubmission after an edit is a new version.
+    Whether it arrived inside the grace period is never said: that is for admins.
+    """
+    subject, text, html = render_mail(
+        _environment(settings),
+        "receipt",
+        recipient_name=applicant.get("name", ""),
+        seat_title=seat_title,
+        reference=receipt.reference,
+        version=receipt.version,
+        received_at=receipt.received_at,
+        zone_name=receipt.zone_name,
+        content_hash=receipt.content_hash,
+        receipt_url=f"{settings.base_url}/applications/{receipt.application_id}/receipt",
+        applications_url=f"{settings.base_url}/applications",
+    )
+    return Mail(
+        kind="receipt",
+        dedupe_key=f"receipt:{receipt.application_id}:{receipt.version}",
+        recipient=applicant.get("email", ""),
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        round_id=round_id,
+        headers=dict(AUTOMATIC),
+    )
+
+
+def compose_receipt(settings: Settings, *, seat_title: str, round_id: int | None = None):
+    """The callback `portal.domain.applications.submit_application` calls inside its transaction."""
+
+    def compose(receipt: Receipt, applicant: Mapping[str, Any]) -> Mail:
+        return receipt_mail(settings, receipt, applicant, seat_title=seat_title, round_id=round_id)
 
     return compose

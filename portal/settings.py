@@ -80,6 +80,10 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "",
         "PostgreSQL connections each web process keeps open; default 10 in production, 0 (a connection per query) otherwise",
     ),
+    "PORTAL_UPLOAD_MAX_MB": (
+        "5",
+        "largest document (CV, supporting document) an applicant can upload, in MB",
+    ),
 }
 
 
@@ -119,6 +123,7 @@ class Settings:
     invite_hours: int = 72
     log_level: str = "INFO"
     database_pool: int = 0
+    upload_max_mb: float = 5
 
     @property
     def is_production(self) -> bool:
@@ -127,6 +132,10 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def upload_max_bytes(self) -> int:
+        return int(self.upload_max_mb * 1024 * 1024)
 
     @property
     def mailbox_dir(self) -> Path:
@@ -192,6 +201,7 @@ class Settings:
             database_pool=int(number("PORTAL_DATABASE_POOL"))
             if get("PORTAL_DATABASE_POOL")
             else (10 if production else 0),
+            upload_max_mb=float(number("PORTAL_UPLOAD_MAX_MB", float)),
         )
         settings.check()
         return settings
@@ -202,6 +212,8 @@ class Settings:
             self.database_url.startswith("sqlite:///") or self.database_url.startswith("postgres")
         ):
             raise SettingsError("PORTAL_DATABASE_URL must start with sqlite:/// or postgresql://")
+        if self.upload_max_mb <= 0:
+            raise SettingsError("PORTAL_UPLOAD_MAX_MB must be a positive number of megabytes")
         if not self.is_production:
             return
         if len(self.secret_key) < 32:

@@ -7,13 +7,16 @@ everywhere, and every problem with the entry is reported at once, per field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from portal.domain.audit import Actor
 from portal.domain.errors import DomainError
+from portal.domain.outbox import Mail
 from portal.domain.rounds import (
     MAX_GRACE_MINUTES,
+    RoundExtendedNotice,
     create_round,
     ensure_reason,
     extend_round,
@@ -117,9 +120,17 @@ async def create_round_from_input(
 
 
 async def extend_round_from_input(
-    round_id: int, data: ExtensionInput, actor: Actor, now: datetime
-) -> None:
-    """Extend the whole round to a new local closing time, with a reason for the record."""
+    round_id: int,
+    data: ExtensionInput,
+    actor: Actor,
+    now: datetime,
+    *,
+    compose_mail: Callable[[RoundExtendedNotice], Mail] | None = None,
+) -> list[int]:
+    """Extend the whole round to a new local closing time, with a reason for the record.
+
+    Returns the outbox ids of the mails to applicants with drafts (see `extend_round`).
+    """
     row = await get_round(round_id)
     errors: dict[str, str] = {}
     new_closes_at = _local("closes", data.closes_date, data.closes_time, row["timezone"], errors)
@@ -130,7 +141,9 @@ async def extend_round_from_input(
     if errors or new_closes_at is None:
         raise ValidationErrors(errors=errors)
     try:
-        await extend_round(round_id, new_closes_at, data.reason, actor, now)
+        return await extend_round(
+            round_id, new_closes_at, data.reason, actor, now, compose_mail=compose_mail
+        )
     except DomainError as exc:
         if exc.field == "closes":  # the rule's own name for the closing time
             raise ValidationErrors(errors={"closes_date": exc.message}) from None

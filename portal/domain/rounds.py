@@ -9,12 +9,14 @@ and only `transition_round` changes them.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from portal.domain.audit import Actor, record_event
 from portal.domain.errors import Conflict, DomainError, NotFound, ensure_record_id
+from portal.domain.outbox import Mail, enqueue_mail
 from portal.domain.timerules import (
     DEFAULT_ZONE,
     describe_remaining,
@@ -22,7 +24,7 @@ from portal.domain.timerules import (
     format_instant,
     zone,
 )
-from portal.tables import DeadlineExtension, Round, Seat
+from portal.tables import Application, DeadlineExtension, Round, Seat
 
 MAX_GRACE_MINUTES = 60
 MAX_REASON = 2000
@@ -207,10 +209,37 @@ async def close_round_now(round_id: int, actor: Actor, now: datetime) -> None:
     )
 
 
+@dataclass(frozen=True)
+class RoundExtendedNotice:
+    """What the "closing time has moved" mail to one applicant with a draft needs."""
+
+    extension_id: int
+    round_id: int
+    application_id: int
+    applicant_id: int
+    name: str
+    email: str
+    seat_title: str
+    previous_closes_at: datetime
+    closes_at: datetime
+    zone_name: str
+
+
 async def extend_round(
-    round_id: int, new_closes_at: datetime, reason: str, actor: Actor, now: datetime
-) -> None:
-    """Move the whole round's closing time later. Earlier is refused: that would cut people off."""
+    round_id: int,
+    new_closes_at: datetime,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    compose_mail: Callable[[RoundExtendedNotice], Mail] | None = None,
+) -> list[int]:
+    """Move the whole round's closing time later. Earlier is refused: that would cut people off.
+
+    Every applicant with a draft in the round is told, in this transaction, through
+    `compose_mail` (the web layer has the templates). Returns the outbox ids for the
+    caller to dispatch after commit.
+    """
     reason = ensure_reason(reason)
     row = await get_round(round_id)
     new_closes_at = ensure_aware_utc(new_closes_at)
@@ -222,7 +251,7 @@ async def extend_round(
         )
     if new_closes_at <= ensure_aware_utc(now):
         raise DomainError("The new closing time must be in the future.", field="closes")
-    await DeadlineExtension.insert(
+    inserted = await DeadlineExtension.insert(
         DeadlineExtension(
             round=round_id,
             applicant=None,
@@ -232,7 +261,7 @@ async def extend_round(
             granted_by=actor.user_id,
             created_at=ensure_aware_utc(now),
         )
-    )
+    ).returning(DeadlineExtension.id)
     await Round.update({Round.closes_at: new_closes_at}).where(Round.id == round_id)
     await record_event(
         actor,
@@ -247,6 +276,46 @@ async def extend_round(
             "reason": reason,
         },
     )
+    if compose_mail is None:
+        return []
+    return await _notify_drafts(
+        inserted[0]["id"], row, new_closes_at, compose_mail, ensure_aware_utc(now)
+    )
+
+
+async def _notify_drafts(
+    extension_id: int,
+    row: dict[str, Any],
+    new_closes_at: datetime,
+    compose_mail: Callable[[RoundExtendedNotice], Mail],
+    now: datetime,
+) -> list[int]:
+    """One mail per applicant with a draft; the key names the extension, so a retry sends none twice."""
+    seat = await Seat.select(Seat.title).where(Seat.id == row["seat"]).first()
+    drafts = await Application.select(
+        Application.id,
+        Application.applicant,
+        Application.applicant.name.as_alias("name"),
+        Application.applicant.email.as_alias("email"),
+    ).where((Application.round == row["id"]) & (Application.status == "draft"))
+    ids: list[int] = []
+    for draft in drafts:
+        notice = RoundExtendedNotice(
+            extension_id=extension_id,
+            round_id=row["id"],
+            application_id=draft["id"],
+            applicant_id=draft["applicant"],
+            name=draft["name"],
+            email=draft["email"],
+            seat_title=seat["title"] if seat else "",
+            previous_closes_at=row["closes_at"],
+            closes_at=new_closes_at,
+            zone_name=row.get("timezone") or DEFAULT_ZONE,
+        )
+        message_id = await enqueue_mail(compose_mail(notice), now)
+        if message_id is not None:
+            ids.append(message_id)
+    return ids
 
 
 async def transition_round(

@@ -58,6 +58,11 @@ API_DETAILS = {
 }
 
 
+# Litestar's own texts that mean nothing to a visitor ("no session data found" is
+# what session auth says to anyone signed out).
+LITESTAR_WORDING = frozenset({"no session data found", "No session data found"})
+
+
 def _api_detail(status: int, detail: str | None) -> str:
     if (
         detail
@@ -121,6 +126,8 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         return _page(request, status, invalid + " Go back, check the form and try again.", headers)
     # Only our own messages are shown; Litestar's internal ones stay generic.
     detail = exc.detail if status in (400, 401, 403, 404, 409, 413, 429) else None
+    if detail in LITESTAR_WORDING:
+        detail = None
     if _wants_json(request):
         return _problem(request, status, _api_detail(status, detail), headers)
     shown = (
@@ -156,7 +163,9 @@ def undecodable_body_handler(request: Request, exc: UnicodeDecodeError) -> Respo
     return _page(request, 400, detail + " Go back, check what you entered and try again.", None)
 
 
-CLASH_MESSAGE = "Someone else made a clashing change at the same moment. Reload the page and try again."
+CLASH_MESSAGE = (
+    "Someone else made a clashing change at the same moment. Reload the page and try again."
+)
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
@@ -164,7 +173,9 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     if is_integrity_error(exc):
         # Two writers raced past a check (two admins taking one slug at once): the
         # database's unique constraint decided; nothing half-done was kept.
-        log.warning("integrity conflict [request %s] %s %s: %s", rid, request.method, request.url.path, exc)
+        log.warning(
+            "integrity conflict [request %s] %s %s: %s", rid, request.method, request.url.path, exc
+        )
         if _wants_json(request):
             return _problem(request, 409, CLASH_MESSAGE, None)
         return _page(request, 409, CLASH_MESSAGE, None)

@@ -9,9 +9,18 @@ from html.parser import HTMLParser
 
 import pytest
 
+from portal.domain.admin_applications import ExtensionGrantedNotice
 from portal.domain.applicants import AccountMessage
+from portal.domain.applications import Receipt
 from portal.domain.outbox import Mail
-from portal.mails import account_mail, invitation_mail
+from portal.domain.rounds import RoundExtendedNotice
+from portal.mails import (
+    account_mail,
+    extension_granted_mail,
+    invitation_mail,
+    receipt_mail,
+    round_extended_mail,
+)
 from portal.settings import TEMPLATES_DIR, Settings
 
 SETTINGS = Settings(base_url="https://seats.example.org")
@@ -51,6 +60,52 @@ SAMPLES: dict[str, Callable[[str], Mail]] = {
     "sign_in_link": lambda name: _account_sample("sign_in", name),
     "reset": lambda name: _account_sample("reset", name),
     "already_registered": lambda name: _account_sample("already_registered", name),
+    # Deadline extensions (issue 3).
+    "round_extended": lambda name: round_extended_mail(
+        SETTINGS,
+        RoundExtendedNotice(
+            extension_id=4,
+            round_id=2,
+            application_id=5,
+            applicant_id=3,
+            name=name,
+            email="rae@example.org",
+            seat_title="Racial equity lead",
+            previous_closes_at=datetime(2024, 11, 18, 10, 0, tzinfo=UTC),
+            closes_at=datetime(2024, 11, 25, 12, 0, tzinfo=UTC),
+            zone_name="Europe/London",
+        ),
+    ),
+    "extension_granted": lambda name: extension_granted_mail(
+        SETTINGS,
+        ExtensionGrantedNotice(
+            extension_id=6,
+            round_id=2,
+            application_id=5,
+            name=name,
+            email="rae@example.org",
+            seat_title="Racial equity lead",
+            round_closes_at=datetime(2024, 11, 18, 10, 0, tzinfo=UTC),
+            closes_at=datetime(2024, 11, 20, 17, 0, tzinfo=UTC),
+            zone_name="Europe/London",
+        ),
+    ),
+    # Application receipts (issue 3).
+    "receipt": lambda name: receipt_mail(
+        SETTINGS,
+        Receipt(
+            application_id=5,
+            reference="SP-2024-7K3F9Q",
+            version=2,
+            received_at=datetime(2024, 11, 18, 9, 58, 30, tzinfo=UTC),
+            in_grace=False,
+            content_hash="ab" * 32,
+            zone_name="Europe/London",
+        ),
+        {"name": name, "email": "rae@example.org"},
+        seat_title=name,
+        round_id=2,
+    ),
 }
 
 
@@ -142,3 +197,30 @@ def test_invitation_mail_says_who_what_and_until_when():
             r"password[:=]\s*\S", body, re.IGNORECASE
         )  # no password is ever mailed
     assert ">Set your password</a>" in mail.body_html
+
+
+def test_round_extended_mail_states_old_and_new_closing_times():
+    mail = SAMPLES["round_extended"]("Bo Builder")
+    assert mail.kind == "round_extended" and mail.dedupe_key == "round-extended:4:3"
+    assert mail.recipient == "rae@example.org" and mail.round_id == 2
+    assert mail.subject == (
+        "The closing time for Racial equity lead has moved to "
+        "12 noon on Monday 25 November 2024 (UK time)"
+    )
+    for body in (mail.body_text, mail.body_html):
+        assert "Hello Bo Builder" in body
+        assert "10am on Monday 18 November 2024 (UK time)" in body
+        assert "12 noon on Monday 25 November 2024 (UK time)" in body
+        assert "still a draft" in body
+
+
+def test_extension_granted_mail_states_the_applicants_own_deadline():
+    mail = SAMPLES["extension_granted"]("Bo Builder")
+    assert mail.kind == "extension_granted" and mail.dedupe_key == "extension-granted:6"
+    assert mail.subject == (
+        "Your deadline for Racial equity lead is now 5pm on Wednesday 20 November 2024 (UK time)"
+    )
+    for body in (mail.body_text, mail.body_html):
+        assert "Hello Bo Builder" in body
+        assert "5pm on Wednesday 20 November 2024 (UK time)" in body
+        assert "10am on Monday 18 November 2024 (UK time)" in body

@@ -110,3 +110,10 @@ def test_a_unique_constraint_race_gets_a_409_page_not_a_500(settings):
         response = client.get("/race")
     assert response.status_code == 409
     assert "Reload the page and try again" in response.text
+
+
+def test_signed_out_visitor_reads_a_plain_sign_in_message(client):
+    response = client.get("/admin/seats")
+    assert response.status_code == 401
+    assert "You need to sign in to see this page." in response.text
+    assert "session data" not in response.text

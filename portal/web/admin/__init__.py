@@ -7,10 +7,19 @@ signed out (sign-in, accepting an invitation), its `public_controllers`.
 from litestar import Router
 from litestar.datastructures import CacheControlHeader
 
-from portal.web.admin import audit, outbox, people, rounds, seats, session, tokens
+from portal.web.admin import (
+    applications,
+    audit,
+    outbox,
+    people,
+    rounds,
+    seats,
+    session,
+    tokens,
+)
 from portal.web.auth import requires_admin
 
-_modules = (session, seats, rounds, audit, outbox, people, tokens)
+_modules = (session, seats, rounds, applications, audit, outbox, people, tokens)
 
 router = Router(
     path="/admin",

@@ -34,7 +34,8 @@ from portal.domain.rounds import (
 )
 from portal.domain.seats import get_seat
 from portal.domain.timerules import DEFAULT_ZONE, to_local_inputs, utcnow, zone_label
-from portal.web.common import actor_of, checkbox, clear_public_cache, form_errors
+from portal.mails import compose_round_extended
+from portal.web.common import actor_of, checkbox, clear_public_cache, form_errors, settings_of
 from workers.mail import dispatch
 
 NOTICES = {
@@ -250,12 +251,19 @@ class RoundController(Controller):
     ) -> Template | Redirect:
         try:
             async with write_transaction():
-                await extend_round_from_input(round_id, data, actor_of(request), utcnow())
+                message_ids = await extend_round_from_input(
+                    round_id,
+                    data,
+                    actor_of(request),
+                    utcnow(),
+                    compose_mail=compose_round_extended(settings_of(request)),
+                )
         except DomainError as exc:
             status = _refused(exc)
             async with read_transaction():
                 detail = await round_detail(round_id, utcnow())
             return _extend_page(detail, data, form_errors(exc), status)
+        dispatch(message_ids)  # after commit: applicants with drafts hear of the new time
         await clear_public_cache(request)
         return Redirect(f"/admin/rounds/{round_id}?done=extended", status_code=303)
 

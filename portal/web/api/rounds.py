@@ -32,6 +32,7 @@ from portal.domain.timerules import (
     utcnow,
     zone,
 )
+from portal.mails import compose_round_extended
 from portal.web.api import responses
 from portal.web.api.present import API_PATH, round_out
 from portal.web.api.schemas import (
@@ -43,6 +44,7 @@ from portal.web.api.schemas import (
     TimeInput,
 )
 from portal.web.common import actor_of, clear_public_cache, settings_of
+from workers.mail import dispatch
 
 NO_ROUND = "There is no such round."
 NO_SEAT = "There is no such seat."
@@ -184,7 +186,15 @@ class AdminRoundController(Controller):
         async with write_transaction():
             current = await get_round(round_id)
             closes = instants({"closes": data.closes}, current["timezone"])["closes"]
-            await extend_round(round_id, closes, data.reason, actor_of(request), now)
+            message_ids = await extend_round(
+                round_id,
+                closes,
+                data.reason,
+                actor_of(request),
+                now,
+                compose_mail=compose_round_extended(settings_of(request)),
+            )
             row = await get_round(round_id)
+        dispatch(message_ids)  # after commit: applicants with drafts hear of the new time
         await clear_public_cache(request)
         return round_out(row, now, _base_url(request))

@@ -1,0 +1,301 @@
+"""Apply journey pages: thin handlers over `portal.domain.applications`.
+
+Refusals the applicant can act on (missing parts, withdrawn, closed round) are
+shown on the refusal page with a way back; NotFound is left to the one error
+handler, so another applicant's id looks exactly like an id that does not exist.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from portal.db import read_transaction, write_transaction
+from portal.domain.application_pages import (
+    can_change,
+    list_applications,
+    missing_fields,
+    start_info,
+)
+from portal.domain.applications import (
+    MAX_TEXT_CHARS,
+    STATEMENT_WORD_LIMIT,
+    ApplicationView,
+    count_words,
+    has_unsubmitted_changes,
+    latest_receipt,
+    load_application,
+    save_answers,
+    start_application,
+    submit_application,
+    withdraw_application,
+)
+from portal.domain.deadlines import DeadlinePassed, can_write
+from portal.domain.errors import DomainError, NotFound
+from portal.domain.timerules import utcnow
+from portal.mails import compose_receipt
+from portal.web.auth import CurrentUser
+from portal.web.common import form_errors, settings_of
+from workers.mail import dispatch
+
+# Only these form fields are read; anything else (status, reference, received_at,
+# applicant...) is ignored.
+_FIELD = re.compile(r"^(question|criterion)_([0-9]{1,9})$")
+
+UserRequest = Request[CurrentUser, dict, Any]
+
+
+def _see_other(path: str) -> Redirect:
+    return Redirect(path, status_code=303)
+
+
+def _refused(
+    message: str, status_code: int, application_id: int | None = None, title: str = ""
+) -> Template:
+    return Template(
+        "apply/refused.html",
+        context={
+            "title": title or "We could not do that",
+            "message": message,
+            "application_id": application_id,
+        },
+        status_code=status_code,
+    )
+
+
+def _form_cap_kb(request: UserRequest) -> int:
+    cap = request.app.request_max_body_size
+    return cap // 1000 if isinstance(cap, int) else 0
+
+
+def form_fields(view: ApplicationView, entered: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Each question and criterion as a form field, with the entered or saved text and its count."""
+
+    def build(name: str, saved: str, limit: int, **extra: Any) -> dict[str, Any]:
+        value = entered.get(name, saved)
+        return {"name": name, "value": value, "limit": limit, "words": count_words(value), **extra}
+
+    return {
+        "questions": [
+            build(
+                f"question_{q['id']}",
+                view.answers.get(q["id"], ""),
+                q["word_limit"],
+                number=number,
+                prompt=q["prompt"],
+                required=q["required"],
+            )
+            for number, q in enumerate(view.questions, start=1)
+        ],
+        "criteria": [
+            build(
+                f"criterion_{c['id']}",
+                view.statements.get(c["id"], ""),
+                STATEMENT_WORD_LIMIT,
+                title=c["title"],
+                guidance=c["guidance"],
+            )
+            for c in view.criteria
+        ],
+    }
+
+
+class ApplyController(Controller):
+    path = "/"
+
+    def _form_page(
+        self,
+        request: UserRequest,
+        view: ApplicationView,
+        *,
+        entered: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+        notice: str = "",
+        status_code: int = 200,
+    ) -> Template:
+        now = utcnow()
+        return Template(
+            "apply/application_form.html",
+            context={
+                "view": view,
+                "app": view.application,
+                "fields": form_fields(view, entered or {}),
+                "errors": errors or {},
+                "notice": notice,
+                "editable": can_change(view, now),
+                "round_open": can_write(now, view.deadline.closes_at, view.deadline.grace_minutes),
+                "changed_since_submit": has_unsubmitted_changes(view),
+                # The app-wide body cap (portal.app), stated so a 413 page can point back to it.
+                "max_form_kb": _form_cap_kb(request),
+                "max_chars": MAX_TEXT_CHARS,
+            },
+            status_code=status_code,
+        )
+
+    @get("/", name="my_applications")
+    async def index(self, request: UserRequest, withdrawn: FromQuery[str] = "") -> Template:
+        async with read_transaction():
+            applications = await list_applications(request.user.id, utcnow())
+        notice = "Your application is withdrawn." if withdrawn == "1" else ""
+        return Template(
+            "apply/application_list.html",
+            context={"applications": applications, "notice": notice},
+        )
+
+    @get("/start/{round_id:int}")
+    async def start_page(self, request: UserRequest, round_id: FromPath[int]) -> Template:
+        async with read_transaction():
+            info = await start_info(round_id, request.user.id, utcnow())
+        return Template("apply/application_start.html", context={"info": info})
+
+    @post("/start/{round_id:int}")
+    async def start(self, request: UserRequest, round_id: FromPath[int]) -> Template | Redirect:
+        try:
+            async with write_transaction():
+                application_id = await start_application(request.user.id, round_id, utcnow())
+        except NotFound:
+            raise
+        except DomainError as exc:
+            return _refused(exc.message, exc.status_code, title="You cannot start an application")
+        return _see_other(f"/applications/{application_id}")
+
+    @get("/{application_id:int}")
+    async def show(
+        self, request: UserRequest, application_id: FromPath[int], saved: FromQuery[str] = ""
+    ) -> Template:
+        async with read_transaction():
+            view = await load_application(application_id, request.user.id)
+        notice = "Your draft is saved. You can come back to it at any time before the closing time."
+        return self._form_page(request, view, notice=notice if saved == "1" else "")
+
+    @post("/{application_id:int}")
+    async def save(
+        self, request: UserRequest, application_id: FromPath[int]
+    ) -> Template | Redirect:
+        form = await request.form()
+        entered: dict[str, str] = {}
+        answers: dict[int, Any] = {}
+        statements: dict[int, Any] = {}
+        for key in form:
+            match = _FIELD.match(key)
+            if not match:
+                continue
+            value = form.getall(key)[0]
+            entered[key] = value if isinstance(value, str) else ""
+            target = answers if match.group(1) == "question" else statements
+            target[int(match.group(2))] = value
+        try:
+            async with write_transaction():
+                await save_answers(application_id, request.user.id, answers, statements, utcnow())
+        except NotFound:
+            raise
+        except DeadlinePassed as exc:
+            async with read_transaction():
+                view = await load_application(application_id, request.user.id)
+            return self._form_page(
+                request, view, errors={"closing": exc.message}, status_code=exc.status_code
+            )
+        except DomainError as exc:
+            async with read_transaction():
+                view = await load_application(application_id, request.user.id)
+            return self._form_page(
+                request, view, entered=entered, errors=form_errors(exc), status_code=exc.status_code
+            )
+        if form.get("action") == "review":
+            return _see_other(f"/applications/{application_id}/review")
+        return _see_other(f"/applications/{application_id}?saved=1")
+
+    @get("/{application_id:int}/review")
+    async def review(self, request: UserRequest, application_id: FromPath[int]) -> Template:
+        async with read_transaction():
+            view = await load_application(application_id, request.user.id)
+        return Template(
+            "apply/application_review.html",
+            context={
+                "view": view,
+                "app": view.application,
+                "fields": form_fields(view, {}),
+                "missing": missing_fields(view),
+                "editable": can_change(view, utcnow()),
+                "changed_since_submit": has_unsubmitted_changes(view),
+            },
+        )
+
+    @post("/{application_id:int}/submit")
+    async def submit(
+        self, request: UserRequest, application_id: FromPath[int]
+    ) -> Template | Redirect:
+        settings = settings_of(request)
+        try:
+            async with write_transaction():
+                # Read first for the mail's seat title; the submit reads again under the write lock.
+                view = await load_application(application_id, request.user.id)
+                receipt = await submit_application(
+                    application_id,
+                    request.user.id,
+                    receipt_mail=compose_receipt(
+                        settings, seat_title=view.round["seat_title"], round_id=view.round["id"]
+                    ),
+                )
+        except NotFound:
+            raise
+        except DomainError as exc:
+            return _refused(
+                exc.message,
+                exc.status_code,
+                application_id,
+                title="Your application was not submitted",
+            )
+        # After commit, so the worker finds the row (the sweep covers a lost message).
+        dispatch(receipt.outbox_ids)
+        return _see_other(f"/applications/{application_id}/receipt")
+
+    @get("/{application_id:int}/receipt")
+    async def receipt(self, request: UserRequest, application_id: FromPath[int]) -> Template:
+        async with read_transaction():
+            view = await load_application(application_id, request.user.id)
+            receipt = await latest_receipt(application_id, request.user.id)
+        return Template(
+            "apply/application_receipt.html",
+            context={
+                "view": view,
+                "app": view.application,
+                "receipt": receipt,
+                "changed_since_submit": has_unsubmitted_changes(view),
+            },
+        )
+
+    @get("/{application_id:int}/withdraw")
+    async def withdraw_page(self, request: UserRequest, application_id: FromPath[int]) -> Template:
+        async with read_transaction():
+            view = await load_application(application_id, request.user.id)
+        return Template(
+            "apply/application_withdraw.html",
+            context={"view": view, "app": view.application, "editable": can_change(view, utcnow())},
+        )
+
+    @post("/{application_id:int}/withdraw")
+    async def withdraw(
+        self, request: UserRequest, application_id: FromPath[int]
+    ) -> Template | Redirect:
+        try:
+            async with write_transaction():
+                outbox_ids = await withdraw_application(application_id, request.user.id, utcnow())
+        except NotFound:
+            raise
+        except DomainError as exc:
+            return _refused(
+                exc.message,
+                exc.status_code,
+                application_id,
+                title="Your application was not withdrawn",
+            )
+        dispatch(outbox_ids)
+        return _see_other("/applications?withdrawn=1")
+
+
+controllers = [ApplyController]
