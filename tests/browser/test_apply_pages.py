@@ -1,0 +1,158 @@
+"""The apply journey in Chromium on a phone-sized screen: sign in, start an application on
+an open round like the demo's, save a draft with an answer over its word limit (the error
+summary shows), fix it, upload a small PDF, review, submit, read the receipt and open My
+applications. Every page on the way passes axe-core WCAG 2.2 AA.
+
+The seat, its round and the applicant are seeded in a subprocess on the live server's
+own database (the server is a subprocess too; see conftest)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.browser.conftest import _server_env, axe_check
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "browser apply password"
+PHONE = {"width": 390, "height": 844}
+PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
+
+# Like the demo's open round: a published seat with guidance on its criteria, a required
+# question with a word limit and an optional one, open since yesterday for a few days.
+SEED = r"""
+import asyncio, sys
+from datetime import timedelta
+from portal import db
+from portal.settings import Settings
+from portal.domain.accounts import hash_password
+from portal.domain.timerules import utcnow
+from portal.tables import Criterion, Question, Round, Seat, User
+
+async def main(password):
+    db.bind(db.engine_for(Settings.from_env()))
+    now = utcnow()
+    tag = f"{now.timestamp():.6f}".replace(".", "")
+    async with db.write_transaction():
+        seat = (await Seat.insert(Seat(
+            slug=f"phone-apply-{tag}", title="Community voice seat",
+            summary="A leader from a community-led organisation.", published=True,
+        )).returning(Seat.id))[0]["id"]
+        await Question.insert(Question(seat=seat, position=0, prompt="Why do you want this seat?", word_limit=10, required=True))
+        await Question.insert(Question(seat=seat, position=1, prompt="Anything else we should know?", word_limit=50, required=False))
+        await Criterion.insert(Criterion(seat=seat, position=0, title="Lived experience",
+            guidance="Show how your experience shapes your work.", weight=2))
+        r = (await Round.insert(Round(seat=seat, opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=4))).returning(Round.id))[0]["id"]
+        email = f"phone-{tag}@example.org"
+        await User.insert(User(email=email, name="Pat Phone", role="applicant",
+            password_hash=hash_password(password), email_verified_at=now))
+    print(r, email)
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+@pytest.fixture
+def open_round(live_server) -> tuple[int, str]:
+    """(round id, applicant email) on the live server's database."""
+    env = _server_env(live_server.var_dir.parent, 0)
+    done = subprocess.run(
+        [sys.executable, "-c", SEED, PASSWORD],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    round_id, email = done.stdout.split()
+    return int(round_id), email
+
+
+def test_apply_journey_on_a_phone_passes_axe_at_every_step(page, open_round):
+    round_id, email = open_round
+    page.set_viewport_size(PHONE)
+
+    # Sign in.
+    page.goto(f"/account/sign-in?next=/applications/start/{round_id}")
+    axe_check(page)
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(re.compile(r".*/account/profile|.*/applications/start/\d+"))
+
+    # The start page.
+    page.goto(f"/applications/start/{round_id}")
+    expect(page.get_by_role("heading", name="Apply for Community voice seat")).to_be_visible()
+    axe_check(page)
+    page.get_by_role("button", name="Start your application").click()
+    page.wait_for_url(re.compile(r".*/applications/\d+$"))
+    application_path = re.sub(r"^https?://[^/]+", "", page.url)
+    assert page.get_by_role("heading", name="Your application: Community voice seat").is_visible()
+    axe_check(page)
+
+    # A draft with an answer over its word limit: the error summary names the problem.
+    question = page.get_by_label(re.compile(r"^Question 1: Why do you want this seat\?"))
+    question.fill("one two three four five six seven eight nine ten eleven twelve")
+    page.get_by_label("Your statement for “Lived experience”").fill("Ten years of it.")
+    page.get_by_role("button", name="Save draft").click()
+    summary = page.get_by_role("alert")
+    assert "There is a problem" in summary.inner_text()
+    assert "has 12 words; the limit is 10" in summary.inner_text()
+    axe_check(page)
+
+    # Fixed, it saves; what was entered is still there.
+    question = page.get_by_label(re.compile(r"^Question 1: Why do you want this seat\?"))
+    assert "twelve" in question.input_value()
+    question.fill("Because I lead a community organisation")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status").get_by_text("Your draft is saved.")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)
+    axe_check(page)
+
+    # Upload a small PDF as the CV.
+    page.get_by_role("link", name="Upload your CV").click()
+    page.wait_for_url("**/documents")
+    axe_check(page)
+    page.get_by_label("Your CV", exact=True).set_input_files(
+        {"name": "my cv.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    )
+    page.get_by_role("button", name="Upload CV").click()
+    expect(page.get_by_text("Your CV is uploaded.")).to_be_visible()
+    assert page.get_by_role("link", name="my cv.pdf").is_visible()
+    axe_check(page)
+
+    # Review, then submit.
+    page.goto(application_path)
+    page.get_by_role("link", name="Check and submit your application").click()
+    page.wait_for_url("**/review")
+    expect(
+        page.get_by_role("heading", name="Check your application: Community voice seat")
+    ).to_be_visible()
+    assert "Still to do" not in page.inner_text("main")
+    axe_check(page)
+    page.get_by_role("button", name="Submit your application").click()
+    page.wait_for_url("**/receipt")
+
+    # The receipt.
+    main = page.get_by_role("main").inner_text()
+    assert page.get_by_role("heading", name="Application received").is_visible()
+    reference = re.search(r"SP-\d{4}-[2-9A-Z]{6}", main)
+    assert reference, main
+    assert "(UK time)" in main and " UTC" in main
+    assert re.search(r"\b[0-9a-f]{64}\b", main)
+    axe_check(page)
+
+    # My applications shows it, submitted.
+    page.get_by_role("link", name="Go to My applications").click()
+    page.wait_for_url("**/applications")
+    listing = page.get_by_role("main").inner_text()
+    assert "Community voice seat" in listing and reference.group(0) in listing
+    assert "Submitted" in listing
+    axe_check(page)
