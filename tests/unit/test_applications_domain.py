@@ -607,14 +607,26 @@ def test_fifty_concurrent_submits_give_one_submission(open_round, alice):
     app_id = write(start_application, alice, open_round["round"], now())
     _complete(app_id, alice, open_round)
 
+    def receipt_mail(receipt: Receipt, applicant) -> Mail:
+        return Mail(
+            kind="receipt",
+            dedupe_key=f"receipt:{receipt.application_id}:{receipt.version}",
+            recipient=applicant["email"],
+            subject=f"Received: {receipt.reference}",
+            body_text=f"Hash {receipt.content_hash}",
+        )
+
     async def go():
-        return await asyncio.gather(*[_tx(submit_application, app_id, alice) for _ in range(50)])
+        return await asyncio.gather(
+            *[_tx(submit_application, app_id, alice, receipt_mail=receipt_mail) for _ in range(50)]
+        )
 
     receipts = run(go())
 
     assert len({(r.reference, r.version, r.received_at, r.content_hash) for r in receipts}) == 1
     assert sum(not r.repeated for r in receipts) == 1
     assert run(_count(Submission, Submission.application == app_id)) == 1
+    assert run(_count(OutboxMessage, OutboxMessage.kind == "receipt")) == 1  # one receipt mail
     assert run(_count(AuditEvent, AuditEvent.action == "application.submitted")) == 1
 
 
