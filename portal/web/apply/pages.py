@@ -62,6 +62,8 @@ def _refused(
             "title": title or "We could not do that",
             "message": message,
             "application_id": application_id,
+            # 409: closed or withdrawn, so the answers can be read but not changed.
+            "read_only": status_code == 409,
         },
         status_code=status_code,
     )
