@@ -56,7 +56,6 @@ def test_save_after_deadline_states_closing_time_and_keeps_draft_readable(client
     assert response.status_code == 409
     assert "This round closed at" in response.text and "(UK time)" in response.text
     assert saved_answer(r["q1"]) == "Because I lead it"
-    assert "Read your answers" in response.text and "change your answers" not in response.text
     page = client.get(f"/applications/{application_id}")
     assert page.status_code == 200 and "Because I lead it" in page.text
     assert "can no longer be changed" in page.text and "<textarea" not in page.text
@@ -72,6 +71,7 @@ def test_submit_after_deadline_is_refused_with_closing_time(client):
     assert response.status_code == 409
     assert "Your application was not submitted" in response.text
     assert "This round closed at" in response.text
+    assert "Read your answers" in response.text and "change your answers" not in response.text
     assert fetch(Submission.count()) == 0
     assert fetch(Application.select().first())["status"] == "draft"
 
