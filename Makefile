@@ -8,7 +8,7 @@ PORT   ?= 8000
 JOBS   ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-services test-browser lint format typecheck bench clean
+.PHONY: help install run test test-services test-browser lint format typecheck bench bench-deadline clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ typecheck: $(STAMP) ## mypy on portal/ and workers/
 
 bench: $(STAMP) ## page benchmark, portal vs a bare-Litestar ceiling (needs wrk; see bench/README.md)
 	$(BIN)/python bench/pages.py $(BENCH_ARGS)
+
+bench-deadline: $(STAMP) ## deadline-spike benchmark: 64 applicants submit as a round closes (see bench/README.md)
+	$(BIN)/python bench/deadline_spike.py $(BENCH_ARGS)
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache

@@ -545,8 +545,16 @@ async def submit_application(
     applicant_id: int,
     *,
     receipt_mail: Callable[[Receipt, Mapping[str, Any]], Mail] | None = None,
+    arrived_at: datetime | None = None,
 ) -> Receipt:
     """Turn the applicant's draft (or changed submission) into a submission, once.
+
+    `arrived_at` is the database clock read when the request arrived, just before the
+    write transaction began (`database_now()` outside it). On SQLite the clock read
+    inside the transaction comes after the wait for the single write lock, so a
+    submit queued behind others at the deadline would otherwise be judged by when it
+    reached the front; PostgreSQL's `now()` is already the transaction's start. The
+    earlier of the two readings decides, once, here.
 
     `receipt_mail(receipt, applicant_row)` builds the receipt mail (the web layer has
     the templates); it is queued in this transaction and its id returned in the
@@ -574,6 +582,8 @@ async def submit_application(
         raise DomainError("Your application is not complete yet: " + " ".join(missing))
 
     received_at = await database_now()
+    if arrived_at is not None:
+        received_at = min(received_at, ensure_aware_utc(arrived_at))
     decision = acceptance(received_at, deadline.closes_at, deadline.grace_minutes)
     if not isinstance(decision, Accepted):
         raise DeadlinePassed(

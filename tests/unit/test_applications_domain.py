@@ -515,6 +515,29 @@ def test_submit_inside_grace_is_accepted_and_flagged(open_round, alice):
     )
 
 
+def test_submit_that_arrived_before_the_close_but_waited_for_the_lock_is_on_time(open_round, alice):
+    # The request reached the server 2 s before the close, then queued behind other
+    # writers (SQLite has one write lock) until after it: it was sent in time.
+    app_id = write(start_application, alice, open_round["round"], now())
+    _complete(app_id, alice, open_round)
+    _close_round(open_round, ago=timedelta(seconds=1), grace=0)
+    arrived_at = now() - timedelta(seconds=3)
+
+    with pytest.raises(DeadlinePassed):
+        write(submit_application, app_id, alice)  # judged by the clock inside: late
+    receipt = write(submit_application, app_id, alice, arrived_at=arrived_at)
+
+    assert not receipt.in_grace
+    assert abs(receipt.received_at - arrived_at) < timedelta(milliseconds=1)
+
+
+def test_arrival_time_cannot_move_a_submission_later(open_round, alice):
+    app_id = write(start_application, alice, open_round["round"], now())
+    _complete(app_id, alice, open_round)
+    receipt = write(submit_application, app_id, alice, arrived_at=now() + timedelta(days=30))
+    assert receipt.received_at <= now()
+
+
 def test_submit_after_grace_is_refused_and_the_draft_stays(open_round, alice):
     app_id = write(start_application, alice, open_round["round"], now())
     _complete(app_id, alice, open_round)

@@ -31,6 +31,7 @@ from portal.domain.applications import (
     load_application,
     save_answers,
     start_application,
+    database_now,
     submit_application,
     withdraw_application,
 )
@@ -232,6 +233,8 @@ class ApplyController(Controller):
         self, request: UserRequest, application_id: FromPath[int]
     ) -> Template | Redirect:
         settings = settings_of(request)
+        # The database clock at arrival, before any wait for SQLite's write lock.
+        arrived_at = await database_now()
         try:
             async with write_transaction():
                 # Read first for the mail's seat title; the submit reads again under the write lock.
@@ -239,6 +242,7 @@ class ApplyController(Controller):
                 receipt = await submit_application(
                     application_id,
                     request.user.id,
+                    arrived_at=arrived_at,
                     receipt_mail=compose_receipt(
                         settings, seat_title=view.round["seat_title"], round_id=view.round["id"]
                     ),
