@@ -26,12 +26,12 @@ from portal.domain.applications import (
     STATEMENT_WORD_LIMIT,
     ApplicationView,
     count_words,
+    database_now,
     has_unsubmitted_changes,
     latest_receipt,
     load_application,
     save_answers,
     start_application,
-    database_now,
     submit_application,
     withdraw_application,
 )
