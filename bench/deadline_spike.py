@@ -228,6 +228,10 @@ async def applicant(
         base_url=base,
         headers={"X-Forwarded-For": forwarded},
         timeout=httpx.Timeout(TIMEOUT, connect=10.0),
+        # uvicorn closes idle keep-alive connections after 5 s; an applicant waiting
+        # for the spike must not send its submit down one the server is closing (a
+        # client-side ReadError, not the portal's answer).
+        limits=httpx.Limits(keepalive_expiry=3.0),
         follow_redirects=False,
     ) as client:
         try:
