@@ -243,8 +243,10 @@ class AccessController(Controller):
         self, request: Request, data: URLEncodedBody[SignInForm]
     ) -> Template | Redirect:
         try:
-            async with write_transaction():
-                user = await authenticate_applicant(data.email, data.password, utcnow())
+            # No write transaction around it: the argon2 check would hold SQLite's one
+            # write lock for its whole run. The only write is a single UPDATE of the
+            # sign-in time, atomic on its own.
+            user = await authenticate_applicant(data.email, data.password, utcnow())
         except InvalidCredentials as exc:
             return self._sign_in_page(
                 data.email, data.next, {"email": exc.message}, status_code=400
