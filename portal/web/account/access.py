@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
@@ -78,6 +79,51 @@ def safe_next(target: str) -> str:
     ):
         return target
     return HOME
+
+
+async def _password_link_form(
+    template: str,
+    token: str,
+    purpose: TokenPurpose,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Template:
+    """The page a verification or reset link opens (opening never spends the link)."""
+    try:
+        row = await find_account_token(token, purpose, utcnow())
+    except NotFound as exc:
+        return _dead_link(exc.message, purpose)
+    return Template(
+        template,
+        context={
+            "token": token,
+            "account": row,
+            "errors": errors or {},
+            "min_password": MIN_PASSWORD,
+        },
+        status_code=status_code,
+    )
+
+
+async def _set_password_by_link(
+    request: Request,
+    token: str,
+    data: PasswordForm,
+    purpose: TokenPurpose,
+    spend: Callable[[str, str, str, datetime], Awaitable[int]],
+    template: str,
+    done_url: str,
+) -> Template | Redirect:
+    """Spend a verification or reset link, set the password and sign the person in."""
+    try:
+        async with write_transaction():
+            user_id = await spend(token, data.password, data.confirm, utcnow())
+    except NotFound as exc:
+        return _dead_link(exc.message, purpose)
+    except DomainError as exc:
+        return await _password_link_form(template, token, purpose, form_errors(exc), 400)
+    sign_in(request, {"id": user_id})  # a new session id: nothing planted before survives
+    return Redirect(done_url)
 
 
 @dataclass
@@ -167,45 +213,23 @@ class AccessController(Controller):
         dispatch([message_id])  # only now: a worker handed the id before the commit finds no row
         return _sent("register")
 
-    def _verify_form(
-        self, token: str, row: dict[str, Any], errors: dict[str, str], status_code: int = 200
-    ) -> Template:
-        return Template(
-            "account/verify.html",
-            context={
-                "token": token,
-                "account": row,
-                "errors": errors,
-                "min_password": MIN_PASSWORD,
-            },
-            status_code=status_code,
-        )
-
     @get("/verify/{token:str}", name="account_verify")
     async def verify_form(self, token: FromPath[str]) -> Template:
-        try:
-            row = await find_account_token(token, TokenPurpose.verify, utcnow())
-        except NotFound as exc:
-            return _dead_link(exc.message, TokenPurpose.verify)
-        return self._verify_form(token, row, {})
+        return await _password_link_form("account/verify.html", token, TokenPurpose.verify)
 
     @post("/verify/{token:str}", middleware=[token_limit.middleware])
     async def verify(
         self, request: Request, token: FromPath[str], data: URLEncodedBody[PasswordForm]
     ) -> Template | Redirect:
-        try:
-            async with write_transaction():
-                user_id = await verify_email(token, data.password, data.confirm, utcnow())
-        except NotFound as exc:
-            return _dead_link(exc.message, TokenPurpose.verify)
-        except DomainError as exc:
-            try:
-                row = await find_account_token(token, TokenPurpose.verify, utcnow())
-            except NotFound as gone:
-                return _dead_link(gone.message, TokenPurpose.verify)
-            return self._verify_form(token, row, form_errors(exc), status_code=400)
-        sign_in(request, {"id": user_id})  # a new session id: nothing planted before survives
-        return Redirect(f"{HOME}?welcome=1")
+        return await _set_password_by_link(
+            request,
+            token,
+            data,
+            TokenPurpose.verify,
+            verify_email,
+            "account/verify.html",
+            f"{HOME}?welcome=1",
+        )
 
     # ---- Sign in ------------------------------------------------------------
 
@@ -340,45 +364,23 @@ class AccessController(Controller):
         dispatch([message_id])
         return _sent("reset")
 
-    def _reset_form(
-        self, token: str, row: dict[str, Any], errors: dict[str, str], status_code: int = 200
-    ) -> Template:
-        return Template(
-            "account/reset_form.html",
-            context={
-                "token": token,
-                "account": row,
-                "errors": errors,
-                "min_password": MIN_PASSWORD,
-            },
-            status_code=status_code,
-        )
-
     @get("/reset/{token:str}", name="account_reset_token")
     async def reset_form(self, token: FromPath[str]) -> Template:
-        try:
-            row = await find_account_token(token, TokenPurpose.reset, utcnow())
-        except NotFound as exc:
-            return _dead_link(exc.message, TokenPurpose.reset)
-        return self._reset_form(token, row, {})
+        return await _password_link_form("account/reset_form.html", token, TokenPurpose.reset)
 
     @post("/reset/{token:str}", middleware=[token_limit.middleware])
     async def reset(
         self, request: Request, token: FromPath[str], data: URLEncodedBody[PasswordForm]
     ) -> Template | Redirect:
-        try:
-            async with write_transaction():
-                user_id = await reset_password(token, data.password, data.confirm, utcnow())
-        except NotFound as exc:
-            return _dead_link(exc.message, TokenPurpose.reset)
-        except DomainError as exc:
-            try:
-                row = await find_account_token(token, TokenPurpose.reset, utcnow())
-            except NotFound as gone:
-                return _dead_link(gone.message, TokenPurpose.reset)
-            return self._reset_form(token, row, form_errors(exc), status_code=400)
-        sign_in(request, {"id": user_id})
-        return Redirect(f"{HOME}?reset=1")
+        return await _set_password_by_link(
+            request,
+            token,
+            data,
+            TokenPurpose.reset,
+            reset_password,
+            "account/reset_form.html",
+            f"{HOME}?reset=1",
+        )
 
     # ---- Sign out -----------------------------------------------------------
 
