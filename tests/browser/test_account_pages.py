@@ -10,6 +10,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_check
 
@@ -41,7 +42,7 @@ def test_register_confirm_profile_sign_out_and_in(page, live_server):
     page.get_by_label("Your name").fill("Rae Browser")
     page.get_by_label("Email address").fill(address)
     page.get_by_role("button", name="Create account").click()
-    assert page.get_by_role("heading", name="Check your email", level=1).is_visible()
+    expect(page.get_by_role("heading", name="Check your email", level=1)).to_be_visible()
     axe_check(page)
 
     page.goto(link_from_mailbox(live_server.var_dir / "mailbox", address, "/account/verify/"))
@@ -78,5 +79,5 @@ def test_reset_request_and_link_pages_pass_axe(page):
     assert "Enter the email address of your account." in page.get_by_role("alert").inner_text()
     axe_check(page)
     page.goto("/account/link/not-a-real-token")
-    assert page.get_by_role("heading", name="This link cannot be used").is_visible()
+    expect(page.get_by_role("heading", name="This link cannot be used")).to_be_visible()
     axe_check(page)

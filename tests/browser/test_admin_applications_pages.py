@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import _server_env, axe_check, sign_in
 
@@ -61,7 +62,7 @@ def test_application_list_and_detail_pass_axe(page, seeded):
     page.wait_for_url("**/admin")
 
     page.goto(f"/admin/rounds/{round_id}/applications")
-    assert page.get_by_role("link", name="Ama Applicant").is_visible()
+    expect(page.get_by_role("link", name="Ama Applicant")).to_be_visible()
     axe_check(page)
 
     page.get_by_role("link", name="Ama Applicant").click()

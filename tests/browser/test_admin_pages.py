@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_NAME, axe_check, sign_in
 
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.browser
 def test_home_page_lists_seats_and_passes_axe(page):
     page.goto("/")
 
-    assert page.get_by_role("heading", level=1).is_visible()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert page.get_by_role("link", name="Skip to main content").count() == 1
     axe_check(page)
 
@@ -20,7 +21,7 @@ def test_home_page_lists_seats_and_passes_axe(page):
 def test_sign_in_page_passes_axe(page):
     page.goto("/admin/sign-in")
 
-    assert page.get_by_role("heading", name="Sign in", level=1).is_visible()
+    expect(page.get_by_role("heading", name="Sign in", level=1)).to_be_visible()
     axe_check(page)
 
 
@@ -28,7 +29,7 @@ def test_failed_sign_in_shows_error_summary_and_passes_axe(page):
     sign_in(page, ADMIN_EMAIL, "not the right password")
 
     summary = page.get_by_role("alert")
-    assert summary.get_by_role("heading", name="There is a problem").is_visible()
+    expect(summary.get_by_role("heading", name="There is a problem")).to_be_visible()
     assert "The email address or password is not right." in summary.inner_text()
     assert page.get_by_label("Email address").input_value() == ADMIN_EMAIL  # kept for the retry
     axe_check(page)

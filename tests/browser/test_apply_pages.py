@@ -94,7 +94,9 @@ def test_apply_journey_on_a_phone_passes_axe_at_every_step(page, open_round):
     page.get_by_role("button", name="Start your application").click()
     page.wait_for_url(re.compile(r".*/applications/\d+$"))
     application_path = re.sub(r"^https?://[^/]+", "", page.url)
-    assert page.get_by_role("heading", name="Your application: Community voice seat").is_visible()
+    expect(
+        page.get_by_role("heading", name="Your application: Community voice seat")
+    ).to_be_visible()
     axe_check(page)
 
     # A draft with an answer over its word limit: the error summary names the problem.
@@ -125,7 +127,7 @@ def test_apply_journey_on_a_phone_passes_axe_at_every_step(page, open_round):
     )
     page.get_by_role("button", name="Upload CV").click()
     expect(page.get_by_text("Your CV is uploaded.")).to_be_visible()
-    assert page.get_by_role("link", name="my cv.pdf").is_visible()
+    expect(page.get_by_role("link", name="my cv.pdf")).to_be_visible()
     axe_check(page)
 
     # Review, then submit.
@@ -142,7 +144,7 @@ def test_apply_journey_on_a_phone_passes_axe_at_every_step(page, open_round):
 
     # The receipt.
     main = page.get_by_role("main").inner_text()
-    assert page.get_by_role("heading", name="Application received").is_visible()
+    expect(page.get_by_role("heading", name="Application received")).to_be_visible()
     reference = re.search(r"SP-\d{4}-[2-9A-Z]{6}", main)
     assert reference, main
     assert "(UK time)" in main and " UTC" in main

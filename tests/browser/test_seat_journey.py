@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_check, sign_in
 
@@ -35,7 +36,7 @@ def test_admin_creates_seat_and_round_and_public_page_shows_it(page):
     page.wait_for_url("**/admin/seats")
     axe_check(page)
     page.get_by_role("link", name="Create a seat").click()
-    assert page.get_by_role("heading", name="Create a seat", level=1).is_visible()
+    expect(page.get_by_role("heading", name="Create a seat", level=1)).to_be_visible()
     axe_check(page)
     page.get_by_label("Title").fill(title)
     page.get_by_label("Summary").fill(
@@ -55,8 +56,8 @@ def test_admin_creates_seat_and_round_and_public_page_shows_it(page):
     page.get_by_role("button", name="Create seat").click()
 
     # The seat's own page: add a criterion and a question, then publish.
-    assert page.get_by_role("heading", name=title, level=1).is_visible()
-    assert page.get_by_role("status").get_by_text("The seat was created").is_visible()
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
+    expect(page.get_by_role("status").get_by_text("The seat was created")).to_be_visible()
     axe_check(page)
     criterion_form = page.get_by_role("group", name="Add a criterion")
     criterion_form.get_by_label("Criterion").fill("Lived experience")
@@ -65,19 +66,18 @@ def test_admin_creates_seat_and_round_and_public_page_shows_it(page):
     )
     criterion_form.get_by_label("Weight").fill("2")
     criterion_form.get_by_role("button", name="Add criterion").click()
-    assert page.get_by_role("rowheader", name="Lived experience").is_visible()
+    expect(page.get_by_role("rowheader", name="Lived experience")).to_be_visible()
     question_form = page.get_by_role("group", name="Add a question")
     question_form.get_by_label("Question", exact=True).fill("Why do you want this seat?")
     question_form.get_by_label("Word limit").fill("250")
     question_form.get_by_role("button", name="Add question").click()
-    assert page.get_by_role("rowheader", name="Why do you want this seat?").is_visible()
+    expect(page.get_by_role("rowheader", name="Why do you want this seat?")).to_be_visible()
     axe_check(page)
     page.get_by_role("button", name="Publish").click()
-    assert page.get_by_role("status").get_by_text("The seat is published").is_visible()
-
+    expect(page.get_by_role("status").get_by_text("The seat is published")).to_be_visible()
     # A round that opens tomorrow, then opened now.
     page.get_by_role("link", name="Create a round").first.click()
-    assert page.get_by_role("heading", name="Create a round", level=1).is_visible()
+    expect(page.get_by_role("heading", name="Create a round", level=1)).to_be_visible()
     axe_check(page)
     opens = page.get_by_role("group", name="Opens")
     opens.get_by_label("Date").fill(_london_date(1))
@@ -86,11 +86,11 @@ def test_admin_creates_seat_and_round_and_public_page_shows_it(page):
     closes.get_by_label("Date").fill(_london_date(14))
     closes.get_by_label("Time").fill("10:00")
     page.get_by_role("button", name="Create round").click()
-    assert page.get_by_role("heading", name=f"of {title}", level=1).is_visible()
-    assert page.get_by_role("status").get_by_text("The round was created").is_visible()
+    expect(page.get_by_role("heading", name=f"of {title}", level=1)).to_be_visible()
+    expect(page.get_by_role("status").get_by_text("The round was created")).to_be_visible()
     axe_check(page)
     page.get_by_role("button", name="Open now").click()
-    assert page.get_by_role("status").get_by_text("The round is open now").is_visible()
+    expect(page.get_by_role("status").get_by_text("The round is open now")).to_be_visible()
     axe_check(page)
 
     # The public list shows it as open; its page shows the deadline and the criterion.
@@ -99,7 +99,7 @@ def test_admin_creates_seat_and_round_and_public_page_shows_it(page):
     open_now.get_by_role("link", name=title).click()
     axe_check(page)
     main = page.get_by_role("main")
-    assert main.get_by_role("heading", name=title, level=1).is_visible()
+    expect(main.get_by_role("heading", name=title, level=1)).to_be_visible()
     assert "Apply by" in main.inner_text()
     assert "10am" in main.inner_text()
-    assert main.get_by_role("heading", name="Lived experience").is_visible()
+    expect(main.get_by_role("heading", name="Lived experience")).to_be_visible()
