@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from jinja2 import Environment
@@ -32,6 +32,30 @@ def _environment(settings: Settings) -> Environment:
     return mail_environment(settings)
 
 
+def _templated_mail(
+    settings: Settings,
+    template: str,
+    *,
+    kind: str,
+    dedupe_key: str,
+    recipient: str,
+    round_id: int | None = None,
+    **context: Any,
+) -> Mail:
+    """Render `templates/email/<template>.*` into an outbox Mail marked as automatic."""
+    subject, text, html = render_mail(_environment(settings), template, **context)
+    return Mail(
+        kind=kind,
+        dedupe_key=dedupe_key,
+        recipient=recipient,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        round_id=round_id,
+        headers=dict(AUTOMATIC),
+    )
+
+
 def invitation_link(settings: Settings, token: str) -> str:
     return f"{settings.base_url}/admin/invitations/{token}"
 
@@ -47,24 +71,18 @@ def invitation_mail(
     invitation_id: int,
 ) -> Mail:
     """The invitation to become an admin: who asked, what the portal is, the link and its expiry."""
-    subject, text, html = render_mail(
-        _environment(settings),
+    return _templated_mail(
+        settings,
         "invitation",
+        kind="invitation",
+        # One mail per invitation: a re-invite is a new invitation, so a new key.
+        dedupe_key=f"invitation:{invitation_id}",
+        recipient=email,
         recipient_name=name,  # `name` is render_mail's own parameter (the template)
         link=link,
         expires_at=expires_at,
         invited_by=invited_by,
         sign_in_url=f"{settings.base_url}/admin/sign-in",
-    )
-    return Mail(
-        kind="invitation",
-        # One mail per invitation: a re-invite is a new invitation, so a new key.
-        dedupe_key=f"invitation:{invitation_id}",
-        recipient=email,
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        headers=dict(AUTOMATIC),
     )
 
 
@@ -103,9 +121,12 @@ def account_mail(settings: Settings, message: AccountMessage) -> Mail:
     """
     template, path = _ACCOUNT_MAILS[message.kind]
     link = f"{settings.base_url}{path}{message.token}" if path and message.token else None
-    subject, text, html = render_mail(
-        _environment(settings),
+    return _templated_mail(
+        settings,
         template,
+        kind=message.kind,
+        dedupe_key=f"account:{message.key}",
+        recipient=message.email,
         recipient_name=message.name,
         link=link,
         expires_at=message.expires_at,
@@ -113,24 +134,11 @@ def account_mail(settings: Settings, message: AccountMessage) -> Mail:
         reset_url=f"{settings.base_url}/account/reset",
         admin_sign_in_url=f"{settings.base_url}/admin/sign-in",
     )
-    return Mail(
-        kind=message.kind,
-        dedupe_key=f"account:{message.key}",
-        recipient=message.email,
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        headers=dict(AUTOMATIC),
-    )
 
 
-def compose_account_mail(settings: Settings):
+def compose_account_mail(settings: Settings) -> Callable[..., Mail]:
     """The callback `portal.domain.applicants` calls inside its transaction."""
-
-    def compose(message: AccountMessage) -> Mail:
-        return account_mail(settings, message)
-
-    return compose
+    return partial(account_mail, settings)
 
 
 # ---- Deadline extensions (issue 3) ------------------------------------------------
@@ -143,9 +151,14 @@ def application_link(settings: Settings, application_id: int) -> str:
 
 def round_extended_mail(settings: Settings, notice: RoundExtendedNotice) -> Mail:
     """To an applicant with a draft: the round's closing time has moved later."""
-    subject, text, html = render_mail(
-        _environment(settings),
+    return _templated_mail(
+        settings,
         "round_extended",
+        kind="round_extended",
+        # One per extension and applicant: a retried transaction writes none twice.
+        dedupe_key=f"round-extended:{notice.extension_id}:{notice.applicant_id}",
+        recipient=notice.email,
+        round_id=notice.round_id,
         recipient_name=notice.name,
         seat_title=notice.seat_title,
         previous_closes_at=notice.previous_closes_at,
@@ -153,34 +166,23 @@ def round_extended_mail(settings: Settings, notice: RoundExtendedNotice) -> Mail
         zone_name=notice.zone_name,
         link=application_link(settings, notice.application_id),
     )
-    return Mail(
-        kind="round_extended",
-        # One per extension and applicant: a retried transaction writes none twice.
-        dedupe_key=f"round-extended:{notice.extension_id}:{notice.applicant_id}",
-        recipient=notice.email,
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        round_id=notice.round_id,
-        headers=dict(AUTOMATIC),
-    )
 
 
-def compose_round_extended(settings: Settings) -> Callable[[RoundExtendedNotice], Mail]:
+def compose_round_extended(settings: Settings) -> Callable[..., Mail]:
     """The callback `portal.domain.rounds.extend_round` calls inside its transaction."""
-
-    def compose(notice: RoundExtendedNotice) -> Mail:
-        return round_extended_mail(settings, notice)
-
-    return compose
+    return partial(round_extended_mail, settings)
 
 
 def extension_granted_mail(settings: Settings, notice: ExtensionGrantedNotice) -> Mail:
     """To one applicant: an admin gave them a later deadline. The reason is not repeated:
     it may describe a health matter, and mail is not the place for it."""
-    subject, text, html = render_mail(
-        _environment(settings),
+    return _templated_mail(
+        settings,
         "extension_granted",
+        kind="extension_granted",
+        dedupe_key=f"extension-granted:{notice.extension_id}",
+        recipient=notice.email,
+        round_id=notice.round_id,
         recipient_name=notice.name,
         seat_title=notice.seat_title,
         round_closes_at=notice.round_closes_at,
@@ -188,25 +190,11 @@ def extension_granted_mail(settings: Settings, notice: ExtensionGrantedNotice) -
         zone_name=notice.zone_name,
         link=application_link(settings, notice.application_id),
     )
-    return Mail(
-        kind="extension_granted",
-        dedupe_key=f"extension-granted:{notice.extension_id}",
-        recipient=notice.email,
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        round_id=notice.round_id,
-        headers=dict(AUTOMATIC),
-    )
 
 
-def compose_extension_granted(settings: Settings) -> Callable[[ExtensionGrantedNotice], Mail]:
+def compose_extension_granted(settings: Settings) -> Callable[..., Mail]:
     """The callback `portal.domain.admin_applications.grant_extension` calls in its transaction."""
-
-    def compose(notice: ExtensionGrantedNotice) -> Mail:
-        return extension_granted_mail(settings, notice)
-
-    return compose
+    return partial(extension_granted_mail, settings)
 
 
 # ---- Application receipts (issue 3) ------------------------------------------------
@@ -226,9 +214,13 @@ def receipt_mail(
     dedupe key refuses a second row); a resubmission after an edit is a new version.
     Whether it arrived inside the grace period is never said: that is for admins.
     """
-    subject, text, html = render_mail(
-        _environment(settings),
+    return _templated_mail(
+        settings,
         "receipt",
+        kind="receipt",
+        dedupe_key=f"receipt:{receipt.application_id}:{receipt.version}",
+        recipient=applicant.get("email", ""),
+        round_id=round_id,
         recipient_name=applicant.get("name", ""),
         seat_title=seat_title,
         reference=receipt.reference,
@@ -238,16 +230,6 @@ def receipt_mail(
         content_hash=receipt.content_hash,
         receipt_url=f"{settings.base_url}/applications/{receipt.application_id}/receipt",
         applications_url=f"{settings.base_url}/applications",
-    )
-    return Mail(
-        kind="receipt",
-        dedupe_key=f"receipt:{receipt.application_id}:{receipt.version}",
-        recipient=applicant.get("email", ""),
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        round_id=round_id,
-        headers=dict(AUTOMATIC),
     )
 
 
