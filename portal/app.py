@@ -24,6 +24,7 @@ from portal.web.apply import router as apply_router
 from portal.web.auth import session_auth
 from portal.web.errors import EXCEPTION_HANDLERS
 from portal.web.page_cache import public_cache_config
+from portal.web.panel import router as panel_router
 from portal.web.security import security_headers_hook
 from portal.web.templating import template_config
 
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             admin.router,
             account.router,
             apply_router,
+            panel_router,
             api.router,
             create_static_files_router(
                 path="/static",

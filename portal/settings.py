@@ -33,6 +33,10 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "",
         "redis://host:port/db for the broker, sessions and rate limits; unset = embedded",
     ),
+    "PORTAL_BROKER_URL": (
+        "",
+        "redis://host:port/db for the Dramatiq broker only; unset = PORTAL_REDIS_URL",
+    ),
     "PORTAL_SMTP_URL": (
         "",
         "smtp://user:pass@host:port (smtps:// for TLS, ?starttls=1); unset = local mailbox",
@@ -68,6 +72,14 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "PORTAL_SWEEP_SECONDS": (
         "5",
         "how often the scheduler re-drives pending and stuck outbox rows",
+    ),
+    "PORTAL_REMINDER_SECONDS": (
+        "60",
+        "how often the scheduler looks for reminders that have fallen due",
+    ),
+    "PORTAL_MAIL_MAX_AGE_HOURS": (
+        "24",
+        "a mail not sent within this many hours is held until an admin retries or discards it",
     ),
     "PORTAL_PUBLIC_CACHE_SECONDS": (
         "10",
@@ -106,6 +118,7 @@ class Settings:
     env: str = "development"
     database_url: str = "sqlite:///var/portal.sqlite3"
     redis_url: str | None = None
+    broker_url: str | None = None
     smtp_url: str | None = None
     mail_from: str = "Seat portal <no-reply@localhost>"
     secret_key: str = field(default="", repr=False)
@@ -118,6 +131,8 @@ class Settings:
     embedded_worker: bool = True
     embedded_scheduler: bool = True
     sweep_seconds: float = 5.0
+    reminder_seconds: float = 60.0
+    mail_max_age_hours: float = 24.0
     public_cache_seconds: int = 10
     session_hours: int = 8
     invite_hours: int = 72
@@ -168,6 +183,7 @@ class Settings:
         production = name == "production"
         var_dir = Path(get("PORTAL_VAR_DIR"))
         redis_url = get("PORTAL_REDIS_URL") or None
+        broker_url = get("PORTAL_BROKER_URL") or redis_url
         database_url = get("PORTAL_DATABASE_URL")
         if database_url.startswith("sqlite:///var/") and var_dir != Path("var"):
             database_url = f"sqlite:///{var_dir / database_url.removeprefix('sqlite:///var/')}"
@@ -175,6 +191,7 @@ class Settings:
             env=name,
             database_url=database_url,
             redis_url=redis_url,
+            broker_url=broker_url,
             smtp_url=get("PORTAL_SMTP_URL") or None,
             mail_from=get("PORTAL_MAIL_FROM"),
             secret_key=get("PORTAL_SECRET_KEY"),
@@ -191,9 +208,11 @@ class Settings:
             trusted_proxies=tuple(
                 p.strip() for p in get("PORTAL_TRUSTED_PROXIES").split(",") if p.strip()
             ),
-            embedded_worker=flag("PORTAL_EMBEDDED_WORKER", redis_url is None),
-            embedded_scheduler=flag("PORTAL_EMBEDDED_SCHEDULER", redis_url is None),
+            embedded_worker=flag("PORTAL_EMBEDDED_WORKER", broker_url is None),
+            embedded_scheduler=flag("PORTAL_EMBEDDED_SCHEDULER", broker_url is None),
             sweep_seconds=float(number("PORTAL_SWEEP_SECONDS", float)),
+            reminder_seconds=float(number("PORTAL_REMINDER_SECONDS", float)),
+            mail_max_age_hours=float(number("PORTAL_MAIL_MAX_AGE_HOURS", float)),
             public_cache_seconds=int(number("PORTAL_PUBLIC_CACHE_SECONDS")),
             session_hours=int(number("PORTAL_SESSION_HOURS")),
             invite_hours=int(number("PORTAL_INVITE_HOURS")),
@@ -212,6 +231,8 @@ class Settings:
             self.database_url.startswith("sqlite:///") or self.database_url.startswith("postgres")
         ):
             raise SettingsError("PORTAL_DATABASE_URL must start with sqlite:/// or postgresql://")
+        if self.mail_max_age_hours <= 0:
+            raise SettingsError("PORTAL_MAIL_MAX_AGE_HOURS must be a positive number of hours")
         if self.upload_max_mb <= 0:
             raise SettingsError("PORTAL_UPLOAD_MAX_MB must be a positive number of megabytes")
         if not self.is_production:

@@ -15,6 +15,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Real,
     Text,
     Timestamptz,
     Varchar,
@@ -39,6 +40,8 @@ class User(Table, tablename="portal_user"):
     # keeps it out of `select(exclude_secrets=True)`; read it only by naming it.
     adjustments = Text(default="", secret=True)
     email_verified_at = Timestamptz(null=True, default=None)
+    # Reminders (issue 4): set from the link in every reminder; receipts still go.
+    reminders_opt_out_at = Timestamptz(null=True, default=None)
 
 
 class Invitation(Table):
@@ -127,6 +130,17 @@ class Round(Table, tablename="seat_round"):
     stage = Varchar(length=20, default="collecting", index=True)
     stage_changed_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    # Reminder schedule (issue 4): hours before each applicant's effective deadline,
+    # comma-separated ("168,48,3"); empty sends none. `closed_notice`: tell applicants
+    # whose draft was never submitted that the round closed.
+    reminder_hours = Varchar(length=100, default="168,48,3")
+    closed_notice = Boolean(default=True)
+    # Panel scoring (issue 5): the scale is 0..scale_max; one description per point,
+    # one per line (empty: the defaults). Hours before the scoring deadline at which
+    # members with unscored applications are reminded.
+    scale_max = Integer(default=4)
+    scale_labels = Text(default="")
+    panel_reminder_hours = Varchar(length=100, default="72,24")
 
 
 class DeadlineExtension(Table):
@@ -172,6 +186,12 @@ class OutboxMessage(Table):
     next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
     claimed_at = Timestamptz(null=True, default=None)
     sent_at = Timestamptz(null=True, default=None)
+    # Issue 4. Not sent after `expires_at` (a reminder whose deadline has passed);
+    # `failed_at` is the latest failed attempt (queue health); `released_at` is an
+    # admin's decision to send a message held for being older than the age limit.
+    expires_at = Timestamptz(null=True, default=None)
+    failed_at = Timestamptz(null=True, default=None, index=True)
+    released_at = Timestamptz(null=True, default=None)
 
 
 # ---- Applications (issue 3) ------------------------------------------------------
@@ -197,6 +217,9 @@ class Application(Table):
     content_hash = Varchar(length=64, null=True, default=None)
     version = Integer(default=0)
     withdrawn_at = Timestamptz(null=True, default=None)
+    # "Applicant 7": given (shuffled) when the round moves to scoring; what an
+    # anonymised panel sees instead of a name.
+    panel_number = Integer(null=True, default=None)
 
 
 class Answer(Table):
@@ -241,6 +264,134 @@ class Submission(Table):
     snapshot = JSON(default="{}")
 
 
+# ---- Reminders (issue 4) -----------------------------------------------------------
+
+
+class Reminder(Table):
+    """A reminder that fell due and was queued (or skipped). Unique on
+    (kind, round, recipient, offset_minutes): a raw index, so two schedulers, a
+    retried tick or concurrent workers can never create the same reminder twice."""
+
+    kind = Varchar(length=30)  # draft_due / draft_closed / scoring_due
+    round = ForeignKey(references=Round, null=False, on_delete=OnDelete.cascade, index=True)
+    recipient = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
+    offset_minutes = Integer(default=0)  # before the deadline; 0 for "closed" notices
+    due_at = Timestamptz()
+    created_at = Timestamptz(default=TimestamptzNow())
+    outbox = ForeignKey(references=OutboxMessage, null=True, on_delete=OnDelete.set_null)
+
+
+# ---- Panels (issue 5) ------------------------------------------------------------
+
+
+class PanelMember(Table):
+    """A person on one round's panel. Unique on (round, user)."""
+
+    round = ForeignKey(references=Round, null=False, on_delete=OnDelete.cascade, index=True)
+    user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade, index=True)
+    role = Varchar(length=10, default="member")  # member / chair
+    invited_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    invited_at = Timestamptz(default=TimestamptzNow())
+    # The invitation link (hash only) and when it stops working.
+    token_hash = Varchar(length=64, unique=True, null=True, default=None)
+    token_expires_at = Timestamptz(null=True, default=None)
+    accepted_at = Timestamptz(null=True, default=None)
+    confidentiality_at = Timestamptz(null=True, default=None)
+    declarations_at = Timestamptz(null=True, default=None)
+    removed_at = Timestamptz(null=True, default=None)
+
+
+class PanelOrganisation(Table):
+    """An organisation a member declared a connection to; its applicants are hidden from them."""
+
+    member = ForeignKey(references=PanelMember, null=False, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=200)
+    normalised = Varchar(length=200, index=True)
+    declared_at = Timestamptz(default=TimestamptzNow())
+
+
+class PanelConflict(Table):
+    """A member's conflict with one application. Unique on (member, application)."""
+
+    member = ForeignKey(references=PanelMember, null=False, on_delete=OnDelete.cascade, index=True)
+    application = ForeignKey(references=Application, null=False, on_delete=OnDelete.cascade)
+    kind = Varchar(length=20)  # organisational / personal / financial / other
+    source = Varchar(length=20, default="declared")  # declared / organisation / applicant
+    note = Text(default="")
+    declared_at = Timestamptz(default=TimestamptzNow())
+    # excluded (the default) or minor: the chair's decision, with a reason.
+    decision = Varchar(length=10, default="excluded")
+    decision_reason = Text(default="")
+    decided_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    decided_at = Timestamptz(null=True, default=None)
+
+
+class ScoreSheet(Table):
+    """One member's scoring of one application. Unique on (member, application)."""
+
+    member = ForeignKey(references=PanelMember, null=False, on_delete=OnDelete.cascade, index=True)
+    application = ForeignKey(references=Application, null=False, on_delete=OnDelete.cascade)
+    updated_at = Timestamptz(default=TimestamptzNow())
+    submitted_at = Timestamptz(null=True, default=None)
+    reopened_at = Timestamptz(null=True, default=None)
+    reopened_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+
+
+class Score(Table):
+    """One criterion's score on a sheet. Unique on (sheet, criterion)."""
+
+    # No index=True: SQLite names it "score_sheet", the table's own name. The unique
+    # (sheet, criterion) index serves lookups by sheet.
+    sheet = ForeignKey(references=ScoreSheet, null=False, on_delete=OnDelete.cascade)
+    criterion = ForeignKey(references=Criterion, null=False, on_delete=OnDelete.cascade)
+    value = Integer(null=True, default=None)
+    comment = Text(default="")
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class AgreedScore(Table):
+    """The chair's moderated score for one criterion of one application, with a rationale."""
+
+    application = ForeignKey(references=Application, null=False, on_delete=OnDelete.cascade)
+    criterion = ForeignKey(references=Criterion, null=False, on_delete=OnDelete.cascade)
+    value = Integer()
+    rationale = Text()
+    recorded_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    recorded_at = Timestamptz(default=TimestamptzNow())
+
+
+class Shortlist(Table):
+    """The chair's proposal (top N or above a threshold) and an admin's confirmation."""
+
+    round = ForeignKey(references=Round, null=False, on_delete=OnDelete.cascade, unique=True)
+    method = Varchar(length=10)  # top_n / threshold
+    top_n = Integer(null=True, default=None)
+    threshold = Real(null=True, default=None)
+    note = Text(default="")
+    proposed_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    proposed_at = Timestamptz(default=TimestamptzNow())
+    confirmed_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    confirmed_at = Timestamptz(null=True, default=None)
+
+
+class ShortlistEntry(Table):
+    shortlist = ForeignKey(references=Shortlist, null=False, on_delete=OnDelete.cascade, index=True)
+    application = ForeignKey(references=Application, null=False, on_delete=OnDelete.cascade)
+    rank = Integer()
+    total = Real()
+
+
+class Outcome(Table):
+    """An outcome letter sent to an applicant. Unique on (application, kind)."""
+
+    application = ForeignKey(references=Application, null=False, on_delete=OnDelete.cascade)
+    kind = Varchar(length=20)  # shortlisted / not_shortlisted / appointed / not_appointed
+    feedback = Text(default="")
+    outbox = ForeignKey(references=OutboxMessage, null=True, on_delete=OnDelete.set_null)
+    sent_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    sent_at = Timestamptz(default=TimestamptzNow())
+
+
 ALL_TABLES: list[type[Table]] = [
     User,
     Invitation,
@@ -258,4 +409,14 @@ ALL_TABLES: list[type[Table]] = [
     Statement,
     Document,
     Submission,
+    Reminder,
+    PanelMember,
+    PanelOrganisation,
+    PanelConflict,
+    ScoreSheet,
+    Score,
+    AgreedScore,
+    Shortlist,
+    ShortlistEntry,
+    Outcome,
 ]

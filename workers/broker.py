@@ -1,6 +1,6 @@
 """The broker, built from the settings. Import this before any actor.
 
-Redis when `PORTAL_REDIS_URL` is set; otherwise Dramatiq's StubBroker, consumed by
+Redis when `PORTAL_BROKER_URL` (or `PORTAL_REDIS_URL`) is set; otherwise Dramatiq's StubBroker, consumed by
 a worker thread inside the web process (the embedded mode). Either way the AsyncIO
 middleware is added so actors can be `async def`. Actors bound to a broker when
 they are declared, which is why this module must come first.
@@ -16,10 +16,10 @@ from portal.settings import Settings
 
 
 def build_broker(settings: Settings) -> dramatiq.Broker:
-    if settings.redis_url:
+    if settings.broker_url:
         from dramatiq.brokers.redis import RedisBroker
 
-        broker: dramatiq.Broker = RedisBroker(url=settings.redis_url, namespace="portal")
+        broker: dramatiq.Broker = RedisBroker(url=settings.broker_url, namespace="portal")
     else:
         broker = StubBroker()
         broker.emit_after("process_boot")

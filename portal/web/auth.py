@@ -129,6 +129,12 @@ def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         raise PermissionDeniedException("Only admins can use this page.")
 
 
+def requires_signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Panel pages: any account; the domain decides what it may see."""
+    if connection.scope.get("user") is None:
+        raise NotAuthorizedException("Sign in to see this page.")
+
+
 def requires_applicant(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Applicant pages: admins are not applicants, so they get 403 here too."""
     user = connection.scope.get("user")
