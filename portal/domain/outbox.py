@@ -46,6 +46,8 @@ class Mail:
     body_html: str = ""
     round_id: int | None = None
     headers: dict[str, str] | None = None
+    # Never sent after this instant (a reminder about a deadline that has passed).
+    expires_at: datetime | None = None
 
 
 async def enqueue_mail(mail: Mail, now: datetime) -> int | None:
@@ -71,6 +73,7 @@ async def enqueue_mail(mail: Mail, now: datetime) -> int | None:
             round=mail.round_id,
             created_at=now,
             next_attempt_at=now,
+            expires_at=ensure_aware_utc(mail.expires_at) if mail.expires_at else None,
         )
     ).returning(OutboxMessage.id)
     return rows[0]["id"]
