@@ -1,13 +1,16 @@
 """Outbox actors: deliver one message by id, and the sweep that re-drives due rows.
 
 Actors take ids only, load, delegate, and are safe to run twice: a second delivery
-of the same id finds the row already claimed or sent and sends nothing.
+of the same id finds the row already claimed or sent and sends nothing. The age
+limit comes from the settings (`PORTAL_MAIL_MAX_AGE_HOURS`) and is handed to the
+domain, which reads none.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 
 import dramatiq
 
@@ -20,11 +23,18 @@ from workers.transport import PermanentFailure, TemporaryFailure, deliver
 log = logging.getLogger("portal.workers.mail")
 
 
+def max_age() -> timedelta:
+    """How old a message may be and still go out without an admin's say-so."""
+    return timedelta(hours=context.settings().mail_max_age_hours)
+
+
 @dramatiq.actor(queue_name="mail", max_retries=3, time_limit=120_000)
 async def deliver_message(message_id: int) -> None:
-    row = await outbox.claim_message(message_id, utcnow())
+    row = await outbox.claim_message(message_id, utcnow(), max_age=max_age())
     if row is None:
-        return  # already sent, failed, not yet due, or another worker holds it
+        # Already sent, failed, held or discarded, not yet due, another worker holds
+        # it, or too late (past its expiry or the age limit: the sweep moves it).
+        return
     try:
         await deliver(row, context.settings())
     except TemporaryFailure as exc:
@@ -47,13 +57,21 @@ async def deliver_message(message_id: int) -> None:
     # The one window for a duplicate: the server accepted the mail but this UPDATE
     # did not commit (the process died, or the database refused it). The row stays
     # "sending" and the sweep sends it again once the lease (outbox.LEASE) runs out;
-    # the Message-ID is the same, so the receiving side can tell.
+    # the Message-ID is the same, so the receiving side can tell. (Past the age limit
+    # or its expiry, the sweep holds or discards it instead of sending it again.)
     await outbox.mark_sent(message_id, utcnow())
 
 
 @dramatiq.actor(queue_name="mail", max_retries=0, time_limit=60_000)
 async def sweep_outbox() -> None:
-    for message_id in await outbox.due_message_ids(utcnow()):
+    """Discard expired rows, hold ones past the age limit, then re-drive the rest."""
+    limit = max_age()
+    discarded, held = await outbox.settle_late_messages(utcnow(), max_age=limit)
+    if discarded:
+        log.info("outbox: discarded %d message(s) past their expiry: %s", len(discarded), discarded)
+    if held:
+        log.warning("outbox: held %d message(s) older than %s: %s", len(held), limit, held)
+    for message_id in await outbox.due_message_ids(utcnow(), max_age=limit):
         deliver_message.send(message_id)
 
 

@@ -10,7 +10,7 @@ from email import message_from_bytes, policy
 
 from portal import db
 from portal.domain import outbox
-from portal.domain.outbox import LEASE, MAX_ATTEMPTS, Mail, enqueue_mail
+from portal.domain.outbox import EXPIRED_REASON, LEASE, MAX_ATTEMPTS, Mail, enqueue_mail
 from portal.domain.timerules import utcnow
 from portal.tables import OutboxMessage
 from tests.conftest import post_form, run, sign_in
@@ -50,16 +50,17 @@ def invite(client, name="Bo Builder", email="bo@example.org"):
     assert response.status_code in (302, 303), response.text
 
 
-def add_row(key: str, **changes) -> int:
+def add_row(key: str, *, kind: str = "test", expires_at=None, **changes) -> int:
     async def write() -> int:
         async with db.write_transaction():
             message_id = await enqueue_mail(
                 Mail(
-                    kind="test",
+                    kind=kind,
                     dedupe_key=key,
                     recipient=f"{key}@example.org",
                     subject=f"About {key}",
                     body_text=f"Body of {key}",
+                    expires_at=expires_at,
                 ),
                 utcnow(),
             )
@@ -123,6 +124,8 @@ def test_temporary_failure_is_retried_after_backoff(make_client, admin_id, smtp_
     assert waiting["status"] == "pending" and waiting["attempts"] == 1
     assert "451" in waiting["last_error"] and "try again later" in waiting["last_error"]
     assert waiting["next_attempt_at"] >= before + timedelta(seconds=30)
+    assert waiting["failed_at"] >= before  # counted in the queue health panel
+    assert "1 message with a failed attempt" in client.get("/admin/outbox").text
 
     # The server is back, but the backoff has not passed: a re-drive now sends nothing.
     smtp_server.recover()
@@ -184,6 +187,7 @@ def test_permanent_failure_is_failed_visible_and_retry_delivers(
 
     failed = only_row()
     assert failed["status"] == "failed" and "550" in failed["last_error"]
+    assert failed["failed_at"] is not None
     assert smtp_server.messages == []
     page = client.get("/admin/outbox", params={"status": "failed"}).text
     assert ">Failed</strong>" in page and "550" in page and "No such user here" in page
@@ -315,9 +319,139 @@ def test_claim_is_atomic_for_one_winner(settings):
     async def both() -> list:
         now = utcnow()
         return [
-            await outbox.claim_message(message_id, now),
-            await outbox.claim_message(message_id, now),
+            await outbox.claim_message(message_id, now, max_age=timedelta(hours=24)),
+            await outbox.claim_message(message_id, now, max_age=timedelta(hours=24)),
         ]
 
     first, second = run(both())
     assert first is not None and first["status"] == "sending" and second is None
+
+
+# ---- Late mail: held past the age limit, discarded past its own expiry -------------
+
+HELD_REASON = "Not sent: it waited more than 24 hours. Send it anyway or discard it."
+
+
+def test_old_message_is_held_then_released_by_an_admin_and_delivered(
+    make_client, admin_id, smtp_server, drain
+):
+    client = admin_app(make_client, smtp_url=smtp_server.url)
+    day_old = utcnow() - timedelta(hours=25)
+    old = add_row("old-news", created_at=day_old, next_attempt_at=day_old)
+
+    # The broker message arrives a day late (the worker was down): nothing is sent.
+    deliver_message.send(old)
+    drain()
+    assert smtp_server.messages == []
+    assert row(old)["status"] == "pending" and row(old)["attempts"] == 0
+
+    # The sweep holds it, with the reason an admin reads.
+    sweep_outbox.send()
+    drain()
+    held = row(old)
+    assert held["status"] == "held" and held["last_error"] == HELD_REASON
+    assert smtp_server.messages == []
+    page = client.get("/admin/outbox", params={"status": "held"}).text
+    assert ">Held</strong>" in page and HELD_REASON in page and "Held: 1" in page
+    sweep_outbox.send()  # held stays held
+    drain()
+    assert row(old)["status"] == "held" and smtp_server.messages == []
+
+    response = post_form(
+        client, f"/admin/outbox/{old}/retry", {}, token_from=f"/admin/outbox/{old}"
+    )
+    assert "queued to be sent now, although it is late" in response.text
+    drain()
+    [mail] = smtp_server.messages
+    assert mail["To"] == "old-news@example.org"
+    sent = row(old)
+    assert sent["status"] == "sent" and sent["released_at"] is not None
+    assert sent["last_error"] == ""
+    sweep_outbox.send()  # released once is enough: no second copy
+    drain()
+    assert len(smtp_server.messages) == 1
+    assert ">Sent</strong>" in client.get(f"/admin/outbox/{old}").text
+
+
+def test_age_limit_comes_from_the_settings(make_client, admin_id, smtp_server, drain):
+    admin_app(make_client, smtp_url=smtp_server.url, mail_max_age_hours=1)
+    two_hours_ago = utcnow() - timedelta(hours=2)
+    late = add_row("two-hours", created_at=two_hours_ago, next_attempt_at=two_hours_ago)
+    fresh = add_row("fresh")
+    sweep_outbox.send()
+    drain()
+    assert row(late)["status"] == "held"
+    assert "more than 1 hour." in row(late)["last_error"]
+    assert [m["To"] for m in smtp_server.messages] == ["fresh@example.org"]
+    assert row(fresh)["status"] == "sent"
+
+
+def test_message_that_ages_while_backing_off_is_held_with_its_last_error(
+    make_client, admin_id, smtp_server, drain
+):
+    admin_app(make_client, smtp_url=smtp_server.url)
+    day_old = utcnow() - timedelta(hours=25)
+    retrying = add_row(
+        "busy",
+        created_at=day_old,
+        next_attempt_at=utcnow() - timedelta(seconds=1),
+        attempts=5,
+        last_error="451 4.3.0 Mailbox busy",
+    )
+    sweep_outbox.send()
+    drain()
+    held = row(retrying)
+    assert held["status"] == "held" and smtp_server.messages == []
+    assert held["last_error"] == HELD_REASON + " Before that: 451 4.3.0 Mailbox busy"
+
+
+def test_stuck_sending_row_past_the_age_limit_is_held_not_resent(
+    make_client, admin_id, smtp_server, drain
+):
+    admin_app(make_client, smtp_url=smtp_server.url)
+    day_old = utcnow() - timedelta(hours=25)
+    stuck = add_row(
+        "stuck-old",
+        created_at=day_old,
+        status="sending",
+        claimed_at=utcnow() - LEASE - timedelta(minutes=1),
+        attempts=1,
+    )
+    sweep_outbox.send()
+    drain()
+    assert row(stuck)["status"] == "held" and smtp_server.messages == []
+
+
+def test_expired_reminder_is_discarded_and_never_sent(make_client, admin_id, smtp_server, drain):
+    client = admin_app(make_client, smtp_url=smtp_server.url)
+    gone = add_row("deadline-gone", kind="reminder", expires_at=utcnow() - timedelta(minutes=1))
+    backing_off = add_row(
+        "backing-off",
+        kind="reminder",
+        expires_at=utcnow() - timedelta(seconds=1),
+        attempts=2,
+        last_error="451 busy",
+        next_attempt_at=utcnow() - timedelta(seconds=1),
+    )
+    in_time = add_row("in-time", kind="reminder", expires_at=utcnow() + timedelta(hours=1))
+
+    deliver_message.send(gone)  # the claim refuses it outright
+    drain()
+    assert smtp_server.messages == [] and row(gone)["status"] == "pending"
+
+    sweep_outbox.send()
+    drain()
+    assert [m["To"] for m in smtp_server.messages] == ["in-time@example.org"]
+    for message_id in (gone, backing_off):
+        discarded = row(message_id)
+        assert discarded["status"] == "discarded"
+        assert discarded["last_error"] == EXPIRED_REASON
+    assert row(in_time)["status"] == "sent"
+
+    detail = client.get(f"/admin/outbox/{gone}").text
+    assert ">Discarded</strong>" in detail and EXPIRED_REASON in detail
+    assert "Try sending again" not in detail and "Send it anyway" not in detail
+    deliver_message.send(gone)  # and a late duplicate still sends nothing
+    sweep_outbox.send()
+    drain()
+    assert len(smtp_server.messages) == 1

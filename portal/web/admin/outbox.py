@@ -1,4 +1,4 @@
-"""The outbox: every mail with its state, a preview, and retry/discard.
+"""The outbox: every mail with its state, queue health, a preview, and retry/discard.
 
 In the embedded mode (no SMTP server) nothing leaves the machine, so this page is
 also the mailbox where admins read what was "sent"; each mail is also written as an
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,17 +18,16 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain import outbox
+from portal.domain import outbox, outbox_page
 from portal.domain.outbox import OutboxState
-from portal.domain.timerules import utcnow
+from portal.domain.outbox_page import MAX_RECIPIENT, STALL_AFTER
+from portal.domain.timerules import describe_duration, utcnow
 from portal.web.common import actor_of, settings_of
 from workers.mail import dispatch
 
-MAX_KIND = 40  # the column's length: anything longer cannot match
-MAX_PAGE = 100_000
-
 NOTICES = {
     "retried": "The message is queued to be sent again.",
+    "released": "The message is queued to be sent now, although it is late.",
     "discarded": "The message was discarded and will not be sent.",
 }
 # A live invitation link lets whoever holds it set that person's password. Where mail
@@ -35,12 +35,24 @@ NOTICES = {
 _INVITATION_LINK = re.compile(r"(/admin/invitations/)[A-Za-z0-9_\-]+")
 
 
-def _page_number(value: str) -> int:
-    return min(int(value), MAX_PAGE) if value.isdigit() and len(value) < 9 and int(value) > 0 else 1
-
-
 def _hide_links(text: str) -> str:
     return _INVITATION_LINK.sub(r"\1[link hidden]", text)
+
+
+def _age(span: timedelta | None) -> str:
+    return describe_duration(span) if span is not None else ""
+
+
+def _round_options(rounds: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Short labels: a select is as wide as its longest option, and phones are narrow."""
+
+    def label(r: dict[str, Any]) -> str:
+        title = r["seat_title"] or "(deleted seat)"
+        if len(title) > 28:
+            title = title[:27].rstrip() + "…"
+        return f"Round {r['id']}: {title}"
+
+    return [("", "Any round")] + [(str(r["id"]), label(r)) for r in rounds]
 
 
 class OutboxController(Controller):
@@ -52,47 +64,52 @@ class OutboxController(Controller):
         request: Request,
         status: FromQuery[str] = "",
         kind: FromQuery[str] = "",
+        round: FromQuery[str] = "",  # noqa: A002
+        recipient: FromQuery[str] = "",
         page: FromQuery[str] = "1",
     ) -> Template:
         settings = settings_of(request)
-        problems: list[str] = []
-        if status and status not in OutboxState.__members__:
-            problems.append("There is no such status; showing messages of every status.")
-            status = ""
-        if len(kind) > MAX_KIND:
-            problems.append("There is no such kind of message; showing every kind.")
-            kind = ""
-        number = _page_number(page)
+        wanted = outbox_page.parse_outbox_filter(status, kind, round, recipient, page)
+        now = utcnow()
         async with read_transaction():
-            counts = await outbox.count_by_status()
-            kinds = await outbox.message_kinds()
-            messages, total = await outbox.list_messages(
-                status=status or None, kind=kind or None, page=number
-            )
-        pages = max(1, math.ceil(total / outbox.PAGE_SIZE))
+            counts = await outbox_page.count_by_status()
+            kinds = await outbox_page.message_kinds()
+            rounds = await outbox_page.rounds_with_mail()
+            health = await outbox_page.queue_health(now)
+            messages, total = await outbox_page.list_messages(wanted)
+        pages = max(1, math.ceil(total / outbox_page.PAGE_SIZE))
 
         def link(page_no: int) -> str:
-            query = {k: v for k, v in (("status", status), ("kind", kind)) if v}
-            return "/admin/outbox?" + urlencode({**query, "page": page_no})
+            return "/admin/outbox?" + urlencode(wanted.query(page_no) | {"page": page_no})
 
+        round_options = _round_options(rounds)
+        if wanted.round_id and str(wanted.round_id) not in dict(round_options):
+            round_options.append((str(wanted.round_id), f"Round {wanted.round_id} (no mail)"))
         return Template(
             "admin/outbox_list.html",
             context={
                 "counts": counts,
                 "total_all": sum(counts.values()),
                 "kinds": kinds,
+                "round_options": round_options,
                 "messages": messages,
                 "total": total,
-                "status": status,
-                "kind": kind,
-                "page": number,
+                "filter": wanted,
+                "status": wanted.status,
+                "kind": wanted.kind,
+                "page": wanted.page,
                 "pages": pages,
-                "previous_link": link(number - 1) if number > 1 else None,
-                "next_link": link(number + 1) if number < pages else None,
-                "problems": problems,
+                "previous_link": link(wanted.page - 1) if wanted.page > 1 else None,
+                "next_link": link(wanted.page + 1) if wanted.page < pages else None,
+                "problems": wanted.problems,
+                "health": health,
+                "oldest_age": _age(health.oldest_pending_age),
+                "overdue_age": _age(health.longest_overdue),
+                "stall_after": describe_duration(STALL_AFTER),
+                "max_recipient": MAX_RECIPIENT,
                 "local_mailbox": not settings.smtp_url,
                 "mailbox_dir": settings.mailbox_dir.resolve(),
-                "now": utcnow(),
+                "now": now,
             },
         )
 
@@ -109,6 +126,8 @@ class OutboxController(Controller):
                 "body_text": _hide_links(message["body_text"]),
                 "body_html": _hide_links(message["body_html"]),
             }
+        now = utcnow()
+        expired = outbox.is_expired(message, now)
         return Template(
             "admin/outbox_detail.html",
             context={
@@ -118,18 +137,21 @@ class OutboxController(Controller):
                 "local_mailbox": not settings.smtp_url,
                 "mailbox_file": settings.mailbox_dir.resolve()
                 / f"{message['id']:06d}-{message['kind']}.eml",
-                "can_retry": message["status"] == OutboxState.failed.value,
+                "expired": expired,
+                "can_retry": message["status"] in outbox.RETRYABLE and not expired,
                 "can_discard": message["status"] in outbox.DISCARDABLE,
+                "max_age": outbox.describe_age_limit(timedelta(hours=settings.mail_max_age_hours)),
             },
         )
 
     @post("/{message_id:int}/retry")
     async def retry(self, request: Request, message_id: FromPath[int]) -> Redirect:
         async with write_transaction():
-            await outbox.retry_message(message_id, actor_of(request), utcnow())
+            was = await outbox.retry_message(message_id, actor_of(request), utcnow())
+        held = was == OutboxState.held.value
         # After the commit, so the worker sees the row as pending.
         dispatch([message_id])
-        return Redirect(f"/admin/outbox/{message_id}?done=retried")
+        return Redirect(f"/admin/outbox/{message_id}?done={'released' if held else 'retried'}")
 
     @post("/{message_id:int}/discard")
     async def discard(self, request: Request, message_id: FromPath[int]) -> Redirect:
