@@ -25,6 +25,7 @@ from portal.web.auth import session_auth
 from portal.web.errors import EXCEPTION_HANDLERS
 from portal.web.page_cache import public_cache_config
 from portal.web.panel import router as panel_router
+from portal.web.reminders import controllers as reminder_controllers
 from portal.web.security import security_headers_hook
 from portal.web.templating import template_config
 
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             account.router,
             apply_router,
             panel_router,
+            *reminder_controllers,
             api.router,
             create_static_files_router(
                 path="/static",
@@ -107,8 +109,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_secure=settings.secure_cookies,
             cookie_httponly=True,
             cookie_samesite="lax",
-            # The API authenticates with bearer tokens, never cookies.
-            exclude=["^/api/"],
+            # The API authenticates with bearer tokens, never cookies. A reminder's
+            # opt-out link carries its own credential, and a mail client's one-click
+            # POST (RFC 8058) has no CSRF token.
+            exclude=["^/api/", "^/reminders/unsubscribe/"],
         ),
         on_app_init=[auth.on_app_init],
         stores=build_stores(settings),

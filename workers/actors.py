@@ -2,3 +2,4 @@
 
 from workers import broker as _broker  # noqa: F401  (sets the broker first)
 from workers.mail import deliver_message, sweep_outbox  # noqa: F401
+from workers.reminders import plan_reminders  # noqa: F401

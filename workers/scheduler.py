@@ -14,6 +14,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from portal.settings import Settings
 from workers.mail import sweep_outbox
+from workers.reminders import plan_reminders
 
 log = logging.getLogger("portal.scheduler")
 
@@ -25,6 +26,13 @@ def _enqueue_sweep() -> None:
         log.warning("could not enqueue the outbox sweep", exc_info=True)
 
 
+def _enqueue_reminders() -> None:
+    try:
+        plan_reminders.send()
+    except Exception:  # noqa: BLE001 - broker down: the next tick tries again
+        log.warning("could not enqueue the reminder planner", exc_info=True)
+
+
 def build_scheduler(settings: Settings, *, background: bool = True):
     cls = BackgroundScheduler if background else BlockingScheduler
     scheduler = cls(
@@ -32,4 +40,7 @@ def build_scheduler(settings: Settings, *, background: bool = True):
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
     )
     scheduler.add_job(_enqueue_sweep, "interval", seconds=settings.sweep_seconds, id="outbox-sweep")
+    scheduler.add_job(
+        _enqueue_reminders, "interval", seconds=settings.reminder_seconds, id="reminder-plan"
+    )
     return scheduler

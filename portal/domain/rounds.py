@@ -346,6 +346,10 @@ async def transition_round(
         raise StageMoveRefused(
             "Someone else changed this round's stage just now; reload and try again."
         )
+    if to is RoundStage.scoring:
+        from portal.domain.panel_numbers import assign_panel_numbers
+
+        await assign_panel_numbers(round_id)  # "Applicant 7" for the anonymised panel
     await record_event(
         actor,
         f"round.stage.{to.value}",

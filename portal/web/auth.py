@@ -116,6 +116,7 @@ def session_auth(settings: Settings) -> SessionAuth:
             "^/healthz",
             "^/readyz",
             "^/schema",
+            "^/reminders/unsubscribe/",
         ],
         exclude_opt_key="public",
     )

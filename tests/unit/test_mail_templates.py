@@ -13,6 +13,10 @@ from portal.domain.admin_applications import ExtensionGrantedNotice
 from portal.domain.applicants import AccountMessage
 from portal.domain.applications import Receipt
 from portal.domain.outbox import Mail
+from portal.domain.outcomes import OutcomeNotice
+from portal.domain.pack import PackNotice
+from portal.domain.panels import PanelInvitation
+from portal.domain.reminders import ReminderNotice
 from portal.domain.rounds import RoundExtendedNotice
 from portal.mails import (
     account_mail,
@@ -21,6 +25,10 @@ from portal.mails import (
     receipt_mail,
     round_extended_mail,
 )
+from portal.outcome_mails import outcome_mail
+from portal.panel_mails import panel_invitation_mail
+from portal.panel_pack_mails import pack_mail
+from portal.reminder_mails import reminder_mail
 from portal.settings import TEMPLATES_DIR, Settings
 
 SETTINGS = Settings(base_url="https://seats.example.org")
@@ -42,7 +50,46 @@ def _account_sample(kind: str, name: str) -> Mail:
     )
 
 
+def _reminder_sample(kind: str, name: str) -> Mail:
+    deadline = datetime(2024, 11, 18, 10, 0, tzinfo=UTC)
+    return reminder_mail(
+        SETTINGS,
+        ReminderNotice(
+            kind=kind,
+            round_id=2,
+            recipient_id=3,
+            email="rae@example.org",
+            name=name,
+            seat_title=name,
+            deadline=deadline,
+            zone_name="Europe/London",
+            offset_minutes=0 if kind == "draft_closed" else 180,
+            due_at=deadline,
+            now=datetime(2024, 11, 18, 7, 10, tzinfo=UTC),
+            application_id=None if kind == "scoring_due" else 5,
+            unscored=4 if kind == "scoring_due" else 0,
+        ),
+    )
+
+
 HOSTILE = "O'Brien & <script>alert(1)</script>"
+
+
+def _outcome_sample(kind: str, name: str) -> Mail:
+    return outcome_mail(
+        SETTINGS,
+        OutcomeNotice(
+            application_id=5,
+            round_id=2,
+            kind=kind,
+            name=name,
+            email="rae@example.org",
+            seat_title="Racial equity lead",
+            reference="SP-2024-7K3F9Q",
+            feedback="Lived experience: clear and specific.\n\nLeadership: more examples would help.",
+        ),
+    )
+
 
 # One sample per mail; a template in templates/email without a sample fails the test below.
 SAMPLES: dict[str, Callable[[str], Mail]] = {
@@ -105,6 +152,44 @@ SAMPLES: dict[str, Callable[[str], Mail]] = {
         {"name": name, "email": "rae@example.org"},
         seat_title=name,
         round_id=2,
+    ),
+    # Reminders (issue 4).
+    "reminder_draft_due": lambda name: _reminder_sample("draft_due", name),
+    "reminder_draft_closed": lambda name: _reminder_sample("draft_closed", name),
+    "reminder_scoring_due": lambda name: _reminder_sample("scoring_due", name),
+    # Shortlist pack and outcome letters (issue 5).
+    "shortlist_pack": lambda name: pack_mail(
+        SETTINGS,
+        PackNotice(
+            round_id=2,
+            member_id=8,
+            name=name,
+            email="pat@example.org",
+            seat_title="Racial equity lead",
+            shortlisted=3,
+        ),
+    ),
+    "outcome_shortlisted": lambda name: _outcome_sample("shortlisted", name),
+    "outcome_not_shortlisted": lambda name: _outcome_sample("not_shortlisted", name),
+    "outcome_appointed": lambda name: _outcome_sample("appointed", name),
+    "outcome_not_appointed": lambda name: _outcome_sample("not_appointed", name),
+    # Panel membership (issue 5): the existing-account variant has both links.
+    "panel_invitation": lambda name: panel_invitation_mail(
+        SETTINGS,
+        PanelInvitation(
+            member_id=8,
+            round_id=2,
+            user_id=3,
+            email="pat@example.org",
+            name=name,
+            token="TOKEN123",
+            token_hash="ab" * 32,
+            expires_at=datetime(2024, 11, 18, 10, 0, tzinfo=UTC),
+            invited_by="Ada Admin",
+            seat_title=name,
+            role="chair",
+            existing_account=True,
+        ),
     ),
 }
 

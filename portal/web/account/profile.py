@@ -15,6 +15,7 @@ from portal.domain.errors import DomainError
 from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
 from portal.web.common import form_errors
+from portal.web.reminders import reminder_setting
 
 LIMITS = {
     "name": 200,
@@ -68,6 +69,7 @@ class ProfileController(Controller):
     ) -> Template:
         async with read_transaction():
             profile = await applicant_profile(request.user.id)
+            profile["reminders"] = await reminder_setting(request, request.user.id)
         notice = ""
         if welcome == "1":
             notice = "Your email address is confirmed and you are signed in."
@@ -94,6 +96,7 @@ class ProfileController(Controller):
         except DomainError as exc:
             async with read_transaction():
                 profile = await applicant_profile(request.user.id)
+                profile["reminders"] = await reminder_setting(request, request.user.id)
             return self._page(profile, data, form_errors(exc), status_code=400)
         return Redirect("/account/profile?saved=1")
 

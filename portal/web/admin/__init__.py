@@ -11,15 +11,30 @@ from portal.web.admin import (
     applications,
     audit,
     outbox,
+    outcomes,
+    panels,
     people,
     rounds,
     seats,
     session,
+    shortlist,
     tokens,
 )
 from portal.web.auth import requires_admin
 
-_modules = (session, seats, rounds, applications, audit, outbox, people, tokens)
+_modules = (
+    session,
+    seats,
+    rounds,
+    applications,
+    audit,
+    outbox,
+    people,
+    tokens,
+    panels,
+    shortlist,
+    outcomes,
+)
 
 router = Router(
     path="/admin",

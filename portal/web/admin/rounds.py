@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from portal.db import read_transaction, write_transaction
 from portal.domain.admin_listings import RoundDetail, round_detail
 from portal.domain.errors import DomainError, NotFound
+from portal.domain.reminders import ScheduleInput, reminder_counts, update_reminder_schedule
 from portal.domain.round_entry import (
     DEFAULT_GRACE_MINUTES,
     ROUND_ZONES,
@@ -44,6 +45,7 @@ NOTICES = {
     "closed": "The round is closed. Applications are no longer accepted.",
     "extended": "The closing time was extended.",
     "stage": "The round moved to its next stage.",
+    "reminders": "The reminder schedule was saved.",
 }
 
 
@@ -79,6 +81,15 @@ class CloseForm:
 
 
 @dataclass
+class ScheduleForm:
+    """The reminder schedule form; the checkbox is absent when unticked."""
+
+    reminder_hours: str = ""
+    closed_notice: str = ""
+    panel_reminder_hours: str = ""
+
+
+@dataclass
 class StageForm:
     stage: str = ""
     reason: str = ""
@@ -104,10 +115,27 @@ def _refused(exc: DomainError) -> int:
 
 
 async def _round_page(
-    round_id: int, *, errors: dict[str, str] | None = None, notice: str = "", status_code: int = 200
+    round_id: int,
+    *,
+    errors: dict[str, str] | None = None,
+    notice: str = "",
+    status_code: int = 200,
+    schedule_form: ScheduleForm | None = None,
 ) -> Template:
     async with read_transaction():
         detail = await round_detail(round_id, utcnow())
+        sent_reminders = await reminder_counts(round_id)
+    schedule = {
+        "reminder_hours": detail.round["reminder_hours"],
+        "closed_notice": detail.round["closed_notice"],
+        "panel_reminder_hours": detail.round["panel_reminder_hours"],
+    }
+    if schedule_form is not None:  # what the admin typed, shown back beside the error
+        schedule = {
+            "reminder_hours": schedule_form.reminder_hours,
+            "closed_notice": checkbox(schedule_form.closed_notice),
+            "panel_reminder_hours": schedule_form.panel_reminder_hours,
+        }
     return Template(
         "admin/round_detail.html",
         context={
@@ -117,6 +145,8 @@ async def _round_page(
             "seat": detail.seat,
             "errors": errors or {},
             "notice": NOTICES.get(notice, ""),
+            "schedule": schedule,
+            "sent_reminders": sent_reminders,
         },
         status_code=status_code,
     )
@@ -294,6 +324,25 @@ class RoundController(Controller):
         dispatch(message_ids)
         await clear_public_cache(request)
         return Redirect(f"/admin/rounds/{round_id}?done=stage", status_code=303)
+
+    @post("/reminders")
+    async def change_reminders(
+        self, request: Request, round_id: FromPath[int], data: URLEncodedBody[ScheduleForm]
+    ) -> Template | Redirect:
+        change = ScheduleInput(
+            reminder_hours=data.reminder_hours,
+            closed_notice=checkbox(data.closed_notice),
+            panel_reminder_hours=data.panel_reminder_hours,
+        )
+        try:
+            async with write_transaction():
+                await update_reminder_schedule(round_id, change, actor_of(request), utcnow())
+        except DomainError as exc:
+            status = _refused(exc)
+            return await _round_page(
+                round_id, errors=form_errors(exc), status_code=status, schedule_form=data
+            )
+        return Redirect(f"/admin/rounds/{round_id}?done=reminders#reminders", status_code=303)
 
 
 controllers = [NewRoundController, RoundController]

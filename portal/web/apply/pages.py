@@ -37,6 +37,7 @@ from portal.domain.applications import (
 )
 from portal.domain.deadlines import DeadlinePassed, can_write
 from portal.domain.errors import DomainError, NotFound
+from portal.domain.outcomes import applicant_outcomes
 from portal.domain.timerules import utcnow
 from portal.mails import compose_receipt
 from portal.web.auth import CurrentUser
@@ -119,11 +120,14 @@ class ApplyController(Controller):
         errors: dict[str, str] | None = None,
         notice: str = "",
         status_code: int = 200,
+        outcomes: list[dict[str, Any]] | None = None,
     ) -> Template:
         now = utcnow()
         return Template(
             "apply/application_form.html",
             context={
+                # Outcome letters sent to this applicant, with their feedback (issue 5).
+                "outcomes": outcomes or [],
                 "view": view,
                 "app": view.application,
                 "fields": form_fields(view, entered or {}),
@@ -172,8 +176,11 @@ class ApplyController(Controller):
     ) -> Template:
         async with read_transaction():
             view = await load_application(application_id, request.user.id)
+            outcomes = await applicant_outcomes(application_id, request.user.id)
         notice = "Your draft is saved. You can come back to it at any time before the closing time."
-        return self._form_page(request, view, notice=notice if saved == "1" else "")
+        return self._form_page(
+            request, view, notice=notice if saved == "1" else "", outcomes=outcomes
+        )
 
     @post("/{application_id:int}")
     async def save(

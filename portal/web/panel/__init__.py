@@ -11,8 +11,9 @@ from litestar import Router
 from litestar.datastructures import CacheControlHeader
 
 from portal.web.auth import requires_signed_in
+from portal.web.panel import conflicts, membership, moderation, pack, scoring
 
-_modules: tuple = ()
+_modules: tuple = (membership, conflicts, scoring, pack, moderation)
 
 router = Router(
     path="/panel",
@@ -26,4 +27,8 @@ router = Router(
     ],
     include_in_schema=False,
     cache_control=CacheControlHeader(no_store=True),
+    # A member who must declare first is sent to the declarations page (NotReady).
+    exception_handlers={
+        k: v for m in _modules for k, v in getattr(m, "exception_handlers", {}).items()
+    },
 )

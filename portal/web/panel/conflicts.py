@@ -1,0 +1,203 @@
+"""Conflicts on the panel: a member says "I have a conflict"; the chair sees and rules.
+
+Every refusal is a 404: another round, an application the member cannot see (or
+before they are ready), a non-chair on the chair's pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from portal.db import read_transaction, write_transaction
+from portal.domain.conflicts import (
+    KIND_LABELS,
+    MAX_NOTE,
+    MAX_REASON,
+    application_for_member,
+    conflict_for_ruling,
+    declare_conflict,
+    round_conflicts,
+    rule_minor,
+)
+from portal.domain.errors import DomainError, NotFound
+from portal.domain.panel_access import ensure_chair, ensure_ready, membership
+from portal.domain.panels import round_for_panel
+from portal.domain.timerules import utcnow
+from portal.web.common import actor_of, form_errors
+
+
+@dataclass
+class ConflictForm:
+    kind: str = ""
+    note: str = ""
+
+
+@dataclass
+class RulingForm:
+    reason: str = ""
+
+
+class DeclareConflictController(Controller):
+    path = "/rounds/{round_id:int}/applications/{application_id:int}/conflict"
+
+    async def _page(
+        self,
+        request: Request,
+        round_id: int,
+        application_id: int,
+        form: ConflictForm,
+        errors: dict[str, str],
+        status_code: int = 200,
+    ) -> Template:
+        async with read_transaction():
+            member = await membership(request.user.id, round_id)
+            application = await application_for_member(member, application_id)
+            round_row = await round_for_panel(round_id)
+        return Template(
+            "panel/conflict_declare.html",
+            context={
+                "round": round_row,
+                "application": application,
+                "form": form,
+                "errors": errors,
+                "kinds": KIND_LABELS,
+                "max_note": MAX_NOTE,
+            },
+            status_code=status_code,
+        )
+
+    @get("/", name="panel_conflict_declare")
+    async def form(
+        self, request: Request, round_id: FromPath[int], application_id: FromPath[int]
+    ) -> Template:
+        return await self._page(request, round_id, application_id, ConflictForm(), {})
+
+    @post("/")
+    async def declare(
+        self,
+        request: Request,
+        round_id: FromPath[int],
+        application_id: FromPath[int],
+        data: URLEncodedBody[ConflictForm],
+    ) -> Template | Redirect:
+        try:
+            async with write_transaction():
+                member = await membership(request.user.id, round_id)
+                await declare_conflict(member, application_id, data.kind, data.note, utcnow())
+        except NotFound:
+            raise
+        except DomainError as exc:
+            return await self._page(
+                request, round_id, application_id, data, form_errors(exc), status_code=400
+            )
+        return Redirect("/panel?done=conflict", status_code=303)
+
+
+class ChairConflictsController(Controller):
+    """The chair's list of the panel's conflicts, and the ruling "minor"."""
+
+    path = "/rounds/{round_id:int}/conflicts"
+
+    async def _chair(self, request: Request, round_id: int) -> dict:
+        member = await membership(request.user.id, round_id)
+        ensure_chair(member)
+        ensure_ready(member)  # NotReady: the panel router sends them to declare first
+        return member
+
+    @get("/", name="panel_conflicts")
+    async def index(
+        self, request: Request, round_id: FromPath[int], done: FromQuery[str] = ""
+    ) -> Template:
+        async with read_transaction():
+            member = await self._chair(request, round_id)
+            round_row = await round_for_panel(round_id)
+            conflicts = await round_conflicts(round_id)
+        return Template(
+            "panel/conflicts_list.html",
+            context={
+                "round": round_row,
+                "member": member,
+                "conflicts": conflicts,
+                "ruled": done == "ruled",
+            },
+        )
+
+    async def _ruling_page(
+        self,
+        request: Request,
+        round_id: int,
+        member_id: int,
+        application_id: int,
+        form: RulingForm,
+        errors: dict[str, str],
+        status_code: int = 200,
+    ) -> Template:
+        async with read_transaction():
+            chair = await self._chair(request, round_id)
+            round_row = await round_for_panel(round_id)
+            conflict = await conflict_for_ruling(round_id, member_id, application_id)
+        return Template(
+            "panel/conflict_rule.html",
+            context={
+                "round": round_row,
+                "conflict": conflict,
+                "own": conflict["member"] == chair["id"],
+                "form": form,
+                "errors": errors,
+                "max_reason": MAX_REASON,
+                "action": f"/panel/rounds/{round_id}/conflicts/{member_id}/{application_id}",
+                "back": f"/panel/rounds/{round_id}/conflicts",
+            },
+            status_code=status_code,
+        )
+
+    @get("/{member_id:int}/{application_id:int}", name="panel_conflict_rule")
+    async def ruling_form(
+        self,
+        request: Request,
+        round_id: FromPath[int],
+        member_id: FromPath[int],
+        application_id: FromPath[int],
+    ) -> Template:
+        return await self._ruling_page(
+            request, round_id, member_id, application_id, RulingForm(), {}
+        )
+
+    @post("/{member_id:int}/{application_id:int}")
+    async def rule(
+        self,
+        request: Request,
+        round_id: FromPath[int],
+        member_id: FromPath[int],
+        application_id: FromPath[int],
+        data: URLEncodedBody[RulingForm],
+    ) -> Template | Redirect:
+        try:
+            async with write_transaction():
+                chair = await self._chair(request, round_id)
+                await rule_minor(
+                    round_id,
+                    member_id,
+                    application_id,
+                    data.reason,
+                    actor_of(request),
+                    utcnow(),
+                    ruling_member_id=chair["id"],
+                )
+        except NotFound:
+            raise
+        except DomainError as exc:
+            if exc.status_code != 400:
+                raise
+            return await self._ruling_page(
+                request, round_id, member_id, application_id, data, form_errors(exc), 400
+            )
+        return Redirect(f"/panel/rounds/{round_id}/conflicts?done=ruled", status_code=303)
+
+
+controllers = [DeclareConflictController, ChairConflictsController]
+public_controllers: list = []

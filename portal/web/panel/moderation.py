@@ -1,0 +1,214 @@
+"""The chair's moderation pages under /panel: the round's scores, agreed scores, and the
+shortlist proposal.
+
+Only the chair of that round reaches them; anyone else (a member, another round's
+chair, an applicant) gets the domain's NotFound (404). Thin handlers over
+`portal.domain.moderation` and `portal.domain.shortlist`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from portal.db import read_transaction, write_transaction
+from portal.domain import scoring_math as sm
+from portal.domain.errors import DomainError, NotFound
+from portal.domain.moderation import (
+    MAX_RATIONALE,
+    AgreedScoreInput,
+    agreed_score_page,
+    moderation_view,
+    record_agreed_score,
+)
+from portal.domain.shortlist import MAX_NOTE, ShortlistInput, propose_shortlist, shortlist_view
+from portal.domain.timerules import utcnow
+from portal.web.auth import CurrentUser
+from portal.web.common import actor_of, form_errors
+
+UserRequest = Request[CurrentUser, dict, Any]
+# These forms are a few kilobytes at most; anything bigger is refused (413) unparsed.
+FORM_MAX_BYTES = 32 * 1024
+# Rows per moderation page: a round of 1,000 applications is about 90 KB a page, not 900.
+PAGE_SIZE = 100
+NOTICES = {
+    "agreed": "The agreed score is saved and recorded in the audit log.",
+    "proposed": "The shortlist proposal is saved. An admin will confirm it.",
+}
+
+
+def _page_number(text: str, pages: int) -> int:
+    """A page number from the address; anything odd is the first page, too big the last."""
+    value = sm.parse_id(text)
+    return min(max(value or 1, 1), pages)
+
+
+def _refused(exc: DomainError) -> None:
+    """Refusals that are not about the form itself keep their own page (404, 409)."""
+    if isinstance(exc, NotFound) or not exc.field:
+        raise exc
+
+
+class ModerationController(Controller):
+    path = "/rounds/{round_id:int}"
+
+    @get("/moderation", name="panel_moderation")
+    async def moderation(
+        self,
+        request: UserRequest,
+        round_id: FromPath[int],
+        done: FromQuery[str] = "",
+        page: FromQuery[str] = "",
+        application: FromQuery[str] = "",
+    ) -> Template:
+        async with read_transaction():
+            view = await moderation_view(request.user.id, round_id)
+            shortlist = await shortlist_view(view.scores)
+        ranked = view.scores.ranked
+        pages = max(1, -(-len(ranked) // PAGE_SIZE))
+        number = _page_number(page, pages)
+        wanted = sm.parse_id(application)
+        if wanted is not None and not page:  # back from an agreed score: its page
+            position = next(
+                (i for i, r in enumerate(ranked) if r.result.application_id == wanted), 0
+            )
+            number = position // PAGE_SIZE + 1
+        start = (number - 1) * PAGE_SIZE
+        return Template(
+            "panel/moderation.html",
+            context={
+                "view": view,
+                "scores": view.scores,
+                "round": view.scores.round,
+                "rows": ranked[start : start + PAGE_SIZE],
+                "first": start + 1,
+                "page": number,
+                "pages": pages,
+                "shortlist": shortlist,
+                "show": sm.show,
+                "spread_limit": sm.DISAGREEMENT_SPREAD,
+                "notice": NOTICES.get(done, ""),
+            },
+        )
+
+    async def _agreed_page(
+        self,
+        request: UserRequest,
+        round_id: int,
+        application_id: int,
+        form: AgreedScoreInput | None = None,
+        errors: dict[str, str] | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        async with read_transaction():
+            page = await agreed_score_page(request.user.id, round_id, application_id)
+        return Template(
+            "panel/moderation_agreed.html",
+            context={
+                "page": page,
+                "scores": page.view.scores,
+                "round": page.view.scores.round,
+                "result": page.ranked.result,
+                "form": form or AgreedScoreInput(),
+                "errors": errors or {},
+                "max_rationale": MAX_RATIONALE,
+                "show": sm.show,
+            },
+            status_code=status_code,
+        )
+
+    @get("/moderation/{application_id:int}", name="panel_agreed_score")
+    async def agreed_form(
+        self, request: UserRequest, round_id: FromPath[int], application_id: FromPath[int]
+    ) -> Template:
+        return await self._agreed_page(request, round_id, application_id)
+
+    @post("/moderation/{application_id:int}", request_max_body_size=FORM_MAX_BYTES)
+    async def agreed_save(
+        self,
+        request: UserRequest,
+        round_id: FromPath[int],
+        application_id: FromPath[int],
+        data: URLEncodedBody[AgreedScoreInput],
+    ) -> Template | Redirect:
+        try:
+            async with write_transaction():
+                await record_agreed_score(
+                    request.user.id, round_id, application_id, data, actor_of(request), utcnow()
+                )
+        except DomainError as exc:
+            _refused(exc)
+            return await self._agreed_page(
+                request, round_id, application_id, data, form_errors(exc), exc.status_code
+            )
+        return Redirect(
+            f"/panel/rounds/{round_id}/moderation?done=agreed&application={application_id}"
+            f"#application-{application_id}",
+            status_code=303,
+        )
+
+    async def _shortlist_page(
+        self,
+        request: UserRequest,
+        round_id: int,
+        form: ShortlistInput | None = None,
+        errors: dict[str, str] | None = None,
+        notice: str = "",
+        status_code: int = 200,
+    ) -> Template:
+        async with read_transaction():
+            view = await moderation_view(request.user.id, round_id)
+            shortlist = await shortlist_view(view.scores)
+        if form is None:
+            form = ShortlistInput(method=sm.ShortlistMethod.top_n.value)
+            if shortlist:
+                form = ShortlistInput(
+                    method=shortlist.row["method"],
+                    top_n=str(shortlist.row["top_n"] or ""),
+                    threshold=shortlist.threshold_text if shortlist.row["threshold"] else "",
+                    note=shortlist.row["note"],
+                )
+        return Template(
+            "panel/shortlist.html",
+            context={
+                "view": view,
+                "scores": view.scores,
+                "round": view.scores.round,
+                "shortlist": shortlist,
+                "form": form,
+                "errors": errors or {},
+                "notice": NOTICES.get(notice, ""),
+                "max_note": MAX_NOTE,
+                "max_top_n": sm.MAX_TOP_N,
+            },
+            status_code=status_code,
+        )
+
+    @get("/shortlist", name="panel_shortlist")
+    async def shortlist(
+        self, request: UserRequest, round_id: FromPath[int], done: FromQuery[str] = ""
+    ) -> Template:
+        return await self._shortlist_page(request, round_id, notice=done)
+
+    @post("/shortlist", request_max_body_size=FORM_MAX_BYTES)
+    async def propose(
+        self, request: UserRequest, round_id: FromPath[int], data: URLEncodedBody[ShortlistInput]
+    ) -> Template | Redirect:
+        try:
+            async with write_transaction():
+                await propose_shortlist(
+                    request.user.id, round_id, data, actor_of(request), utcnow()
+                )
+        except DomainError as exc:
+            _refused(exc)
+            return await self._shortlist_page(
+                request, round_id, data, form_errors(exc), status_code=exc.status_code
+            )
+        return Redirect(f"/panel/rounds/{round_id}/shortlist?done=proposed", status_code=303)
+
+
+controllers = [ModerationController]
+public_controllers: list = []
