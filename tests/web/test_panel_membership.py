@@ -521,3 +521,21 @@ def test_home_lists_round_stage_and_next_step(client):
     assert "Racial equity lead" in home.text and "Scoring" in home.text
     assert f'href="/panel/rounds/{setup.round_id}/scoring"' in home.text
     assert f"/panel/rounds/{setup.round_id}/conflicts" not in home.text  # not the chair
+
+
+def test_round_address_in_mails_leads_a_member_to_that_round_and_others_to_404(client):
+    """Reminder and pack mails link to /panel/rounds/{id}: the member lands on that
+    round on their panel page, with the next step for their role and stage."""
+    mine = run(make_round(slug="mine", stage="scoring"))
+    other = run(make_round(slug="other"))
+    run(add_panel_member(mine, email="mo@example.org", name="Mo Member", role="chair"))
+    applicant_sign_in(client, "mo@example.org")
+    landed = client.get(f"/panel/rounds/{mine.round_id}", follow_redirects=False)
+    assert landed.status_code == 303
+    assert landed.headers["location"] == f"/panel#round-{mine.round_id}"
+    home = client.get("/panel")
+    assert f'id="round-{mine.round_id}"' in home.text
+    assert f"/panel/rounds/{mine.round_id}/scoring" in home.text
+    assert f"/panel/rounds/{mine.round_id}/moderation" in home.text  # the chair's next steps
+    assert client.get(f"/panel/rounds/{other.round_id}").status_code == 404
+    assert client.get("/panel/rounds/99999999999").status_code == 404

@@ -154,6 +154,19 @@ class PanelHomeController(Controller):
         )
 
 
+class PanelRoundController(Controller):
+    """/panel/rounds/{id}: the address mails link to. Members land on that round's
+    entry on their panel home page; anyone else gets the panel 404."""
+
+    path = "/rounds/{round_id:int}"
+
+    @get("/", name="panel_round")
+    async def show(self, request: Request, round_id: FromPath[int]) -> Redirect:
+        async with read_transaction():
+            await membership(request.user.id, round_id)
+        return Redirect(f"/panel#round-{round_id}", status_code=303)
+
+
 class DeclarationsController(Controller):
     path = "/rounds/{round_id:int}/declarations"
 
@@ -210,6 +223,6 @@ class DeclarationsController(Controller):
         return Redirect("/panel?done=declared", status_code=303)
 
 
-controllers = [PanelHomeController, DeclarationsController]
+controllers = [PanelHomeController, PanelRoundController, DeclarationsController]
 public_controllers = [InvitationController]
 exception_handlers = {NotReady: not_ready_handler}
