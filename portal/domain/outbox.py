@@ -56,33 +56,44 @@ class Mail:
     expires_at: datetime | None = None
 
 
+def _row(mail: Mail, now: datetime) -> OutboxMessage:
+    return OutboxMessage(
+        kind=mail.kind,
+        dedupe_key=mail.dedupe_key,
+        recipient=mail.recipient,
+        subject=mail.subject,
+        body_text=mail.body_text,
+        body_html=mail.body_html,
+        headers=mail.headers or {},
+        status=OutboxState.pending.value,
+        round=mail.round_id,
+        created_at=now,
+        next_attempt_at=now,
+        expires_at=ensure_aware_utc(mail.expires_at) if mail.expires_at else None,
+    )
+
+
 async def enqueue_mail(mail: Mail, now: datetime) -> int | None:
     """Write the mail; returns its id, or None if a mail with that dedupe key exists."""
-    existing = (
-        await OutboxMessage.select(OutboxMessage.id)
-        .where(OutboxMessage.dedupe_key == mail.dedupe_key)
-        .first()
-    )
-    if existing:
-        return None
+    written = await enqueue_mails([mail], now)
+    return written.get(mail.dedupe_key)
+
+
+async def enqueue_mails(mails: list[Mail], now: datetime) -> dict[str, int]:
+    """Write many mails in one INSERT; returns dedupe key -> id for the rows written.
+
+    A dedupe key already in the outbox writes nothing (ON CONFLICT DO NOTHING against
+    its unique index), so a retried or concurrent caller never queues a mail twice.
+    """
+    if not mails:
+        return {}
     now = ensure_aware_utc(now)
-    rows = await OutboxMessage.insert(
-        OutboxMessage(
-            kind=mail.kind,
-            dedupe_key=mail.dedupe_key,
-            recipient=mail.recipient,
-            subject=mail.subject,
-            body_text=mail.body_text,
-            body_html=mail.body_html,
-            headers=mail.headers or {},
-            status=OutboxState.pending.value,
-            round=mail.round_id,
-            created_at=now,
-            next_attempt_at=now,
-            expires_at=ensure_aware_utc(mail.expires_at) if mail.expires_at else None,
-        )
-    ).returning(OutboxMessage.id)
-    return rows[0]["id"]
+    rows = (
+        await OutboxMessage.insert(*[_row(mail, now) for mail in mails])
+        .on_conflict(action="DO NOTHING")
+        .returning(OutboxMessage.id, OutboxMessage.dedupe_key)
+    )
+    return {r["dedupe_key"]: r["id"] for r in rows}
 
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from typing import Any
 from piccolo.columns.combination import WhereRaw
 
 from portal.domain.deadlines import effective_deadline, grace_end
-from portal.domain.outbox import Mail, OutboxState
+from portal.domain.outbox import Mail, enqueue_mails
 from portal.domain.panel_access import PANEL_STATUSES, conflicted_application_ids
 from portal.domain.reminder_optout import (
     reminder_preference,
@@ -60,7 +60,6 @@ from portal.domain.timerules import DEFAULT_ZONE, ensure_aware_utc
 from portal.tables import (
     Application,
     DeadlineExtension,
-    OutboxMessage,
     PanelMember,
     Reminder,
     Round,
@@ -475,30 +474,10 @@ async def _write_mails(mails: list[Mail], reminders: dict[str, int], now: dateti
     then each reminder (by the dedupe key of its mail) linked to its mail in one UPDATE."""
     if not mails:
         return []
-    rows = (
-        await OutboxMessage.insert(
-            *[
-                OutboxMessage(
-                    kind=mail.kind,
-                    dedupe_key=mail.dedupe_key,
-                    recipient=mail.recipient,
-                    subject=mail.subject,
-                    body_text=mail.body_text,
-                    body_html=mail.body_html,
-                    headers=mail.headers or {},
-                    status=OutboxState.pending.value,
-                    round=mail.round_id,
-                    created_at=now,
-                    next_attempt_at=now,
-                    expires_at=ensure_aware_utc(mail.expires_at) if mail.expires_at else None,
-                )
-                for mail in mails
-            ]
-        )
-        .on_conflict(action="DO NOTHING")
-        .returning(OutboxMessage.id, OutboxMessage.dedupe_key)
-    )
-    links = [(reminders[r["dedupe_key"]], r["id"]) for r in rows if r["dedupe_key"] in reminders]
+    written = await enqueue_mails(mails, now)
+    links = [
+        (reminders[key], message_id) for key, message_id in written.items() if key in reminders
+    ]
     if links:
         cases = " ".join("WHEN {} THEN CAST({} AS INTEGER)" for _ in links)
         placeholders = ", ".join("{}" for _ in links)
@@ -507,4 +486,4 @@ async def _write_mails(mails: list[Mail], reminders: dict[str, int], now: dateti
             *[value for link in links for value in link],
             *[reminder_id for reminder_id, _ in links],
         )
-    return sorted(r["id"] for r in rows)
+    return sorted(written.values())
