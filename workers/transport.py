@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -36,8 +37,15 @@ def message_id_for(dedupe_key: str) -> str:
     return f"<{hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]}@seat-portal>"
 
 
+# Python's default policy turns a header with a word longer than 78 characters into
+# RFC 2047 encoded words: a List-Unsubscribe URL would arrive as "=?utf-8?q?=3Chttp..."
+# and no mail client could use it. RFC 5322 allows lines up to 998 characters.
+# aiosmtplib flattens an EmailMessage with its own policy, so the bytes are made here.
+MAIL_POLICY = policy.SMTP.clone(max_line_length=998)
+
+
 def build_email(row: dict[str, Any], settings: Settings) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MAIL_POLICY)
     msg["From"] = settings.mail_from
     msg["To"] = row["recipient"]
     msg["Subject"] = row["subject"]
@@ -69,7 +77,9 @@ async def deliver(row: dict[str, Any], settings: Settings) -> None:
     options = {k: v[-1] for k, v in parse_qs(url.query).items()}
     try:
         await aiosmtplib.send(
-            msg,
+            msg.as_bytes(policy=MAIL_POLICY),
+            sender=parseaddr(settings.mail_from)[1],
+            recipients=[row["recipient"]],
             hostname=url.hostname or "127.0.0.1",
             port=url.port or (465 if url.scheme == "smtps" else 25),
             username=unquote(url.username) if url.username else None,

@@ -28,6 +28,7 @@ class SmtpCollector:
 
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[list[str]] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # as received, headers unparsed
     rcpt_reply: str | None = None
     data_reply: str | None = None
     url: str = ""
@@ -42,6 +43,7 @@ class SmtpCollector:
         if self.data_reply:
             return self.data_reply
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        self.raw.append(bytes(envelope.original_content or envelope.content))
         self.envelopes.append(list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
 

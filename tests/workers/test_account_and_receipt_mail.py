@@ -25,23 +25,9 @@ PASSWORDS = (PASSWORD, NEW_PASSWORD)
 EMAIL = "rae@example.org"
 
 
-class RawCollector(SmtpCollector):
-    """The shared collector, also keeping each message's bytes exactly as they arrived."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.raw: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        reply = await super().handle_DATA(server, session, envelope)
-        if reply.startswith("250"):
-            self.raw.append(bytes(envelope.original_content or envelope.content))
-        return reply
-
-
 @pytest.fixture
-def mailbox() -> Iterator[RawCollector]:
-    handler = RawCollector()
+def mailbox() -> Iterator[SmtpCollector]:
+    handler = SmtpCollector()
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
@@ -70,7 +56,7 @@ def html_of(message) -> str:
     return message.get_body(preferencelist=("html",)).get_content()
 
 
-def delivered(mailbox: RawCollector, subject: str):
+def delivered(mailbox: SmtpCollector, subject: str):
     """The one delivered message with this subject, checked for its envelope too."""
     found = [m for m in mailbox.messages if m["Subject"] == subject]
     assert len(found) == 1, [m["Subject"] for m in mailbox.messages]
@@ -90,7 +76,7 @@ def link_in(mail, path: str) -> str:
     return match.group(1)
 
 
-def assert_no_password_delivered(mailbox: RawCollector) -> None:
+def assert_no_password_delivered(mailbox: SmtpCollector) -> None:
     """No password in any delivered message: raw bytes, and every decoded part."""
     assert mailbox.raw and len(mailbox.raw) == len(mailbox.messages)
     for raw, message in zip(mailbox.raw, mailbox.messages, strict=True):

@@ -42,6 +42,10 @@ def test_draft_reminder_arrives_with_a_working_one_click_unsubscribe(
         r"<http://testserver\.local(/reminders/unsubscribe/[^>]+)>", mail["List-Unsubscribe"]
     )
     assert match, mail["List-Unsubscribe"]
+    # On the wire as a plain <URL> (not RFC 2047 encoded words a mail client cannot use).
+    assert b"\nList-Unsubscribe: <http://testserver.local/reminders/unsubscribe/" in (
+        smtp_server.raw[0].replace(b"\r\n", b"\n")
+    )
     path = match.group(1)
     assert path in text_of(mail) and path in html_of(mail)
 
