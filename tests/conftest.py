@@ -35,7 +35,7 @@ REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
 ADMIN_PASSWORD = "correct horse battery staple"
 
 
-CI_MARKERS = ("services", "browser")
+CI_MARKERS = ("services", "browser", "faults")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
