@@ -90,7 +90,7 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "PORTAL_LOG_LEVEL": ("INFO", "logging level"),
     "PORTAL_DATABASE_POOL": (
         "",
-        "PostgreSQL connections each web process keeps open; default 10 in production, 0 (a connection per query) otherwise",
+        "PostgreSQL connections each web or worker process keeps open; default 10 in production, 0 (a connection per query) otherwise",
     ),
     "PORTAL_UPLOAD_MAX_MB": (
         "5",

@@ -13,6 +13,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO
 
 from portal.settings import Settings
+from workers.pool import DatabasePool
 
 
 def build_broker(settings: Settings) -> dramatiq.Broker:
@@ -24,6 +25,8 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
         broker = StubBroker()
         broker.emit_after("process_boot")
     broker.add_middleware(AsyncIO())
+    # After AsyncIO, so its event loop is running when the pool opens on it.
+    broker.add_middleware(DatabasePool(settings))
     return broker
 
 
