@@ -25,7 +25,6 @@ import io
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,9 +35,10 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-import pages  # noqa: E402  (bench/pages.py: servers, environment, seeding helpers)
+import pages  # noqa: E402  (bench/pages.py: the uvicorn servers, the portal's environment)
 import seed  # noqa: E402
-from pages import HOST, PROJECT_ROOT, Processes, Server, log  # noqa: E402
+from _support import HOST, flush_redis, log, run_cleanly, use_postgres  # noqa: E402
+from pages import Processes, Server  # noqa: E402
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
 PG_DATABASE = "portal_spike"
@@ -315,44 +315,8 @@ def start_portal(
 ) -> Server:
     """`uvicorn portal.asgi:app --workers N`, as `portal serve` runs it, believing X-Forwarded-For
     from 127.0.0.1 (PORTAL_TRUSTED_PROXIES); tracked by `processes`, so `stop_all` ends it."""
-    port = pages._free_port()
-    log_path = folder / f"{name}.log"
-    with log_path.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "portal.asgi:app",
-                "--workers",
-                str(workers),
-                "--port",
-                str(port),
-                "--proxy-headers",
-                "--forwarded-allow-ips",
-                HOST,
-                *pages.UVICORN_OPTIONS,
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stop_all ends the workers too
-            preexec_fn=pages._die_with_parent,
-        )
-    server = Server(name, port, process, log_path)
-    processes.servers.append(server)
-    return server
-
-
-def flush_redis(url: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url, socket_timeout=5)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
+    options = ["--workers", str(workers), "--proxy-headers", "--forwarded-allow-ips", HOST]
+    return processes.start(name, "portal.asgi:app", env, folder, options=options)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -588,41 +552,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     folder = Path(tempfile.mkdtemp(prefix="portal-spike-"))
     processes = Processes()
-    pg_created = False
-    results = []
-    try:
-        with pages.stop_on_signals():
-            if not args.no_sqlite:
-                results.append(
-                    run_target("sqlite", seed.sqlite_url(folder), folder, processes, args)
-                )
-            if args.no_postgres:
-                log("PostgreSQL: skipped (--no-postgres)")
-            elif (why := pages.postgres_available(args.postgres_url)) is not None:
-                log(f"PostgreSQL: SKIPPED, cannot reach {args.postgres_url} ({why})")
-            else:
-                asyncio.run(seed.recreate_postgres_database(args.postgres_url, PG_DATABASE))
-                pg_created = True
-                url = seed.with_database(args.postgres_url, PG_DATABASE)
-                results.append(run_target("postgres", url, folder, processes, args))
-            clean = report(results, args) if results else False
-            return 0 if clean else 1
-    except KeyboardInterrupt:
-        log("\nInterrupted: stopping the servers.")
-        return 130
-    except (RuntimeError, TimeoutError) as exc:
-        log(f"\nBenchmark stopped: {exc}")
-        return 1
-    finally:
+    scratch: list[str] = []  # the PostgreSQL database, once created
+
+    def clean_up() -> None:
         processes.stop_all()
         with contextlib.suppress(Exception):
             flush_redis(args.redis)
-        if pg_created:
-            with contextlib.suppress(Exception):
-                asyncio.run(
-                    seed.recreate_postgres_database(args.postgres_url, PG_DATABASE, drop_only=True)
-                )
+        seed.drop_postgres_databases(args.postgres_url, scratch)
         shutil.rmtree(folder, ignore_errors=True)
+
+    def run() -> int:
+        results = []
+        if not args.no_sqlite:
+            results.append(run_target("sqlite", seed.sqlite_url(folder), folder, processes, args))
+        if use_postgres(args.no_postgres, args.postgres_url):
+            scratch.append(PG_DATABASE)
+            asyncio.run(seed.recreate_postgres_database(args.postgres_url, PG_DATABASE))
+            url = seed.with_database(args.postgres_url, PG_DATABASE)
+            results.append(run_target("postgres", url, folder, processes, args))
+        clean = report(results, args) if results else False
+        return 0 if clean else 1
+
+    return run_cleanly(run, clean_up, stopping="the servers")
 
 
 if __name__ == "__main__":

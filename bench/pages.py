@@ -18,13 +18,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import io
 import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,23 +30,32 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-BENCH_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = BENCH_DIR.parent
-sys.path[:0] = [str(PROJECT_ROOT), str(BENCH_DIR)]
+# The project root (portal), then bench/ (seed, _support).
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
 import seed  # noqa: E402  (bench/seed.py, after the path is set)
+from _support import (  # noqa: E402  (bench/_support.py: processes, environment, clean-up)
+    BENCH_DIR,
+    DEFAULT_PG_ADMIN_URL,
+    HOST,
+    PROJECT_ROOT,
+    die_with_parent,
+    free_port,
+    log,
+    run_cleanly,
+    server_env,
+    spawn,
+    use_postgres,
+)
 
 GOAL = 0.80
 # Suffix of the optional targets with the page cache off (not part of the goal).
 UNCACHED = "-uncached"
-HOST = "127.0.0.1"  # load never leaves this machine
-DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PG_BENCH_DATABASE = "portal_bench"
 # Identical for the portal and the ceiling: one process, as `portal serve` runs it.
 UVICORN_OPTIONS = [
@@ -64,17 +71,7 @@ INSTALL_WRK = "wrk is not installed. Install it from Debian: `sudo apt-get insta
 READY_SECONDS = 60
 
 
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
 # --- processes ---------------------------------------------------------------------------
-
-
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if the benchmark itself dies (even by SIGKILL)."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 @dataclass
@@ -104,31 +101,20 @@ class Processes:
         self.servers: list[Server] = []
 
     def start(
-        self, name: str, app: str, env: dict[str, str], folder: Path, app_dir: Path
+        self,
+        name: str,
+        app: str,
+        env: dict[str, str],
+        folder: Path,
+        app_dir: Path = PROJECT_ROOT,
+        options: list[str] | None = None,
     ) -> Server:
-        port = _free_port()
+        """`uvicorn app` on a spare port with UVICORN_OPTIONS (and `options`)."""
+        port = free_port()
         log_path = folder / f"{name}.log"
-        with log_path.open("wb") as out:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    app,
-                    "--app-dir",
-                    str(app_dir),
-                    "--port",
-                    str(port),
-                    *UVICORN_OPTIONS,
-                ],
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl+C reaches us; we stop the servers in order
-                preexec_fn=_die_with_parent,
-            )
-        server = Server(name, port, process, log_path)
+        argv = [sys.executable, "-m", "uvicorn", app, "--app-dir", str(app_dir)]
+        argv += ["--port", str(port), *(options or []), *UVICORN_OPTIONS]
+        server = Server(name, port, spawn(argv, env, log_path), log_path)
         self.servers.append(server)
         return server
 
@@ -146,12 +132,6 @@ class Processes:
                     os.killpg(server.process.pid, signal.SIGKILL)
                 server.process.wait(timeout=5)
         self.servers.clear()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def _get(url: str, timeout: float = 10) -> tuple[int, bytes]:
@@ -176,15 +156,6 @@ def wait_ready(server: Server) -> None:
     raise RuntimeError(
         f"{server.name} did not answer /healthz within {READY_SECONDS} s; its log:\n{server.log_path.read_text()[-3000:]}"
     )
-
-
-def server_env(extra: dict[str, str]) -> dict[str, str]:
-    """This environment without any PORTAL_* of the caller's, plus the run's own."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), env.get("PYTHONPATH", "")]).rstrip(
-        os.pathsep
-    )
-    return {**env, **extra}
 
 
 def portal_env(
@@ -239,22 +210,6 @@ def seed_database(database_url: str, var_dir: Path, now: datetime) -> None:
     _quietly(seed.seed(Settings(database_url=database_url, var_dir=var_dir), now))
 
 
-def postgres_available(admin_url: str) -> str | None:
-    """None when the server answers, otherwise why not."""
-
-    async def probe() -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(admin_url, timeout=3)
-        await conn.close()
-
-    try:
-        asyncio.run(probe())
-    except Exception as exc:  # noqa: BLE001 - any failure means "skip PostgreSQL"
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
 # --- load --------------------------------------------------------------------------------
 
 
@@ -307,7 +262,7 @@ def wrk(server: Server, page: str, seconds: int, connections: int, threads: int)
         text=True,
         timeout=seconds + 60,
         check=False,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
     )
     cpu = (server.cpu_seconds() - cpu_before) / (time.monotonic() - started)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH ")), None)
@@ -496,21 +451,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-@contextlib.contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """SIGTERM/SIGHUP behave like Ctrl+C, so the clean-up below always runs."""
-
-    def interrupt(signum, frame):  # noqa: ARG001
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if shutil.which("wrk") is None:
@@ -519,98 +459,85 @@ def main(argv: list[str] | None = None) -> int:
     log(f"Page benchmark: {machine_line()}")
     folder = Path(tempfile.mkdtemp(prefix="portal-bench-"))
     processes = Processes()
-    pg_url: str | None = None
-    try:
-        with stop_on_signals():
-            log(f"Seeding SQLite in {folder}")
-            sqlite_url = seed.sqlite_url(folder)
-            seeded_at = datetime.now(UTC).replace(
-                second=0, microsecond=0
-            )  # the same data in every database
-            seed_database(sqlite_url, folder / "var-sqlite", seeded_at)
-            if args.no_postgres:
-                log("PostgreSQL: skipped (--no-postgres)")
-            elif (why := postgres_available(args.postgres_url)) is not None:
-                log(
-                    f"PostgreSQL: SKIPPED, cannot reach {args.postgres_url} ({why}). "
-                    "Start PostgreSQL or set BENCH_POSTGRES_URL to measure it too."
-                )
-            else:
-                log(f"Seeding PostgreSQL database {PG_BENCH_DATABASE!r}")
-                asyncio.run(seed.recreate_postgres_database(args.postgres_url, PG_BENCH_DATABASE))
-                pg_url = seed.with_database(args.postgres_url, PG_BENCH_DATABASE)
-                seed_database(pg_url, folder / "var-postgres", seeded_at)
+    scratch: list[str] = []  # the PostgreSQL database, once created
 
-            log("Starting servers (uvicorn, one process each, no access log)")
-            servers = [
-                processes.start(
-                    "ceiling",
-                    "ceiling_app:app",
-                    server_env(
-                        {
-                            "BENCH_DATABASE_URL": sqlite_url,
-                            "BENCH_VAR_DIR": str(folder / "var-ceiling"),
-                        }
-                    ),
-                    folder,
-                    BENCH_DIR,
-                )
-            ]
-            databases = [("sqlite", sqlite_url)] + ([("postgres", pg_url)] if pg_url else [])
-            portals = [(f"portal-{label}", url, None) for label, url in databases]
-            if (
-                args.uncached
-            ):  # the same portal with the page cache off: every request reads and renders
-                portals += [(f"portal-{label}{UNCACHED}", url, "0") for label, url in databases]
-            redis_urls = (
-                redis_databases(args.redis, len(portals)) if args.redis else [None] * len(portals)
-            )
-            for (name, url, cache_seconds), redis_url in zip(portals, redis_urls, strict=True):
-                env = portal_env(
-                    url, folder / f"var-{name}", cache_seconds=cache_seconds, redis_url=redis_url
-                )
-                servers.append(processes.start(name, "portal.asgi:app", env, folder, PROJECT_ROOT))
-            if args.redis:
-                log(
-                    f"  page cache and sessions in Redis: {', '.join(u for u in redis_urls if u)} (one database per target)"
-                )
-            for server in servers:
-                wait_ready(server)
-
-            pages = check_pages(servers, ["/", f"/seats/{seed.DEMO_SLUG}"])
-            if not pages:
-                log("No page answered 200 on every target; nothing to measure.")
-                return 1
-            results = measure(servers, pages, args)
-            targets = [s.name for s in servers]
-            met = report(results, pages, targets)
-            if args.json:
-                args.json.write_text(
-                    json.dumps(
-                        {
-                            "machine": machine_line(),
-                            "runs": [run.__dict__ for r in results for run in r.runs],
-                        },
-                        indent=1,
-                    )
-                )
-            return 1 if args.strict and not met else 0
-    except KeyboardInterrupt:
-        log("\nInterrupted: stopping the servers.")
-        return 130
-    except RuntimeError as exc:  # a server that would not start, wrk that failed
-        log(f"\nBenchmark stopped: {exc}")
-        return 1
-    finally:
+    def clean_up() -> None:
         processes.stop_all()
-        if pg_url:
-            with contextlib.suppress(Exception):
-                asyncio.run(
-                    seed.recreate_postgres_database(
-                        args.postgres_url, PG_BENCH_DATABASE, drop_only=True
-                    )
-                )
+        seed.drop_postgres_databases(args.postgres_url, scratch)
         shutil.rmtree(folder, ignore_errors=True)
+
+    return run_cleanly(
+        lambda: run(args, folder, processes, scratch), clean_up, stopping="the servers"
+    )
+
+
+def run(args: argparse.Namespace, folder: Path, processes: Processes, scratch: list[str]) -> int:
+    """Seed, start the servers, measure and report; `scratch` gets the PostgreSQL
+    database's name before it is created (main drops it)."""
+    log(f"Seeding SQLite in {folder}")
+    sqlite_url = seed.sqlite_url(folder)
+    seeded_at = datetime.now(UTC).replace(
+        second=0, microsecond=0
+    )  # the same data in every database
+    seed_database(sqlite_url, folder / "var-sqlite", seeded_at)
+    pg_url = None
+    if use_postgres(args.no_postgres, args.postgres_url):
+        log(f"Seeding PostgreSQL database {PG_BENCH_DATABASE!r}")
+        scratch.append(PG_BENCH_DATABASE)
+        asyncio.run(seed.recreate_postgres_database(args.postgres_url, PG_BENCH_DATABASE))
+        pg_url = seed.with_database(args.postgres_url, PG_BENCH_DATABASE)
+        seed_database(pg_url, folder / "var-postgres", seeded_at)
+
+    log("Starting servers (uvicorn, one process each, no access log)")
+    servers = [
+        processes.start(
+            "ceiling",
+            "ceiling_app:app",
+            server_env(
+                {
+                    "BENCH_DATABASE_URL": sqlite_url,
+                    "BENCH_VAR_DIR": str(folder / "var-ceiling"),
+                }
+            ),
+            folder,
+            BENCH_DIR,
+        )
+    ]
+    databases = [("sqlite", sqlite_url)] + ([("postgres", pg_url)] if pg_url else [])
+    portals = [(f"portal-{label}", url, None) for label, url in databases]
+    if args.uncached:  # the same portal with the page cache off: every request reads and renders
+        portals += [(f"portal-{label}{UNCACHED}", url, "0") for label, url in databases]
+    redis_urls = redis_databases(args.redis, len(portals)) if args.redis else [None] * len(portals)
+    for (name, url, cache_seconds), redis_url in zip(portals, redis_urls, strict=True):
+        env = portal_env(
+            url, folder / f"var-{name}", cache_seconds=cache_seconds, redis_url=redis_url
+        )
+        servers.append(processes.start(name, "portal.asgi:app", env, folder, PROJECT_ROOT))
+    if args.redis:
+        log(
+            f"  page cache and sessions in Redis: {', '.join(u for u in redis_urls if u)} (one database per target)"
+        )
+    for server in servers:
+        wait_ready(server)
+
+    pages = check_pages(servers, ["/", f"/seats/{seed.DEMO_SLUG}"])
+    if not pages:
+        log("No page answered 200 on every target; nothing to measure.")
+        return 1
+    results = measure(servers, pages, args)
+    targets = [s.name for s in servers]
+    met = report(results, pages, targets)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": machine_line(),
+                    "runs": [run.__dict__ for r in results for run in r.runs],
+                },
+                indent=1,
+            )
+        )
+    return 1 if args.strict and not met else 0
 
 
 if __name__ == "__main__":

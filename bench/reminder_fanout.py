@@ -47,12 +47,21 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-import pages  # noqa: E402  (bench/pages.py: processes, environment, PostgreSQL probe)
 import seed  # noqa: E402
-from pages import HOST, PROJECT_ROOT, log  # noqa: E402
+from _support import (  # noqa: E402  (bench/_support.py: processes, environment, clean-up)
+    DEFAULT_PG_ADMIN_URL,
+    HOST,
+    flush_redis,
+    free_port,
+    log,
+    run_cleanly,
+    server_env,
+    spawn,
+    use_postgres,
+)
 
 BIN = Path(sys.executable).parent
-DEFAULT_PG_URL = os.environ.get("BENCH_POSTGRES_URL", pages.DEFAULT_PG_ADMIN_URL)
+DEFAULT_PG_URL = os.environ.get("BENCH_POSTGRES_URL", DEFAULT_PG_ADMIN_URL)
 START_SECONDS = 60
 
 
@@ -116,16 +125,7 @@ class Procs:
 
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Proc:
         log_path = self.folder / f"{name}-{len(self.started)}.log"
-        with log_path.open("wb") as out:
-            popen = subprocess.Popen(
-                argv,
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=pages._die_with_parent,
-            )
+        popen = spawn(argv, env, log_path)
         proc = Proc(name, popen, log_path)
         self.started.append(proc)
         return proc
@@ -159,25 +159,15 @@ class Procs:
 
 def start_redis(procs: Procs) -> str:
     redis_server = shutil.which("redis-server") or "/usr/bin/redis-server"
-    port = pages._free_port()
+    port = free_port()
     argv = [redis_server, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"]
     proc = procs.start("redis", [*argv, "--dir", str(procs.folder)])
     procs.wait_for(proc, "Ready to accept connections")
     return f"redis://{HOST}:{port}/0"
 
 
-def flush_redis(url: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url, socket_timeout=5)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-
-
 def portal_env(database_url: str, broker_url: str, smtp_url: str, var_dir: Path) -> dict:
-    return pages.server_env(
+    return server_env(
         {
             "PICCOLO_CONF": "portal.piccolo_conf",
             "PORTAL_ENV": "development",
@@ -347,7 +337,7 @@ def run_round(
     try:
         flush_redis(redis_url)
         asyncio.run(reset_round(settings, round_id, due=False))
-        smtp_port = pages._free_port()
+        smtp_port = free_port()
         sink_file = folder / f"sink-{label}-{number}.txt"
         sink = procs.start(
             "sink", [sys.executable, __file__, "--sink", str(smtp_port), str(sink_file)]
@@ -487,56 +477,46 @@ def main(argv: list[str] | None = None) -> int:
     )
     folder = Path(tempfile.mkdtemp(prefix="portal-fanout-"))
     redis_procs = Procs(folder)
-    pg_name: str | None = None
-    results: list[Result] = []
-    try:
-        with pages.stop_on_signals():
-            redis_url = os.environ.get("PORTAL_BENCH_REDIS_URL") or start_redis(redis_procs)
-            targets = []
-            if not args.no_sqlite:
-                targets.append(("sqlite", seed.sqlite_url(folder)))
-            if args.no_postgres:
-                log("PostgreSQL: skipped (--no-postgres)")
-            elif (why := pages.postgres_available(args.postgres_url)) is not None:
-                log(f"PostgreSQL: SKIPPED, cannot reach {args.postgres_url} ({why})")
-            else:
-                pg_name = f"portal_fanout_{secrets.token_hex(3)}"
-                asyncio.run(seed.recreate_postgres_database(args.postgres_url, pg_name))
-                targets.append(("postgres", seed.with_database(args.postgres_url, pg_name)))
-            for label, url in targets:
-                settings = Settings(database_url=url, var_dir=folder / "var")
-                started = time.monotonic()
-                round_id = asyncio.run(seed_drafts(settings, args.applicants))
-                log(
-                    f"[{label}] seeded {args.applicants:,} drafts in {time.monotonic() - started:.1f} s"
-                )
-                for number in range(1, args.rounds + 1):
-                    result = run_round(label, number, settings, round_id, redis_url, args, folder)
-                    results.append(result)
-                    log(
-                        f"[{label}] round {number}: due -> last delivery {result.seconds:.1f} s "
-                        f"({result.per_second:.0f}/s; raw sink {result.raw_per_second:.0f}/s), "
-                        f"planned in {result.planned_seconds:.1f} s, "
-                        f"{result.duplicates} duplicates, {result.missing} missing"
-                    )
-            return 0 if results and report(results) else 1
-    except KeyboardInterrupt:
-        log("\nInterrupted: stopping every process.")
-        return 130
-    except (RuntimeError, TimeoutError) as exc:
-        log(f"\nBenchmark stopped: {exc}")
-        return 1
-    finally:
+    scratch: list[str] = []  # the PostgreSQL database, once created
+
+    def clean_up() -> None:
         redis_procs.stop_all()
         if os.environ.get("PORTAL_BENCH_REDIS_URL"):
             with contextlib.suppress(Exception):
                 flush_redis(os.environ["PORTAL_BENCH_REDIS_URL"])
-        if pg_name:
-            with contextlib.suppress(Exception):
-                asyncio.run(
-                    seed.recreate_postgres_database(args.postgres_url, pg_name, drop_only=True)
-                )
+        seed.drop_postgres_databases(args.postgres_url, scratch)
         shutil.rmtree(folder, ignore_errors=True)
+
+    def run() -> int:
+        results: list[Result] = []
+        redis_url = os.environ.get("PORTAL_BENCH_REDIS_URL") or start_redis(redis_procs)
+        targets = []
+        if not args.no_sqlite:
+            targets.append(("sqlite", seed.sqlite_url(folder)))
+        if use_postgres(args.no_postgres, args.postgres_url):
+            pg_name = f"portal_fanout_{secrets.token_hex(3)}"
+            scratch.append(pg_name)
+            asyncio.run(seed.recreate_postgres_database(args.postgres_url, pg_name))
+            targets.append(("postgres", seed.with_database(args.postgres_url, pg_name)))
+        for label, url in targets:
+            settings = Settings(database_url=url, var_dir=folder / "var")
+            started = time.monotonic()
+            round_id = asyncio.run(seed_drafts(settings, args.applicants))
+            log(
+                f"[{label}] seeded {args.applicants:,} drafts in {time.monotonic() - started:.1f} s"
+            )
+            for number in range(1, args.rounds + 1):
+                result = run_round(label, number, settings, round_id, redis_url, args, folder)
+                results.append(result)
+                log(
+                    f"[{label}] round {number}: due -> last delivery {result.seconds:.1f} s "
+                    f"({result.per_second:.0f}/s; raw sink {result.raw_per_second:.0f}/s), "
+                    f"planned in {result.planned_seconds:.1f} s, "
+                    f"{result.duplicates} duplicates, {result.missing} missing"
+                )
+        return 0 if results and report(results) else 1
+
+    return run_cleanly(run, clean_up, stopping="every process")
 
 
 if __name__ == "__main__":

@@ -34,15 +34,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BENCH_DIR.parent
+sys.path[:0] = [str(PROJECT_ROOT), str(BENCH_DIR)]
 os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
+
+from seed import recreate_postgres_database  # noqa: E402  (bench/seed.py)
 
 from portal import db  # noqa: E402
 from portal.domain import scoring_math as sm  # noqa: E402
 from portal.domain.accounts import hash_password  # noqa: E402
-from portal.domain.moderation import moderation_view, round_scores  # noqa: E402
+from portal.domain.moderation import moderation_view  # noqa: E402
 from portal.domain.panel_access import PANEL_STATUSES, normalise_organisation  # noqa: E402
+from portal.domain.score_tally import round_scores  # noqa: E402
 from portal.domain.shortlist import ShortlistInput, build_proposal  # noqa: E402
 from portal.settings import Settings  # noqa: E402
 from portal.tables import (  # noqa: E402
@@ -415,23 +419,11 @@ async def run_target(label: str, url: str, args, folder: Path) -> dict:
     return outcome
 
 
-def _admin_url(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    return urlunsplit(parts._replace(path="/postgres")), name
-
-
 async def _recreate(url: str, *, drop_only: bool = False) -> None:
-    import asyncpg
-
-    admin, name = _admin_url(url)
-    conn = await asyncpg.connect(admin, timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
+    """Drop (and unless `drop_only`, create) the scratch database `url` names."""
+    parts = urlsplit(url)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    await recreate_postgres_database(admin_url, parts.path.lstrip("/"), drop_only=drop_only)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -8,6 +8,8 @@ a few opening soon, a few recently closed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -214,3 +216,11 @@ async def recreate_postgres_database(admin_url: str, name: str, *, drop_only: bo
             await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
+
+
+def drop_postgres_databases(admin_url: str, names: list[str]) -> None:
+    """The benchmarks' clean-up: drop each scratch database, ignoring any failure (the
+    run is ending either way)."""
+    for name in names:
+        with contextlib.suppress(Exception):
+            asyncio.run(recreate_postgres_database(admin_url, name, drop_only=True))

@@ -12,12 +12,9 @@ from dataclasses import replace
 from functools import partial
 
 from portal.domain.outbox import Mail
-from portal.domain.reminders import (
-    CLOSED_NOTICE_WINDOW,
-    ReminderKind,
-    ReminderNotice,
-    unsubscribe_token,
-)
+from portal.domain.reminder_optout import unsubscribe_token
+from portal.domain.reminder_schedule import CLOSED_NOTICE_WINDOW, ReminderKind
+from portal.domain.reminders import ReminderNotice
 from portal.domain.timerules import describe_remaining
 from portal.mails import _templated_mail, application_link
 from portal.settings import Settings

@@ -18,7 +18,7 @@ recent offset that fell due is created: nobody gets a burst of stale reminders.
 Candidates are chosen in SQL, a batch at a time.
 
 This module plans; the schedule's rules and the admin's changes are in
-`reminder_schedule`, the opt-out in `reminder_optout` (both re-exported here).
+`reminder_schedule`, the opt-out in `reminder_optout`.
 """
 
 from __future__ import annotations
@@ -34,26 +34,12 @@ from piccolo.columns.combination import WhereRaw
 from portal.domain.deadlines import effective_deadline, grace_end
 from portal.domain.outbox import Mail, enqueue_mails
 from portal.domain.panel_access import PANEL_STATUSES, conflicted_application_ids
-from portal.domain.reminder_optout import (
-    reminder_preference,
-    set_reminders_opt_out,
-    token_user_id,
-    unsubscribe_token,
-)
 from portal.domain.reminder_schedule import (
     CLOSED_NOTICE_WINDOW,
-    DRAFT_KINDS,
-    MAX_OFFSET_HOURS,
-    MAX_OFFSETS,
     ReminderKind,
-    ScheduleInput,
     closed_notice_due,
-    describe_offset,
     due_offset,
     parse_hours,
-    reminder_counts,
-    update_reminder_schedule,
-    validate_hours,
 )
 from portal.domain.rounds import MAX_GRACE_MINUTES, RoundStage
 from portal.domain.timerules import DEFAULT_ZONE, ensure_aware_utc
@@ -65,31 +51,6 @@ from portal.tables import (
     Round,
     ScoreSheet,
 )
-
-# The rules, the opt-out and the admin's schedule live beside this module; their public
-# names are re-exported so callers need one import.
-__all__ = [
-    "CLOSED_NOTICE_WINDOW",
-    "DRAFT_KINDS",
-    "MAX_OFFSETS",
-    "MAX_OFFSET_HOURS",
-    "ReminderKind",
-    "ReminderNotice",
-    "ScheduleInput",
-    "closed_notice_due",
-    "describe_offset",
-    "due_offset",
-    "parse_hours",
-    "plan_due_reminders",
-    "reminder_counts",
-    "reminder_key",
-    "reminder_preference",
-    "set_reminders_opt_out",
-    "token_user_id",
-    "unsubscribe_token",
-    "update_reminder_schedule",
-    "validate_hours",
-]
 
 # Rows per INSERT: both engines cap the parameters of one statement (SQLite at 32766).
 _BATCH = 500

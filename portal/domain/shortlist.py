@@ -23,9 +23,10 @@ from typing import Any
 from portal.domain import scoring_math as sm
 from portal.domain.audit import Actor, record_event
 from portal.domain.errors import Conflict, DomainError
-from portal.domain.moderation import SCORING_STAGE, RoundScores, chair_of, round_scores
+from portal.domain.moderation import SCORING_STAGE, chair_of
 from portal.domain.outbox import Mail
 from portal.domain.rounds import RoundStage, get_round, transition_round
+from portal.domain.score_tally import RoundScores, round_scores
 from portal.domain.timerules import ensure_aware_utc
 from portal.tables import Application, Shortlist, ShortlistEntry
 

@@ -8,17 +8,20 @@ a migrated SQLite file, with the embedded worker and scheduler, like `make run`.
 
 Playwright cannot download browsers here, so it launches /usr/bin/chromium. Without
 it every browser test skips; `.ci/run` installs it and fails if any was skipped.
+
+The helpers the tests call (seeding, signing in, the mailbox, axe-core) are in helpers.py.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +42,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 ADMIN_EMAIL = "admin@example.org"
 ADMIN_NAME = "Bea Browser"
@@ -60,7 +62,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _server_env(tmp: Path, port: int) -> dict[str, str]:
+def server_env(tmp: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     env.update(
         PICCOLO_CONF="portal.piccolo_conf",
@@ -72,6 +74,7 @@ def _server_env(tmp: Path, port: int) -> dict[str, str]:
         PORTAL_EMBEDDED_WORKER="1",
         PORTAL_EMBEDDED_SCHEDULER="1",
         PORTAL_PUBLIC_CACHE_SECONDS="0",
+        PORTAL_TRUSTED_PROXIES="127.0.0.1",  # X-Forwarded-For: see `new_context`
         PORTAL_LOG_LEVEL="WARNING",
     )
     return env
@@ -115,7 +118,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); .ci/run installs it")
     tmp = tmp_path_factory.mktemp("live")
     port = _free_port()
-    env = _server_env(tmp, port)
+    env = server_env(tmp, port)
     _portal(env, "migrate")
     _portal(env, "create-admin", ADMIN_EMAIL, "--name", ADMIN_NAME, "--password", ADMIN_PASSWORD)
     log = tmp / "server.log"
@@ -167,31 +170,43 @@ def chromium(live_server: LiveServer) -> Iterator[object]:
         playwright.stop()
 
 
+# Client addresses handed to browser contexts, one each (see `new_context`).
+_ADDRESSES = itertools.count()
+
+
 @pytest.fixture
-def page(chromium, live_server: LiveServer):
+def new_context(chromium, live_server: LiveServer) -> Iterator[Callable[..., object]]:
+    """Make browser contexts on the live server (closed after the test), each with a
+    client address of its own in X-Forwarded-For, which the server trusts from
+    127.0.0.1: the sign-in limit (10 a minute per address) then counts each person, not
+    the whole suite, whatever order the tests run in."""
+    contexts = []
+
+    def make(**options):
+        n = next(_ADDRESSES)
+        forwarded = {"X-Forwarded-For": f"10.0.{n // 250}.{n % 250 + 1}"}
+        context = chromium.new_context(
+            base_url=live_server.url, extra_http_headers=forwarded, **options
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_context):
     """A fresh page with no cookies, its addresses relative to the live server."""
-    context = chromium.new_context(base_url=live_server.url)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    yield page
-    context.close()
+    return new_context().new_page()
 
 
-def axe_check(page) -> None:
-    """Fail the test with every WCAG 2.2 AA violation axe-core finds on the page."""
-    from axe_playwright_python.sync_playwright import Axe
+@pytest.fixture
+def seeded(request: pytest.FixtureRequest, live_server: LiveServer) -> tuple[str, int, list[int]]:
+    """(tag, round id, application ids) of the seed the test module names in SEED, one of
+    tests/browser/seeds.py, written to the live server's database for this test."""
+    from tests.browser.helpers import seed_round
 
-    results = Axe().run(
-        page,
-        options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]},
-    )
-    if results.violations_count:
-        pytest.fail(f"axe-core on {page.url}:\n{results.generate_report()}", pytrace=False)
-
-
-def sign_in(page, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> None:
-    """Sign in the way a person does: by the form's visible labels."""
-    page.goto("/admin/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    return seed_round(live_server, request.module.SEED)

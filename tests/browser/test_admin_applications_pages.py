@@ -4,13 +4,10 @@ live server's own database (the server is a subprocess too; see conftest)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import _server_env, axe_check, sign_in
+from tests.browser.helpers import axe_check, on_live_db, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -47,12 +44,7 @@ asyncio.run(main())
 
 @pytest.fixture
 def seeded(live_server) -> tuple[int, int]:
-    env = _server_env(live_server.var_dir.parent, 0)
-    done = subprocess.run(
-        [sys.executable, "-c", SEED], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    round_id, app_id = done.stdout.split()
+    round_id, app_id = on_live_db(live_server, SEED).split()
     return int(round_id), int(app_id)
 
 

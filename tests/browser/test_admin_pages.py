@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ADMIN_EMAIL, ADMIN_NAME, axe_check, sign_in
+from tests.browser.conftest import ADMIN_EMAIL, ADMIN_NAME
+from tests.browser.helpers import axe_check, sign_in
 
 pytestmark = pytest.mark.browser
 

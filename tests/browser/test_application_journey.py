@@ -12,21 +12,22 @@ database, as in the other browser tests (the server is a subprocess too; see con
 
 from __future__ import annotations
 
-import email
 import re
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from email import policy
-from pathlib import Path
 
 import pytest
 
 from portal.domain.timerules import format_instant
-from tests.browser.conftest import LiveServer, _server_env, axe_check
-from tests.browser.test_account_pages import link_from_mailbox
-from tests.browser.test_apply_pages import PDF, SEED
+from tests.browser.helpers import (
+    OPEN_ROUND_SEED,
+    PDF,
+    axe_check,
+    mail_containing,
+    on_live_db,
+    register_and_confirm,
+    upload_cv,
+)
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -55,31 +56,6 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 """
 
 
-def _on_live_db(live_server: LiveServer, script: str, *args: str) -> str:
-    """Run `script` against the live server's database; its standard output."""
-    env = _server_env(live_server.var_dir.parent, 0)
-    done = subprocess.run(
-        [sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def _mail_containing(folder: Path, recipient: str, text: str, timeout: float = 20.0):
-    """The first mail to `recipient` whose plain text contains `text`, once the worker sent it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for file in sorted(folder.glob("*.eml")):
-            message = email.message_from_bytes(file.read_bytes(), policy=policy.default)
-            if recipient not in str(message["To"]):
-                continue
-            body = message.get_body(preferencelist=("plain",)).get_content()
-            if text in body:
-                return message, body
-        time.sleep(0.2)
-    raise AssertionError(f"no mail to {recipient} containing {text!r} in {folder}")
-
-
 def _posted(response) -> bool:
     return response.request.method == "POST"
 
@@ -89,26 +65,12 @@ def _path(url: str) -> str:
 
 
 def test_register_apply_submit_then_refused_after_the_deadline(page, live_server):
-    round_id = int(_on_live_db(live_server, SEED, "unused seed password").split()[0])
+    round_id = int(on_live_db(live_server, OPEN_ROUND_SEED, "unused seed password").split()[0])
     address = f"journey-{time.time_ns()}@example.org"
     mailbox = live_server.var_dir / "mailbox"
 
     # Register, and confirm through the link in the mailbox.
-    page.goto("/account/register")
-    axe_check(page)
-    page.get_by_label("Your name").fill("Jo Journey")
-    page.get_by_label("Email address").fill(address)
-    page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("heading", name="Check your email", level=1)).to_be_visible()
-    axe_check(page)
-    page.goto(link_from_mailbox(mailbox, address, "/account/verify/"))
-    axe_check(page)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Type the password again").fill(PASSWORD)
-    page.get_by_role("button", name="Confirm and sign in").click()
-    page.wait_for_url("**/account/profile?welcome=1")
-    assert "Your email address is confirmed" in page.inner_text("main")
-    axe_check(page)
+    register_and_confirm(page, mailbox, "Jo Journey", address, PASSWORD)
 
     # Start an application on the open round.
     page.goto(f"/applications/start/{round_id}")
@@ -129,14 +91,7 @@ def test_register_apply_submit_then_refused_after_the_deadline(page, live_server
     axe_check(page)
 
     # Upload a small PDF as the CV.
-    page.get_by_role("link", name="Upload your CV").click()
-    page.wait_for_url("**/documents")
-    axe_check(page)
-    page.get_by_label("Your CV", exact=True).set_input_files(
-        {"name": "journey cv.pdf", "mimeType": "application/pdf", "buffer": PDF}
-    )
-    page.get_by_role("button", name="Upload CV").click()
-    expect(page.get_by_text("Your CV is uploaded.")).to_be_visible()
+    upload_cv(page, "journey cv.pdf")
     axe_check(page)
 
     # Review, then submit.
@@ -159,7 +114,7 @@ def test_register_apply_submit_then_refused_after_the_deadline(page, live_server
     axe_check(page)
 
     # The same receipt in the mailbox.
-    receipt_mail, body = _mail_containing(mailbox, address, reference.group(0))
+    receipt_mail, body = mail_containing(mailbox, address, reference.group(0))
     assert reference.group(0) in str(receipt_mail["Subject"])
     assert f"SHA-256 of what you submitted: {content_hash.group(0)}" in body
     assert PASSWORD not in body
@@ -186,7 +141,7 @@ def test_register_apply_submit_then_refused_after_the_deadline(page, live_server
 
     # The round closes.
     closes_at = (datetime.now(UTC) - timedelta(minutes=2)).replace(second=0, microsecond=0)
-    _on_live_db(live_server, CLOSE, str(round_id), closes_at.isoformat())
+    on_live_db(live_server, CLOSE, str(round_id), closes_at.isoformat())
     closing = format_instant(closes_at, ZONE)
 
     # A late "Submit your changes" is refused, stating the closing time.

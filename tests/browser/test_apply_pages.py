@@ -9,12 +9,10 @@ own database (the server is a subprocess too; see conftest)."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 
-from tests.browser.conftest import _server_env, axe_check
+from tests.browser.helpers import OPEN_ROUND_SEED, axe_check, on_live_db, upload_cv
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -22,56 +20,12 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "browser apply password"
 PHONE = {"width": 390, "height": 844}
-PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
-
-# Like the demo's open round: a published seat with guidance on its criteria, a required
-# question with a word limit and an optional one, open since yesterday for a few days.
-SEED = r"""
-import asyncio, sys
-from datetime import timedelta
-from portal import db
-from portal.settings import Settings
-from portal.domain.accounts import hash_password
-from portal.domain.timerules import utcnow
-from portal.tables import Criterion, Question, Round, Seat, User
-
-async def main(password):
-    db.bind(db.engine_for(Settings.from_env()))
-    now = utcnow()
-    tag = f"{now.timestamp():.6f}".replace(".", "")
-    async with db.write_transaction():
-        seat = (await Seat.insert(Seat(
-            slug=f"phone-apply-{tag}", title="Community voice seat",
-            summary="A leader from a community-led organisation.", published=True,
-        )).returning(Seat.id))[0]["id"]
-        await Question.insert(Question(seat=seat, position=0, prompt="Why do you want this seat?", word_limit=10, required=True))
-        await Question.insert(Question(seat=seat, position=1, prompt="Anything else we should know?", word_limit=50, required=False))
-        await Criterion.insert(Criterion(seat=seat, position=0, title="Lived experience",
-            guidance="Show how your experience shapes your work.", weight=2))
-        r = (await Round.insert(Round(seat=seat, opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=4))).returning(Round.id))[0]["id"]
-        email = f"phone-{tag}@example.org"
-        await User.insert(User(email=email, name="Pat Phone", role="applicant",
-            password_hash=hash_password(password), email_verified_at=now))
-    print(r, email)
-
-asyncio.run(main(sys.argv[1]))
-"""
 
 
 @pytest.fixture
 def open_round(live_server) -> tuple[int, str]:
     """(round id, applicant email) on the live server's database."""
-    env = _server_env(live_server.var_dir.parent, 0)
-    done = subprocess.run(
-        [sys.executable, "-c", SEED, PASSWORD],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    round_id, email = done.stdout.split()
+    round_id, email = on_live_db(live_server, OPEN_ROUND_SEED, PASSWORD).split()
     return int(round_id), email
 
 
@@ -119,14 +73,7 @@ def test_apply_journey_on_a_phone_passes_axe_at_every_step(page, open_round):
     axe_check(page)
 
     # Upload a small PDF as the CV.
-    page.get_by_role("link", name="Upload your CV").click()
-    page.wait_for_url("**/documents")
-    axe_check(page)
-    page.get_by_label("Your CV", exact=True).set_input_files(
-        {"name": "my cv.pdf", "mimeType": "application/pdf", "buffer": PDF}
-    )
-    page.get_by_role("button", name="Upload CV").click()
-    expect(page.get_by_text("Your CV is uploaded.")).to_be_visible()
+    upload_cv(page, "my cv.pdf")
     expect(page.get_by_role("link", name="my cv.pdf")).to_be_visible()
     axe_check(page)
 

@@ -4,51 +4,14 @@ HTML letter rendered (sandboxed) before "Send" is pressed."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import _server_env, axe_check, sign_in
-from tests.factories import PASSWORD
+from tests.browser.helpers import axe_check, sign_in, sign_in_account
 
 pytestmark = pytest.mark.browser
 
-SEED = r"""
-import asyncio, sys
-from portal import db
-from portal.settings import Settings
-from tests.web.test_shortlist_pack import make_shortlisted
-
-async def main(tag):
-    db.bind(db.engine_for(Settings.from_env()))
-    s = await make_shortlisted(title=f"Seat {tag}", domain=f"{tag}.example")
-    print(s.setup.round_id, s.first, s.second, s.unlisted)
-
-asyncio.run(main(sys.argv[1]))
-"""
-
-
-@pytest.fixture
-def seeded(live_server) -> tuple[str, int, list[int]]:
-    tag = f"t{time.time_ns()}"
-    env = _server_env(live_server.var_dir.parent, 0)
-    done = subprocess.run(
-        [sys.executable, "-c", SEED, tag], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    round_id, *apps = (int(x) for x in done.stdout.split())
-    return tag, round_id, apps
-
-
-def sign_in_account(page, email: str) -> None:
-    page.goto("/account/sign-in")
-    page.locator("#email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    page.wait_for_load_state()
+SEED = "outcomes"  # in tests/browser/seeds.py, for the `seeded` fixture
 
 
 def test_pack_is_accessible_and_prints_without_navigation(page, seeded):

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from portal.domain.reminders import unsubscribe_token
-from tests.browser.conftest import ADMIN_EMAIL, axe_check, sign_in
+from portal.domain.reminder_optout import unsubscribe_token
+from tests.browser.conftest import ADMIN_EMAIL
+from tests.browser.helpers import axe_check, sign_in
 
 pytestmark = pytest.mark.browser
 

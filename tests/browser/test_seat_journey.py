@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check, sign_in
+from tests.browser.helpers import axe_check, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -762,6 +762,46 @@ def close_all(loop: asyncio.AbstractEventLoop, browsers: list[Browser]) -> None:
     loop.run_until_complete(close())
 
 
+@dataclass
+class Burst:
+    """Applicants signed in on their review pages, ready to submit (see `ready_to_submit`)."""
+
+    round_id: int
+    applicants: list[Applicant]
+    web: Proc
+    worker: Proc
+    browsers: list[Browser]
+
+
+@contextlib.contextmanager
+def ready_to_submit(stack: Stack, loop: asyncio.AbstractEventLoop, n: int) -> Iterator[Burst]:
+    """n complete drafts on a round open for a week, the web, worker and scheduler up, and
+    every applicant signed in; their clients are closed at the end, whatever happened."""
+    round_id, applicants = seed_drafts(n, closes_at=now() + timedelta(days=7))
+    web, worker, _scheduler = stack.start(web=True)
+    browsers = signed_in(loop, web.url, applicants)
+    try:
+        yield Burst(round_id, applicants, web, worker, browsers)
+    finally:
+        close_all(loop, browsers)
+
+
+def all_receipts_sent_once(
+    stack: Stack, request: pytest.FixtureRequest, application_ids: set[int], figure: str
+) -> None:
+    """Wait (a minute at most) until the receipt of each application is sent and noted
+    as `figure` how long that took; after a sweep or two more (nothing else may arrive)
+    the sink holds exactly one receipt for each."""
+    started = time.monotonic()
+    count = len(application_ids)
+    wait_until(lambda: outbox_counts("receipt").get("sent", 0) == count, 60, stack.diagnose)
+    note(request, figure, round(time.monotonic() - started, 2))
+    wait_until(lambda: len(stack.smtp.received) >= count, 10, stack.diagnose)
+    time.sleep(1.5)
+    assert stack.smtp.duplicates() == {}
+    assert set(stack.smtp.message_ids()) == receipt_message_ids(application_ids)
+
+
 def submitted_application_ids(round_id: int) -> set[int]:
     from portal.tables import Application, Submission
 

@@ -9,23 +9,18 @@ rate limits in memory), so stopping that Redis breaks the broker and nothing els
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 import pytest
 
 from portal.tables import OutboxMessage
 from tests.faults.conftest import (
+    all_receipts_sent_once,
     bounded,
-    close_all,
     fetch,
     note,
-    now,
     outbox_counts,
-    receipt_message_ids,
-    seed_drafts,
-    signed_in,
+    ready_to_submit,
     submitted_application_ids,
-    wait_until,
 )
 
 pytestmark = pytest.mark.faults
@@ -36,42 +31,27 @@ APPLICANTS = 100
 def test_submissions_while_the_broker_is_down_are_accepted_and_receipted_after(
     stack, loop, request
 ):
-    round_id, applicants = seed_drafts(APPLICANTS, closes_at=now() + timedelta(days=7))
-    web, _worker, _scheduler = stack.start(web=True)
-    browsers = signed_in(loop, web.url, applicants)
-    try:
+    with ready_to_submit(stack, loop, APPLICANTS) as ready:
         stack.redis.stop()
 
         started = time.monotonic()
-        results = loop.run_until_complete(bounded((b.submit for b in browsers), 10))
+        results = loop.run_until_complete(bounded((b.submit for b in ready.browsers), 10))
         note(request, "submit_seconds_broker_down", round(time.monotonic() - started, 2))
         failures = [r for r in results if r is not True]
         assert not failures, f"{len(failures)} submits not accepted, e.g. {failures[0]!r}"
-        expected = {a.application_id for a in applicants}
-        assert submitted_application_ids(round_id) == expected
+        expected = {a.application_id for a in ready.applicants}
+        assert submitted_application_ids(ready.round_id) == expected
         # Every receipt is written, none could be handed to the broker.
         assert outbox_counts("receipt") == {"pending": APPLICANTS}
         assert stack.smtp.received == []
 
         stack.redis.start()  # same port, empty: the broker lost whatever it held
-        started = time.monotonic()
-        wait_until(
-            lambda: outbox_counts("receipt").get("sent", 0) == APPLICANTS,
-            60,
-            stack.diagnose,
-        )
-        note(request, "recovery_seconds", round(time.monotonic() - started, 2))
-        wait_until(lambda: len(stack.smtp.received) >= APPLICANTS, 10, stack.diagnose)
-        time.sleep(1.5)  # a sweep or two more: nothing else may arrive
-        assert stack.smtp.duplicates() == {}
-        assert set(stack.smtp.message_ids()) == receipt_message_ids(expected)
+        all_receipts_sent_once(stack, request, expected, "recovery_seconds")
         recipients = {r.to for r in stack.smtp.received}
-        assert recipients == {a.email for a in applicants}
+        assert recipients == {a.email for a in ready.applicants}
         assert all(r["attempts"] == 1 for r in _fetch_attempts()), (
             "a receipt was handed to SMTP more than once"
         )
-    finally:
-        close_all(loop, browsers)
 
 
 def _fetch_attempts():

@@ -10,21 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
 
 import pytest
 
 from tests.faults.conftest import (
+    all_receipts_sent_once,
     bounded,
-    close_all,
     note,
-    now,
-    outbox_counts,
-    receipt_message_ids,
-    seed_drafts,
-    signed_in,
+    ready_to_submit,
     submitted_application_ids,
-    wait_until,
 )
 
 pytestmark = pytest.mark.faults
@@ -34,10 +28,8 @@ STOP_AFTER = 15  # responses seen before the SIGTERMs
 
 
 def test_sigterm_to_web_and_worker_mid_burst_loses_no_accepted_submission(stack, loop, request):
-    round_id, applicants = seed_drafts(APPLICANTS, closes_at=now() + timedelta(days=7))
-    web, worker, _scheduler = stack.start(web=True)
-    browsers = signed_in(loop, web.url, applicants)
-    try:
+    with ready_to_submit(stack, loop, APPLICANTS) as ready:
+        web, worker, browsers = ready.web, ready.worker, ready.browsers
         outcome: dict[int, object] = {}
 
         async def burst() -> None:
@@ -66,7 +58,7 @@ def test_sigterm_to_web_and_worker_mid_burst_loses_no_accepted_submission(stack,
         worker.popen.wait(timeout=30)
         note(request, "worker_stopped_after", round(time.monotonic() - t0, 2))
         accepted = {a for a, result in outcome.items() if result is True}
-        in_database = submitted_application_ids(round_id)
+        in_database = submitted_application_ids(ready.round_id)
         note(request, "accepted_before_restart", len(accepted))
         note(request, "not_answered", sum(result is not True for result in outcome.values()))
         note(request, "in_database_without_success", len(in_database - accepted))
@@ -84,15 +76,6 @@ def test_sigterm_to_web_and_worker_mid_burst_loses_no_accepted_submission(stack,
         again = loop.run_until_complete(bounded((b.submit for b in retry), 10))
         assert all(r is True for r in again), f"a resubmission after the restart failed: {again}"
 
-        everyone = {a.application_id for a in applicants}
-        assert submitted_application_ids(round_id) == everyone
-        started = time.monotonic()
-        wait_until(
-            lambda: outbox_counts("receipt").get("sent", 0) == APPLICANTS, 60, stack.diagnose
-        )
-        note(request, "receipts_after_restart_seconds", round(time.monotonic() - started, 2))
-        time.sleep(1.5)  # a sweep or two more: nothing else may arrive
-        assert stack.smtp.duplicates() == {}
-        assert set(stack.smtp.message_ids()) == receipt_message_ids(everyone)
-    finally:
-        close_all(loop, browsers)
+        everyone = {a.application_id for a in ready.applicants}
+        assert submitted_application_ids(ready.round_id) == everyone
+        all_receipts_sent_once(stack, request, everyone, "receipts_after_restart_seconds")

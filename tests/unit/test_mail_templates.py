@@ -13,9 +13,9 @@ from portal.domain.admin_applications import ExtensionGrantedNotice
 from portal.domain.applicants import AccountMessage
 from portal.domain.applications import Receipt
 from portal.domain.outbox import Mail
-from portal.domain.outcomes import OutcomeNotice
+from portal.domain.outcome_kinds import OutcomeNotice
 from portal.domain.pack import PackNotice
-from portal.domain.panels import PanelInvitation
+from portal.domain.panel_invitations import PanelInvitation
 from portal.domain.reminders import ReminderNotice
 from portal.domain.rounds import RoundExtendedNotice
 from portal.mails import (

@@ -11,15 +11,14 @@ from portal.domain.audit import Actor
 from portal.domain.conflicts import declare_conflict, round_conflicts, rule_minor
 from portal.domain.errors import Conflict, DomainError, NotFound
 from portal.domain.panel_access import conflicted_application_ids, membership
-from portal.domain.panels import (
+from portal.domain.panel_declarations import make_declarations, parse_organisations
+from portal.domain.panel_invitations import (
     LinkGone,
     accept_invitation,
     find_invitation,
     invite_member,
-    make_declarations,
-    member_state,
-    parse_organisations,
 )
+from portal.domain.panel_roster import member_state
 from portal.panel_mails import compose_panel_invitation
 from portal.settings import Settings
 from portal.tables import Application, OutboxMessage, PanelMember

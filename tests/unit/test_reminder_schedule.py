@@ -9,16 +9,15 @@ import pytest
 
 from portal.domain.deadlines import effective_deadline
 from portal.domain.errors import DomainError
-from portal.domain.reminders import (
-    ReminderNotice,
+from portal.domain.reminder_optout import token_user_id, unsubscribe_token
+from portal.domain.reminder_schedule import (
     closed_notice_due,
     describe_offset,
     due_offset,
     parse_hours,
-    token_user_id,
-    unsubscribe_token,
     validate_hours,
 )
+from portal.domain.reminders import ReminderNotice
 from portal.reminder_mails import reminder_mail
 from portal.settings import Settings
 

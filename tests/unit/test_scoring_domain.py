@@ -14,20 +14,15 @@ from portal.domain.errors import Conflict, NotFound
 from portal.domain.panel_access import membership
 from portal.domain.panel_numbers import assign_panel_numbers
 from portal.domain.rounds import RoundStage, transition_round
-from portal.domain.scoring import (
+from portal.domain.score_sheets import save_scores, submit_sheet
+from portal.domain.scoring_oversight import close_scoring, progress, reopen_sheet
+from portal.domain.scoring_reads import member_queue, others_scores, panel_application
+from portal.domain.scoring_rules import (
     ScoringClosed,
     SheetStatus,
     SheetSubmitted,
-    close_scoring,
-    member_queue,
-    others_scores,
-    panel_application,
-    progress,
-    reopen_sheet,
-    save_scores,
     scale_points,
     scoring_window,
-    submit_sheet,
 )
 from portal.domain.seats import ValidationErrors
 from portal.tables import Application, AuditEvent, PanelConflict, Round, Score, ScoreSheet

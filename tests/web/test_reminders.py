@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from portal import db
-from portal.domain.reminders import plan_due_reminders, unsubscribe_token
+from portal.domain.reminder_optout import unsubscribe_token
+from portal.domain.reminders import plan_due_reminders
 from portal.reminder_mails import compose_reminder
 from portal.tables import (
     Application,

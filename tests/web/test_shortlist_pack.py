@@ -67,36 +67,31 @@ async def _write(*queries):
         return [await q for q in queries]
 
 
+# (email name, full name, organisation, answer) of the three applicants, in panel order.
+APPLICANTS = (
+    ("amara", "Amara Okafor", "Black Justice Collective", "I founded a mentoring scheme."),
+    ("ben", "Ben Ng", "Howard League", "I chair a tenants' forum."),
+    ("cara", "Cara Doyle", "Doyle Trust", "I volunteer at a food bank."),
+)
+
+
 async def make_shortlisted(
     stage: str = "shortlisted", title: str = "Racial equity lead", domain: str = "applicant.example"
 ):
     """A closed round with three submitted applications, two of them on a confirmed
     shortlist, a chair and a member (both ready), submitted score sheets and a CV."""
     setup = await make_round(stage="scoring", title=title, slug=title.lower().replace(" ", "-"))
-    first = await add_application(
-        setup,
-        email=f"amara@{domain}",
-        name="Amara Okafor",
-        organisation="Black Justice Collective",
-        panel_number=1,
-        text="I founded a mentoring scheme.",
-    )
-    second = await add_application(
-        setup,
-        email=f"ben@{domain}",
-        name="Ben Ng",
-        organisation="Howard League",
-        panel_number=2,
-        text="I chair a tenants' forum.",
-    )
-    unlisted = await add_application(
-        setup,
-        email=f"cara@{domain}",
-        name="Cara Doyle",
-        organisation="Doyle Trust",
-        panel_number=3,
-        text="I volunteer at a food bank.",
-    )
+    first, second, unlisted = [
+        await add_application(
+            setup,
+            email=f"{email}@{domain}",
+            name=name,
+            organisation=organisation,
+            panel_number=number,
+            text=text,
+        )
+        for number, (email, name, organisation, text) in enumerate(APPLICANTS, start=1)
+    ]
     chair_user, chair = await add_panel_member(
         setup, email=f"chair{setup.round_id}@panel.example", name="Chidi Chair", role="chair"
     )

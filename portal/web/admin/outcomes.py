@@ -1,7 +1,7 @@
 """Admin pages for outcome letters: choose, preview exactly as sent, then send.
 
-Thin handlers over `portal.domain.outcomes`. The preview renders each letter with
-the same builder the send uses; "Send N letters" posts the same choices back, and
+Thin handlers over the `portal.domain.outcome_*` modules. The preview renders each
+letter with the same builder the send uses; "Send N letters" posts the same choices back, and
 the domain writes the Outcome rows and outbox mails in one write transaction. Mail
 is dispatched after commit. A second send finds the letters already sent and
 says so; nothing goes twice.
@@ -17,18 +17,10 @@ from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.outcomes import (
-    MAX_FEEDBACK,
-    Batch,
-    LetterForm,
-    LetterPlan,
-    RoundOutcomes,
-    load_round_outcomes,
-    parse_letter_form,
-    plan_letters,
-    send_letters,
-    sent_history,
-)
+from portal.domain.outcome_form import LetterForm, LetterPlan, parse_letter_form, plan_letters
+from portal.domain.outcome_kinds import MAX_FEEDBACK, Batch
+from portal.domain.outcome_reads import RoundOutcomes, load_round_outcomes, sent_history
+from portal.domain.outcome_sending import send_letters
 from portal.domain.timerules import utcnow
 from portal.outcome_mails import compose_outcome_mail
 from portal.web.common import actor_of, form_errors, settings_of

@@ -22,14 +22,13 @@ from portal.domain.conflicts import (
     rule_minor,
 )
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.panels import (
+from portal.domain.panel_invitations import invite_member, resend_invitation
+from portal.domain.panel_roster import (
     current_chair,
-    invite_member,
     make_chair,
     member_for_admin,
     panel_members,
     remove_member,
-    resend_invitation,
     round_for_panel,
 )
 from portal.domain.timerules import utcnow

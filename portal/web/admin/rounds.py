@@ -16,7 +16,11 @@ from litestar.response import Redirect, Template
 from portal.db import read_transaction, write_transaction
 from portal.domain.admin_listings import RoundDetail, round_detail
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.reminders import ScheduleInput, reminder_counts, update_reminder_schedule
+from portal.domain.reminder_schedule import (
+    ScheduleInput,
+    reminder_counts,
+    update_reminder_schedule,
+)
 from portal.domain.round_entry import (
     DEFAULT_GRACE_MINUTES,
     ROUND_ZONES,

@@ -16,8 +16,10 @@ from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.moderation import export_scores, live_chair, round_scores
+from portal.domain.moderation import live_chair
 from portal.domain.rounds import get_round
+from portal.domain.score_tally import round_scores
+from portal.domain.scores_export import export_scores
 from portal.domain.shortlist import confirm_shortlist, shortlist_view
 from portal.domain.timerules import utcnow
 from portal.panel_pack_mails import compose_pack_mail

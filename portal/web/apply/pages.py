@@ -37,7 +37,7 @@ from portal.domain.applications import (
 )
 from portal.domain.deadlines import DeadlinePassed, can_write
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.outcomes import applicant_outcomes
+from portal.domain.outcome_reads import applicant_outcomes
 from portal.domain.timerules import utcnow
 from portal.mails import compose_receipt
 from portal.web.auth import CurrentUser

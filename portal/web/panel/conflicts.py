@@ -25,7 +25,7 @@ from portal.domain.conflicts import (
 )
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.panel_access import ensure_chair, ensure_ready, membership
-from portal.domain.panels import round_for_panel
+from portal.domain.panel_roster import round_for_panel
 from portal.domain.timerules import utcnow
 from portal.web.common import actor_of, form_errors
 

@@ -19,18 +19,16 @@ from portal.db import read_transaction, write_transaction
 from portal.domain.accounts import MIN_PASSWORD
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.panel_access import NotReady, membership
-from portal.domain.panels import (
+from portal.domain.panel_declarations import (
     CONFIDENTIALITY_UNDERTAKING,
     MAX_ORGANISATION_NAME,
     MAX_ORGANISATIONS,
-    LinkGone,
-    accept_invitation,
     declared_organisations,
-    find_invitation,
     make_declarations,
     member_rounds,
-    round_for_panel,
 )
+from portal.domain.panel_invitations import LinkGone, accept_invitation, find_invitation
+from portal.domain.panel_roster import round_for_panel
 from portal.domain.timerules import utcnow
 from portal.web.auth import sign_in
 from portal.web.common import checkbox, form_errors

@@ -2,8 +2,9 @@
 and the chair's progress page (also open to admins), with "close scoring now" and
 "reopen a sheet".
 
-Thin handlers over `portal.domain.scoring`; every refusal of something the person may
-not see is the domain's NotFound (404). In an anonymised round nothing identifying
+Thin handlers over `portal.domain.scoring_reads`, `score_sheets` and
+`scoring_oversight`; every refusal of something the person may not see is the
+domain's NotFound (404). In an anonymised round nothing identifying
 reaches these pages: the domain does not even read it.
 """
 
@@ -19,22 +20,15 @@ from litestar.response import Redirect, Template
 from portal.db import read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.panel_access import is_ready, membership
-from portal.domain.scoring import (
-    MAX_COMMENT,
+from portal.domain.score_sheets import MAX_COMMENT, save_scores, submit_sheet
+from portal.domain.scoring_oversight import close_scoring, overseer, progress, reopen_sheet
+from portal.domain.scoring_reads import (
     PanelApplication,
-    ScoringClosed,
-    SheetSubmitted,
-    close_scoring,
     member_queue,
-    overseer,
     panel_application,
-    progress,
-    reopen_sheet,
     round_with_seat,
-    save_scores,
-    scoring_window,
-    submit_sheet,
 )
+from portal.domain.scoring_rules import ScoringClosed, SheetSubmitted, scoring_window
 from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
 from portal.web.common import actor_of, form_errors

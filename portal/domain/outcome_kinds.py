@@ -1,0 +1,75 @@
+"""Outcome letters: the kinds, the two batches, the status each letter leaves, and
+what one letter says.
+
+Two batches, each chosen by an admin, previewed exactly as it will be sent, then
+sent in one transaction:
+
+- after shortlisting: "shortlisted" to the applications on the confirmed shortlist
+  and "not_shortlisted" to the other submitted ones (their status becomes
+  "unsuccessful");
+- the appointment: "appointed" to the one application the admin chooses (which
+  records the appointment and moves the round to "decided" through
+  `transition_round`) and "not_appointed" to the other shortlisted ones.
+
+The shared vocabulary of `outcome_reads`, `outcome_form` and `outcome_sending`,
+kept apart so none of them imports another only for a name.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from portal.domain.errors import Conflict
+
+MAX_FEEDBACK = 5000
+NO_SUCH_APPLICATION = "There is no such application in this round."
+
+
+class OutcomeKind(enum.StrEnum):
+    shortlisted = "shortlisted"
+    not_shortlisted = "not_shortlisted"
+    appointed = "appointed"
+    not_appointed = "not_appointed"
+
+
+LABELS = {
+    OutcomeKind.shortlisted: "Shortlisted",
+    OutcomeKind.not_shortlisted: "Not shortlisted",
+    OutcomeKind.appointed: "Appointed",
+    OutcomeKind.not_appointed: "Not appointed",
+}
+
+
+class Batch(enum.StrEnum):
+    shortlisting = "shortlisting"
+    appointment = "appointment"
+
+
+# The application status each letter leaves behind, and the statuses it moves from.
+STATUS_AFTER: dict[OutcomeKind, tuple[str, tuple[str, ...]]] = {
+    OutcomeKind.shortlisted: ("shortlisted", ("submitted",)),
+    OutcomeKind.not_shortlisted: ("unsuccessful", ("submitted",)),
+    OutcomeKind.appointed: ("appointed", ("submitted", "shortlisted")),
+    OutcomeKind.not_appointed: ("unsuccessful", ("submitted", "shortlisted")),
+}
+# Who can still be appointed: on the shortlist and not already turned down.
+APPOINTABLE = ("submitted", "shortlisted")
+
+
+class AlreadySent(Conflict):
+    """Every letter asked for had been sent before: nothing was sent again."""
+
+
+@dataclass(frozen=True)
+class OutcomeNotice:
+    """What one outcome letter says, to whom. Scores and who scored are never in it."""
+
+    application_id: int
+    round_id: int
+    kind: str
+    name: str
+    email: str
+    seat_title: str
+    reference: str
+    feedback: str = ""
