@@ -1,11 +1,13 @@
 """Demo data for the embedded mode: a realistic seat with an open round, one opening
-soon and one recently closed. Loading twice changes nothing."""
+soon and one recently closed, and (portal.demo_panel) a round in scoring with a
+panel to sign in as. Loading twice changes nothing."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import datetime, time, timedelta
 
+from portal.demo_panel import DEMO_CHAIR_EMAIL, DEMO_MEMBER_EMAIL, load_panel_demo
 from portal.domain import accounts
 from portal.domain.audit import Actor
 from portal.domain.rounds import create_round
@@ -99,9 +101,17 @@ OTHER_SEATS = [
 ]
 
 
-def demo_password(settings: Settings) -> str:
+# Whose demo password is kept in which file under var/.
+PASSWORD_FILES = {
+    DEMO_ADMIN_EMAIL: "demo_admin_password",
+    DEMO_CHAIR_EMAIL: "demo_chair_password",
+    DEMO_MEMBER_EMAIL: "demo_panel_password",
+}
+
+
+def demo_password(settings: Settings, email: str = DEMO_ADMIN_EMAIL) -> str:
     """A per-install random password, kept under var/ so it is printed the same each run."""
-    path = settings.var_dir / "demo_admin_password"
+    path = settings.var_dir / PASSWORD_FILES[email]
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(12))
@@ -123,14 +133,18 @@ async def _seat(data: dict, published: bool, now: datetime) -> int:
 
 
 async def load_demo(settings: Settings, now: datetime | None = None) -> bool:
+    """True when anything was added. The panel demo is added to an install that has the
+    demo admin but not yet the panel seat (one set up before the panel demo existed)."""
     now = now or utcnow()
-    if await User.exists().where(User.email == DEMO_ADMIN_EMAIL):
-        return False
+    admin = await User.select(User.id).where(User.email == DEMO_ADMIN_EMAIL).first()
+    if admin is not None:
+        return await _panel_demo(settings, Actor(admin["id"], DEMO_ADMIN_EMAIL), now)
     admin_id = await accounts.create_admin(
         DEMO_ADMIN_EMAIL, "Demo Admin", demo_password(settings), now
     )
     actor = Actor(admin_id, DEMO_ADMIN_EMAIL)
     if await Seat.exists().where(Seat.slug == RACIAL_EQUITY["slug"]):
+        await _panel_demo(settings, actor, now)
         return True
     seat_id = await _seat(RACIAL_EQUITY, True, now)
     for i, (title, guidance, weight) in enumerate(CRITERIA):
@@ -157,7 +171,17 @@ async def load_demo(settings: Settings, now: datetime | None = None) -> bool:
             await create_round(other, _at_ten(10, now), _at_ten(31, now), actor, now)
         else:
             await create_round(other, now - timedelta(days=30), _at_ten(-3, now), actor, now)
+    await _panel_demo(settings, actor, now)
     return True
+
+
+async def _panel_demo(settings: Settings, actor: Actor, now: datetime) -> bool:
+    return await load_panel_demo(
+        actor,
+        lambda email: demo_password(settings, email),
+        lambda days: _at_ten(days, now),
+        now,
+    )
 
 
 def print_logins(settings: Settings) -> None:
@@ -168,3 +192,7 @@ def print_logins(settings: Settings) -> None:
     print(
         f"  mailbox:  {settings.base_url}/admin/outbox (also .eml files in {settings.mailbox_dir})\n"
     )
+    print("Demo selection panel sign-in (a round in scoring)")
+    print(f"  address:  {settings.base_url}/account/sign-in, then {settings.base_url}/panel")
+    print(f"  Panel chair: {DEMO_CHAIR_EMAIL} / {demo_password(settings, DEMO_CHAIR_EMAIL)}")
+    print(f"  Panel member: {DEMO_MEMBER_EMAIL} / {demo_password(settings, DEMO_MEMBER_EMAIL)}\n")
