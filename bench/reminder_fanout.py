@@ -178,6 +178,8 @@ def portal_env(database_url: str, broker_url: str, smtp_url: str, var_dir: Path)
             "PORTAL_SECRET_KEY": "reminder-fanout-bench-" + "x" * 40,
             "PORTAL_BASE_URL": "http://portal.bench",
             "PORTAL_LOG_LEVEL": "WARNING",
+            # As in production: each worker keeps a PostgreSQL pool (ignored on SQLite).
+            "PORTAL_DATABASE_POOL": os.environ.get("PORTAL_BENCH_POOL", "10"),
         }
     )
 

@@ -200,7 +200,12 @@ class OutboxMessage(Table):
 
 
 class Application(Table):
-    """An applicant's application to one round. Only `portal.domain.applications` sets `status`."""
+    """An applicant's application to one round.
+
+    `status` is set in three places only: `portal.domain.applications` (draft,
+    submitted, withdrawn), `portal.domain.shortlist` (shortlisted, when an admin
+    confirms) and `portal.domain.outcome_sending` (unsuccessful, appointed).
+    """
 
     applicant = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade, index=True)
     round = ForeignKey(references=Round, null=False, on_delete=OnDelete.cascade, index=True)
