@@ -77,10 +77,8 @@ async def sheet_scores(sheet_id: int) -> dict[int, dict[str, Any]]:
     return {row["criterion"]: row for row in rows}
 
 
-async def visible_applications(member: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The applications this member may see, in panel-number order."""
-    if not is_ready(dict(member)):
-        return []
+async def _panel_rows(member: Mapping[str, Any]) -> tuple[list[dict[str, Any]], set[int]]:
+    """The round's applications that reach a panel, and the ids hidden from this member."""
     rows = (
         await Application.select(Application.id, Application.status, Application.panel_number)
         .where(
@@ -89,7 +87,14 @@ async def visible_applications(member: Mapping[str, Any]) -> list[dict[str, Any]
         .order_by(Application.panel_number)
         .order_by(Application.id)
     )
-    hidden = await conflicted_application_ids(dict(member))
+    return rows, await conflicted_application_ids(dict(member))
+
+
+async def visible_applications(member: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The applications this member may see, in panel-number order."""
+    if not is_ready(dict(member)):
+        return []
+    rows, hidden = await _panel_rows(member)
     return [row for row in rows if row["id"] not in hidden]
 
 
@@ -108,6 +113,7 @@ class Queue:
     items: list[QueueItem]
     criteria_count: int
     window: ScoringWindow
+    withheld: int = 0  # applications hidden from this member by their conflicts
 
     @property
     def scored(self) -> int:
@@ -144,7 +150,12 @@ async def member_queue(member: Mapping[str, Any], now: datetime) -> Queue:
     """The member's applications with their sheet status, labelled as the round allows."""
     round_row = await round_with_seat(member["round"])
     criteria = await round_criteria(round_row)
-    applications = [] if round_row["stage"] == "collecting" else await visible_applications(member)
+    applications: list[dict[str, Any]] = []
+    withheld = 0
+    if round_row["stage"] != "collecting" and is_ready(dict(member)):
+        rows, hidden = await _panel_rows(member)
+        applications = [row for row in rows if row["id"] not in hidden]
+        withheld = len(rows) - len(applications)
     ids = [row["id"] for row in applications]
     sheets = {}
     counts: dict[int, int] = {}
@@ -175,7 +186,7 @@ async def member_queue(member: Mapping[str, Any], now: datetime) -> Queue:
                 complete=bool(criteria) and scored >= len(criteria),
             )
         )
-    return Queue(round_row, items, len(criteria), scoring_window(round_row, now))
+    return Queue(round_row, items, len(criteria), scoring_window(round_row, now), withheld)
 
 
 @dataclass

@@ -323,7 +323,10 @@ def test_conflicted_member_gets_404_and_the_application_leaves_the_queue(panel, 
         page(setup.round_id, app), data={"_csrf_token": token, f"score_{setup.criteria[0]}": "3"}
     )
     assert refused.status_code == 404
-    assert "Applicant 2" not in mo.get(f"/panel/rounds/{setup.round_id}/scoring").text
+    queue = mo.get(f"/panel/rounds/{setup.round_id}/scoring").text
+    assert "Applicant 2" not in queue
+    # Told how many are withheld, so the queue does not look incomplete by mistake.
+    assert "1 application is withheld from you because of the conflicts you declared." in queue
     assert run(fetch(ScoreSheet.count())) == 0
 
 
