@@ -47,6 +47,35 @@ async def record_event(
     )
 
 
+async def record_events(
+    actor: Actor,
+    action: str,
+    subject_type: str,
+    subjects: list[tuple[int, dict[str, Any]]],
+    now: datetime,
+    *,
+    round_id: int | None = None,
+) -> None:
+    """Many events of one action, (subject id, detail) each, in one INSERT."""
+    if not subjects:
+        return
+    await AuditEvent.insert(
+        *[
+            AuditEvent(
+                at=ensure_aware_utc(now),
+                actor=actor.user_id,
+                actor_label=actor.label[:254],
+                action=action,
+                subject_type=subject_type,
+                subject_id=subject_id,
+                round=round_id,
+                detail=detail,
+            )
+            for subject_id, detail in subjects
+        ]
+    )
+
+
 # ---- Reading the log (the admin audit page) -------------------------------------
 
 AUDIT_PAGE_SIZE = 50

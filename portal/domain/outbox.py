@@ -26,6 +26,7 @@ from portal.domain.timerules import describe_duration, ensure_aware_utc
 from portal.tables import OutboxMessage
 
 LEASE = timedelta(minutes=5)
+INSERT_CHUNK = 500  # rows per INSERT in enqueue_mails
 MAX_ATTEMPTS = 8
 SWEEP_BATCH = 500
 
@@ -85,15 +86,19 @@ async def enqueue_mails(mails: list[Mail], now: datetime) -> dict[str, int]:
     A dedupe key already in the outbox writes nothing (ON CONFLICT DO NOTHING against
     its unique index), so a retried or concurrent caller never queues a mail twice.
     """
-    if not mails:
-        return {}
     now = ensure_aware_utc(now)
-    rows = (
-        await OutboxMessage.insert(*[_row(mail, now) for mail in mails])
-        .on_conflict(action="DO NOTHING")
-        .returning(OutboxMessage.id, OutboxMessage.dedupe_key)
-    )
-    return {r["dedupe_key"]: r["id"] for r in rows}
+    written: dict[str, int] = {}
+    # In chunks: SQLite caps the parameters of one statement (13 columns a row).
+    for start in range(0, len(mails), INSERT_CHUNK):
+        rows = (
+            await OutboxMessage.insert(
+                *[_row(mail, now) for mail in mails[start : start + INSERT_CHUNK]]
+            )
+            .on_conflict(action="DO NOTHING")
+            .returning(OutboxMessage.id, OutboxMessage.dedupe_key)
+        )
+        written.update({r["dedupe_key"]: r["id"] for r in rows})
+    return written
 
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from portal.domain.audit import Actor, record_event
-from portal.domain.outbox import Mail, enqueue_mail
+from portal.domain.audit import Actor, record_event, record_events
+from portal.domain.outbox import Mail, enqueue_mails
 from portal.domain.outcome_form import LetterForm, plan_letters
 from portal.domain.outcome_kinds import STATUS_AFTER, AlreadySent, OutcomeKind, OutcomeNotice
 from portal.domain.rounds import RoundStage, transition_round
@@ -64,49 +64,56 @@ async def send_letters(
             round_id=round_id,
             detail={"reference": appointed.reference},
         )
-    for letter in plan.new:
-        notice = letter.notice
-        kind = OutcomeKind(notice.kind)
-        mail = compose(notice)
-        message_id = await enqueue_mail(mail, now)
-        if message_id is None:  # the mail exists already (written by an earlier attempt)
-            existing = (
-                await OutboxMessage.select(OutboxMessage.id)
-                .where(OutboxMessage.dedupe_key == mail.dedupe_key)
-                .first()
-            )
-            outbox_row = existing["id"] if existing else None
-        else:
-            outbox_ids.append(message_id)
-            outbox_row = message_id
-        await Outcome.insert(
+    # The mails in one INSERT; a key already in the outbox (an earlier attempt) is linked, not re-sent.
+    mails = [compose(letter.notice) for letter in plan.new]
+    written = await enqueue_mails(mails, now)
+    outbox_ids += sorted(written.values())
+    earlier = [m.dedupe_key for m in mails if m.dedupe_key not in written]
+    if earlier:
+        rows = await OutboxMessage.select(OutboxMessage.id, OutboxMessage.dedupe_key).where(
+            OutboxMessage.dedupe_key.is_in(earlier)
+        )
+        written = {**written, **{r["dedupe_key"]: r["id"] for r in rows}}
+    await Outcome.insert(
+        *[
             Outcome(
-                application=notice.application_id,
-                kind=kind.value,
-                feedback=notice.feedback,
-                outbox=outbox_row,
+                application=letter.notice.application_id,
+                kind=letter.notice.kind,
+                feedback=letter.notice.feedback,
+                outbox=written.get(mail.dedupe_key),
                 sent_by=actor.user_id,
                 sent_at=now,
             )
-        )
+            for letter, mail in zip(plan.new, mails, strict=True)
+        ]
+    )
+    # One status UPDATE per kind of letter, not one per applicant.
+    by_kind: dict[OutcomeKind, list[int]] = {}
+    for letter in plan.new:
+        by_kind.setdefault(OutcomeKind(letter.notice.kind), []).append(letter.notice.application_id)
+    for kind, application_ids in by_kind.items():
         status, from_statuses = STATUS_AFTER[kind]
         await Application.update({Application.status: status, Application.updated_at: now}).where(
-            (Application.id == notice.application_id)
-            & Application.status.is_in(list(from_statuses))
+            Application.id.is_in(application_ids) & Application.status.is_in(list(from_statuses))
         )
-        await record_event(
-            actor,
-            "outcome.sent",
-            "application",
-            notice.application_id,
-            now,
-            round_id=round_id,
-            detail={
-                "kind": kind.value,
-                "reference": notice.reference,
-                "feedback_chars": len(notice.feedback),
-            },
-        )
+    await record_events(
+        actor,
+        "outcome.sent",
+        "application",
+        [
+            (
+                letter.notice.application_id,
+                {
+                    "kind": letter.notice.kind,
+                    "reference": letter.notice.reference,
+                    "feedback_chars": len(letter.notice.feedback),
+                },
+            )
+            for letter in plan.new
+        ],
+        now,
+        round_id=round_id,
+    )
     return SendResult(
         outbox_ids=outbox_ids,
         sent=len(plan.new),

@@ -20,7 +20,7 @@ from typing import Any
 from portal.domain.audit import Actor, record_event
 from portal.domain.documents import NO_SUCH_DOCUMENT, SUMMARY_COLUMNS
 from portal.domain.errors import Conflict, NotFound, ensure_record_id
-from portal.domain.outbox import Mail, enqueue_mail
+from portal.domain.outbox import Mail, enqueue_mails
 from portal.domain.panel_access import (
     IDENTIFIED_STAGES,
     NOT_FOUND,
@@ -106,20 +106,21 @@ async def queue_pack_mails(
         )
         .order_by(PanelMember.id)
     )
-    ids: list[int] = []
-    for member in members:
-        notice = PackNotice(
-            round_id=round_id,
-            member_id=member["id"],
-            name=member["name"],
-            email=member["email"],
-            seat_title=seat["title"] if seat else "",
-            shortlisted=count,
+    mails = [
+        compose(
+            PackNotice(
+                round_id=round_id,
+                member_id=member["id"],
+                name=member["name"],
+                email=member["email"],
+                seat_title=seat["title"] if seat else "",
+                shortlisted=count,
+            )
         )
-        message_id = await enqueue_mail(compose(notice), ensure_aware_utc(now))
-        if message_id is not None:
-            ids.append(message_id)
-    return ids
+        for member in members
+    ]
+    written = await enqueue_mails(mails, ensure_aware_utc(now))
+    return sorted(written.values())
 
 
 def pack_path(round_id: int) -> str:

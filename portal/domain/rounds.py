@@ -16,7 +16,7 @@ from typing import Any
 
 from portal.domain.audit import Actor, record_event
 from portal.domain.errors import Conflict, DomainError, NotFound, ensure_record_id
-from portal.domain.outbox import Mail, enqueue_mail
+from portal.domain.outbox import Mail, enqueue_mails
 from portal.domain.timerules import (
     DEFAULT_ZONE,
     describe_remaining,
@@ -298,24 +298,25 @@ async def _notify_drafts(
         Application.applicant.name.as_alias("name"),
         Application.applicant.email.as_alias("email"),
     ).where((Application.round == row["id"]) & (Application.status == "draft"))
-    ids: list[int] = []
-    for draft in drafts:
-        notice = RoundExtendedNotice(
-            extension_id=extension_id,
-            round_id=row["id"],
-            application_id=draft["id"],
-            applicant_id=draft["applicant"],
-            name=draft["name"],
-            email=draft["email"],
-            seat_title=seat["title"] if seat else "",
-            previous_closes_at=row["closes_at"],
-            closes_at=new_closes_at,
-            zone_name=row.get("timezone") or DEFAULT_ZONE,
+    mails = [
+        compose_mail(
+            RoundExtendedNotice(
+                extension_id=extension_id,
+                round_id=row["id"],
+                application_id=draft["id"],
+                applicant_id=draft["applicant"],
+                name=draft["name"],
+                email=draft["email"],
+                seat_title=seat["title"] if seat else "",
+                previous_closes_at=row["closes_at"],
+                closes_at=new_closes_at,
+                zone_name=row.get("timezone") or DEFAULT_ZONE,
+            )
         )
-        message_id = await enqueue_mail(compose_mail(notice), now)
-        if message_id is not None:
-            ids.append(message_id)
-    return ids
+        for draft in drafts
+    ]
+    written = await enqueue_mails(mails, now)  # one INSERT, not one per draft
+    return sorted(written.values())
 
 
 async def transition_round(
