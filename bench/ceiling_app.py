@@ -27,7 +27,7 @@ from litestar.static_files import create_static_files_router
 
 from portal import db
 from portal.domain.errors import NotFound
-from portal.domain.listings import SeatListing, SeatPage, public_seat_list, public_seat_page
+from portal.domain.seats.listings import SeatListing, SeatPage, public_seat_list, public_seat_page
 from portal.domain.timerules import utcnow
 from portal.settings import PROJECT_ROOT, Settings
 from portal.tables import Seat

@@ -5,7 +5,7 @@ criteria: 7,000 score sheets (95 % submitted) and 42,000 scores, plus conflicts
 (excluded and minor) and one declared organisation, with bulk inserts. Then, on
 SQLite and on PostgreSQL, times (median of 5 runs after a warm-up):
 
-- `moderation view`: `portal.domain.moderation.moderation_view` (chair check, the SQL
+- `moderation view`: `portal.domain.scoring.moderation.moderation_view` (chair check, the SQL
   aggregation, exclusions, agreed scores, ranking), what the chair's page reads;
 - `proposal`: `round_scores` + `build_proposal` (top 20), what "Propose" computes
   before it writes;
@@ -42,12 +42,12 @@ os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
 from seed import recreate_postgres_database  # noqa: E402  (bench/seed.py)
 
 from portal import db  # noqa: E402
-from portal.domain import scoring_math as sm  # noqa: E402
-from portal.domain.accounts import hash_password  # noqa: E402
-from portal.domain.moderation import moderation_view  # noqa: E402
-from portal.domain.panel_access import PANEL_STATUSES, normalise_organisation  # noqa: E402
-from portal.domain.score_tally import round_scores  # noqa: E402
-from portal.domain.shortlist import ShortlistInput, build_proposal  # noqa: E402
+from portal.domain.accounts.admins import hash_password  # noqa: E402
+from portal.domain.outcomes.shortlist import ShortlistInput, build_proposal  # noqa: E402
+from portal.domain.panels.access import PANEL_STATUSES, normalise_organisation  # noqa: E402
+from portal.domain.scoring import arithmetic as sm  # noqa: E402
+from portal.domain.scoring.moderation import moderation_view  # noqa: E402
+from portal.domain.scoring.tally import round_scores  # noqa: E402
 from portal.settings import Settings  # noqa: E402
 from portal.tables import (  # noqa: E402
     Application,

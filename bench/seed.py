@@ -18,10 +18,10 @@ from piccolo.engine.sqlite import SQLiteEngine
 
 from portal import db
 from portal.demo import RACIAL_EQUITY, load_demo
-from portal.domain import seats
 from portal.domain.audit import Actor
-from portal.domain.rounds import create_round
-from portal.domain.seats import CriterionInput, QuestionInput, SeatInput
+from portal.domain.rounds.times import create_round
+from portal.domain.seats import editing as seats
+from portal.domain.seats.editing import CriterionInput, QuestionInput, SeatInput
 from portal.domain.timerules import utcnow
 from portal.settings import Settings
 from portal.tables import User

@@ -39,7 +39,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> None:
     from portal import db
-    from portal.domain import accounts
+    from portal.domain.accounts import admins as accounts
     from portal.domain.audit import Actor
     from portal.domain.errors import DomainError
     from portal.domain.timerules import utcnow

@@ -8,9 +8,9 @@ import secrets
 from datetime import datetime, time, timedelta
 
 from portal.demo_panel import DEMO_CHAIR_EMAIL, DEMO_MEMBER_EMAIL, load_panel_demo
-from portal.domain import accounts
+from portal.domain.accounts import admins as accounts
 from portal.domain.audit import Actor
-from portal.domain.rounds import create_round
+from portal.domain.rounds.times import create_round
 from portal.domain.timerules import local_to_utc, utcnow, zone
 from portal.settings import Settings
 from portal.tables import Criterion, Question, Seat, User

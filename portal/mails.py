@@ -14,12 +14,12 @@ from typing import Any
 
 from jinja2 import Environment
 
-from portal.domain.accounts import NewInvitation
-from portal.domain.admin_applications import ExtensionGrantedNotice
-from portal.domain.applicants import AccountMessage
-from portal.domain.applications import Receipt
-from portal.domain.outbox import Mail
-from portal.domain.rounds import RoundExtendedNotice
+from portal.domain.accounts.admins import NewInvitation
+from portal.domain.accounts.applicants import AccountMessage
+from portal.domain.applications.admin_queries import ExtensionGrantedNotice
+from portal.domain.applications.drafts import Receipt
+from portal.domain.outbox.messages import Mail
+from portal.domain.rounds.times import RoundExtendedNotice
 from portal.settings import Settings
 from portal.web.templating import mail_environment, render_mail
 
@@ -87,7 +87,7 @@ def invitation_mail(
 
 
 def compose_invitation(settings: Settings):
-    """The callback `portal.domain.accounts.invite_admin` calls inside its transaction."""
+    """The callback `portal.domain.accounts.admins.invite_admin` calls inside its transaction."""
 
     def compose(invitation: NewInvitation) -> Mail:
         return invitation_mail(
@@ -137,7 +137,7 @@ def account_mail(settings: Settings, message: AccountMessage) -> Mail:
 
 
 def compose_account_mail(settings: Settings) -> Callable[..., Mail]:
-    """The callback `portal.domain.applicants` calls inside its transaction."""
+    """The callback `portal.domain.accounts.applicants` calls inside its transaction."""
     return partial(account_mail, settings)
 
 
@@ -169,7 +169,7 @@ def round_extended_mail(settings: Settings, notice: RoundExtendedNotice) -> Mail
 
 
 def compose_round_extended(settings: Settings) -> Callable[..., Mail]:
-    """The callback `portal.domain.rounds.extend_round` calls inside its transaction."""
+    """The callback `portal.domain.rounds.times.extend_round` calls inside its transaction."""
     return partial(round_extended_mail, settings)
 
 
@@ -193,7 +193,7 @@ def extension_granted_mail(settings: Settings, notice: ExtensionGrantedNotice) -
 
 
 def compose_extension_granted(settings: Settings) -> Callable[..., Mail]:
-    """The callback `portal.domain.admin_applications.grant_extension` calls in its transaction."""
+    """The callback `portal.domain.applications.admin_queries.grant_extension` calls in its transaction."""
     return partial(extension_granted_mail, settings)
 
 
@@ -234,7 +234,7 @@ def receipt_mail(
 
 
 def compose_receipt(settings: Settings, *, seat_title: str, round_id: int | None = None):
-    """The callback `portal.domain.applications.submit_application` calls inside its transaction."""
+    """The callback `portal.domain.applications.drafts.submit_application` calls inside its transaction."""
 
     def compose(receipt: Receipt, applicant: Mapping[str, Any]) -> Mail:
         return receipt_mail(settings, receipt, applicant, seat_title=seat_title, round_id=round_id)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from portal.domain.outbox import Mail
-from portal.domain.outcome_kinds import OutcomeNotice
+from portal.domain.outbox.messages import Mail
+from portal.domain.outcomes.kinds import OutcomeNotice
 from portal.mails import _templated_mail, application_link
 from portal.settings import Settings
 
@@ -34,5 +34,5 @@ def outcome_mail(settings: Settings, notice: OutcomeNotice) -> Mail:
 
 
 def compose_outcome_mail(settings: Settings) -> Callable[[OutcomeNotice], Mail]:
-    """The callback `portal.domain.outcome_sending.send_letters` calls inside its transaction."""
+    """The callback `portal.domain.outcomes.letters.send_letters` calls inside its transaction."""
     return partial(outcome_mail, settings)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from portal.domain.outbox import Mail
-from portal.domain.panel_invitations import PanelInvitation
+from portal.domain.outbox.messages import Mail
+from portal.domain.panels.invitations import PanelInvitation
 from portal.mails import _templated_mail
 from portal.settings import Settings
 
@@ -44,5 +44,5 @@ def panel_invitation_mail(settings: Settings, invitation: PanelInvitation) -> Ma
 
 
 def compose_panel_invitation(settings: Settings) -> Callable[[PanelInvitation], Mail]:
-    """The callback `portal.domain.panel_invitations.invite_member` calls inside its transaction."""
+    """The callback `portal.domain.panels.invitations.invite_member` calls inside its transaction."""
     return partial(panel_invitation_mail, settings)

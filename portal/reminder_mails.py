@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 
-from portal.domain.outbox import Mail
-from portal.domain.reminder_optout import unsubscribe_token
-from portal.domain.reminder_schedule import CLOSED_NOTICE_WINDOW, ReminderKind
-from portal.domain.reminders import ReminderNotice
+from portal.domain.outbox.messages import Mail
+from portal.domain.reminders.optout import unsubscribe_token
+from portal.domain.reminders.planner import ReminderNotice
+from portal.domain.reminders.schedule import CLOSED_NOTICE_WINDOW, ReminderKind
 from portal.domain.timerules import describe_remaining
 from portal.mails import _templated_mail, application_link
 from portal.settings import Settings
@@ -73,5 +73,5 @@ def reminder_mail(settings: Settings, notice: ReminderNotice) -> Mail:
 
 
 def compose_reminder(settings: Settings) -> Callable[[ReminderNotice], Mail]:
-    """The callback `portal.domain.reminders.plan_due_reminders` calls inside its transaction."""
+    """The callback `portal.domain.reminders.planner.plan_due_reminders` calls inside its transaction."""
     return partial(reminder_mail, settings)

@@ -202,9 +202,9 @@ class OutboxMessage(Table):
 class Application(Table):
     """An applicant's application to one round.
 
-    `status` is set in three places only: `portal.domain.applications` (draft,
-    submitted, withdrawn), `portal.domain.shortlist` (shortlisted, when an admin
-    confirms) and `portal.domain.outcome_sending` (unsuccessful, appointed).
+    `status` is set in three places only: `portal.domain.applications.drafts` (draft,
+    submitted, withdrawn), `portal.domain.outcomes.shortlist` (shortlisted, when an admin
+    confirms) and `portal.domain.outcomes.letters` (unsuccessful, appointed).
     """
 
     applicant = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade, index=True)

@@ -181,7 +181,7 @@ def post_form(
 
 
 async def _create_admin(email: str, name: str) -> int:
-    from portal.domain.accounts import create_admin
+    from portal.domain.accounts.admins import create_admin
     from portal.domain.timerules import utcnow
 
     async with db.write_transaction():

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import dramatiq
 
-from portal.domain import outbox
+from portal.domain.outbox import messages as outbox
 from portal.domain.timerules import utcnow
 from workers import broker as _broker  # noqa: F401  (the broker is set before any actor)
 from workers import context

@@ -13,7 +13,7 @@ import logging
 import dramatiq
 
 from portal.db import write_transaction
-from portal.domain.reminders import plan_due_reminders
+from portal.domain.reminders.planner import plan_due_reminders
 from portal.domain.timerules import utcnow
 from portal.reminder_mails import compose_reminder
 from workers import broker as _broker  # noqa: F401  (the broker is set before any actor)

@@ -27,11 +27,11 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 
 from portal.db import read_transaction, write_transaction
-from portal.domain import filetypes
-from portal.domain.applications import DOCUMENT_KINDS, load_application, save_document
-from portal.domain.documents import applicant_document, document_summaries
+from portal.domain.applications import filetypes
+from portal.domain.applications.documents import applicant_document, document_summaries
+from portal.domain.applications.drafts import DOCUMENT_KINDS, load_application, save_document
+from portal.domain.applications.filetypes import SIGNATURE_BYTES, content_disposition, safe_filename
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.filetypes import SIGNATURE_BYTES, content_disposition, safe_filename
 from portal.domain.timerules import utcnow
 from portal.settings import Settings
 from portal.web.auth import CurrentUser, requires_applicant

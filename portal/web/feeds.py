@@ -17,7 +17,7 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 
 from portal.db import read_transaction
-from portal.domain.listings import (
+from portal.domain.seats.listings import (
     ListedSeat,
     RoundCalendar,
     public_round_calendar,

@@ -17,8 +17,8 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from portal.db import read_transaction
-from portal.domain.listings import SeatPage, public_seat_list, public_seat_page
-from portal.domain.rounds import RoundPhase
+from portal.domain.rounds.times import RoundPhase
+from portal.domain.seats.listings import SeatPage, public_seat_list, public_seat_page
 from portal.domain.timerules import utcnow
 from portal.web import feeds
 from portal.web.common import settings_of

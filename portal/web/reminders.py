@@ -15,7 +15,7 @@ from litestar.response import Template
 
 from portal.db import read_transaction, write_transaction
 from portal.domain.errors import NotFound
-from portal.domain.reminder_optout import (
+from portal.domain.reminders.optout import (
     reminder_preference,
     set_reminders_opt_out,
     token_user_id,

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from portal.domain.reminder_optout import unsubscribe_token
+from portal.domain.reminders.optout import unsubscribe_token
 from tests.browser.conftest import ADMIN_EMAIL
 from tests.browser.helpers import axe_check, sign_in
 

@@ -14,7 +14,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO
 
 from portal import db
-from portal.domain.outbox import Mail, enqueue_mail
+from portal.domain.outbox.messages import Mail, enqueue_mail
 from portal.domain.timerules import utcnow
 from portal.settings import Settings
 from portal.tables import OutboxMessage

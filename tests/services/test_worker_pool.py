@@ -15,7 +15,7 @@ from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
 
 from portal import db
-from portal.domain.outbox import Mail, enqueue_mail
+from portal.domain.outbox.messages import Mail, enqueue_mail
 from portal.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.services

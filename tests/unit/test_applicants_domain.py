@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from portal import db
-from portal.domain.applicants import (
+from portal.domain.accounts.applicants import (
     MAX_MAILS_PER_HOUR,
     RESET_VALID,
     SIGN_IN_LINK_VALID,
@@ -29,8 +29,8 @@ from portal.domain.applicants import (
     verify_email,
 )
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.outbox import Mail
-from portal.domain.seats import ValidationErrors
+from portal.domain.outbox.messages import Mail
+from portal.domain.seats.editing import ValidationErrors
 from portal.tables import AccountToken, OutboxMessage, User
 from tests.conftest import run
 
@@ -193,7 +193,7 @@ def test_reset_retires_live_sign_in_links(applicant):
 
 
 def test_links_of_an_admin_address_are_never_issued(settings):
-    from portal.domain.accounts import create_admin
+    from portal.domain.accounts.admins import create_admin
 
     write(lambda: create_admin("ada@example.org", "Ada", PASSWORD, NOW))
     assert write(lambda: request_sign_in_link("ada@example.org", NONCE, NOW, compose)) is None

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from portal import db
-from portal.domain.applications import (
+from portal.domain.applications.drafts import (
     MAX_TEXT_CHARS,
     ApplicationWithdrawn,
     Receipt,
@@ -26,10 +26,10 @@ from portal.domain.applications import (
     submit_application,
     withdraw_application,
 )
-from portal.domain.deadlines import DeadlinePassed
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.outbox import Mail
-from portal.domain.seats import ValidationErrors
+from portal.domain.outbox.messages import Mail
+from portal.domain.rounds.deadline import DeadlinePassed
+from portal.domain.seats.editing import ValidationErrors
 from portal.tables import (
     Answer,
     Application,

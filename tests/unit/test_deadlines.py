@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal.domain.deadlines import (
+from portal.domain.rounds.deadline import (
     IN_GRACE,
     LATE,
     ON_TIME,

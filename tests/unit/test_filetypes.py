@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from portal.domain.filetypes import (
+from portal.domain.applications.filetypes import (
     DocumentType,
     Signature,
     UnacceptableFile,

@@ -9,15 +9,15 @@ from html.parser import HTMLParser
 
 import pytest
 
-from portal.domain.admin_applications import ExtensionGrantedNotice
-from portal.domain.applicants import AccountMessage
-from portal.domain.applications import Receipt
-from portal.domain.outbox import Mail
-from portal.domain.outcome_kinds import OutcomeNotice
-from portal.domain.pack import PackNotice
-from portal.domain.panel_invitations import PanelInvitation
-from portal.domain.reminders import ReminderNotice
-from portal.domain.rounds import RoundExtendedNotice
+from portal.domain.accounts.applicants import AccountMessage
+from portal.domain.applications.admin_queries import ExtensionGrantedNotice
+from portal.domain.applications.drafts import Receipt
+from portal.domain.outbox.messages import Mail
+from portal.domain.outcomes.kinds import OutcomeNotice
+from portal.domain.outcomes.pack import PackNotice
+from portal.domain.panels.invitations import PanelInvitation
+from portal.domain.reminders.planner import ReminderNotice
+from portal.domain.rounds.times import RoundExtendedNotice
 from portal.mails import (
     account_mail,
     extension_granted_mail,

@@ -8,17 +8,17 @@ import pytest
 
 from portal import db
 from portal.domain.audit import Actor
-from portal.domain.conflicts import declare_conflict, round_conflicts, rule_minor
 from portal.domain.errors import Conflict, DomainError, NotFound
-from portal.domain.panel_access import conflicted_application_ids, membership
-from portal.domain.panel_declarations import make_declarations, parse_organisations
-from portal.domain.panel_invitations import (
+from portal.domain.panels.access import conflicted_application_ids, membership
+from portal.domain.panels.conflicts import declare_conflict, round_conflicts, rule_minor
+from portal.domain.panels.declarations import make_declarations, parse_organisations
+from portal.domain.panels.invitations import (
     LinkGone,
     accept_invitation,
     find_invitation,
     invite_member,
 )
-from portal.domain.panel_roster import member_state
+from portal.domain.panels.roster import member_state
 from portal.panel_mails import compose_panel_invitation
 from portal.settings import Settings
 from portal.tables import Application, OutboxMessage, PanelMember

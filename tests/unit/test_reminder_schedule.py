@@ -7,17 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal.domain.deadlines import effective_deadline
 from portal.domain.errors import DomainError
-from portal.domain.reminder_optout import token_user_id, unsubscribe_token
-from portal.domain.reminder_schedule import (
+from portal.domain.reminders.optout import token_user_id, unsubscribe_token
+from portal.domain.reminders.planner import ReminderNotice
+from portal.domain.reminders.schedule import (
     closed_notice_due,
     describe_offset,
     due_offset,
     parse_hours,
     validate_hours,
 )
-from portal.domain.reminders import ReminderNotice
+from portal.domain.rounds.deadline import effective_deadline
 from portal.reminder_mails import reminder_mail
 from portal.settings import Settings
 

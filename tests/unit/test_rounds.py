@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from portal.domain.listings import pick_round
-from portal.domain.rounds import RoundPhase, RoundStage, RoundView, is_open, round_phase
+from portal.domain.rounds.times import RoundPhase, RoundStage, RoundView, is_open, round_phase
+from portal.domain.seats.listings import pick_round
 from portal.domain.timerules import parse_local
 
 OPENS = datetime(2024, 11, 1, 9, 0, tzinfo=UTC)

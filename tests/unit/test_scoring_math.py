@@ -7,8 +7,8 @@ from fractions import Fraction
 
 import pytest
 
-from portal.domain import scoring_math as sm
 from portal.domain.errors import DomainError
+from portal.domain.scoring import arithmetic as sm
 
 A = sm.CriterionInfo(id=1, title="Lived experience", weight=2)
 B = sm.CriterionInfo(id=2, title="Leadership", weight=1)

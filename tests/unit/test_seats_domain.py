@@ -9,8 +9,8 @@ import pytest
 from portal import db
 from portal.domain.audit import Actor
 from portal.domain.errors import NotFound, ensure_record_id
-from portal.domain.rounds import create_round
-from portal.domain.seats import (
+from portal.domain.rounds.times import create_round
+from portal.domain.seats.editing import (
     CRITERIA_LOCKED_REASON,
     CriteriaLocked,
     CriterionInput,

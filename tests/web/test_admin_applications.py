@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from portal import db
-from portal.domain.applications import (
+from portal.domain.applications.drafts import (
     save_answers,
     save_document,
     start_application,
     submit_application,
 )
-from portal.domain.deadlines import DeadlinePassed
+from portal.domain.rounds.deadline import DeadlinePassed
 from portal.domain.timerules import utcnow
 from portal.tables import (
     Application,

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 from portal import db
-from portal.domain.outbox import Mail, enqueue_mail
+from portal.domain.outbox.messages import Mail, enqueue_mail
 from portal.domain.timerules import utcnow
 from portal.tables import AuditEvent, OutboxMessage
 from tests.conftest import post_form, run

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from portal import db
 from portal.domain.audit import Actor
-from portal.domain.rounds import create_round
-from portal.domain.seats import (
+from portal.domain.rounds.times import create_round
+from portal.domain.seats.editing import (
     CriterionInput,
     QuestionInput,
     SeatInput,
@@ -672,7 +672,7 @@ def _routes_of_this_area(app, ids: dict[str, int]) -> list[tuple[str, str]]:
 
 
 def _make_applicant() -> None:
-    from portal.domain.accounts import hash_password
+    from portal.domain.accounts.admins import hash_password
     from portal.tables import User
 
     async def go() -> None:

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 
 from portal import db
-from portal.domain.accounts import create_api_token, revoke_api_token
+from portal.domain.accounts.admins import create_api_token, revoke_api_token
 from portal.domain.audit import Actor
-from portal.domain.rounds import create_round
-from portal.domain.seats import (
+from portal.domain.rounds.times import create_round
+from portal.domain.seats.editing import (
     CriterionInput,
     QuestionInput,
     SeatInput,

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from portal import db
-from portal.domain.applications import start_application
+from portal.domain.applications.drafts import start_application
 from portal.tables import Document, Round
 from tests.conftest import form_token, run
 from tests.unit.test_applications_domain import _make_round

@@ -8,7 +8,7 @@ from datetime import timedelta
 from icalendar import Calendar
 
 from portal import db
-from portal.domain.rounds import extend_round
+from portal.domain.rounds.times import extend_round
 from portal.domain.timerules import utcnow
 from tests.conftest import run
 from tests.web.test_public_pages import ACTOR, HOSTILE, make_seat, open_round, ten_am_in_london

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from portal import db
-from portal.domain.score_tally import round_scores
+from portal.domain.scoring.tally import round_scores
 from portal.tables import (
     AgreedScore,
     Application,

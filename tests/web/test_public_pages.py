@@ -10,9 +10,8 @@ from types import SimpleNamespace
 
 from portal import db
 from portal.domain.audit import Actor
-from portal.domain.listings import public_seat_list, public_seat_page
-from portal.domain.rounds import create_round
-from portal.domain.seats import (
+from portal.domain.rounds.times import create_round
+from portal.domain.seats.editing import (
     CriterionInput,
     QuestionInput,
     SeatInput,
@@ -22,6 +21,7 @@ from portal.domain.seats import (
     set_published,
     update_seat,
 )
+from portal.domain.seats.listings import public_seat_list, public_seat_page
 from portal.domain.timerules import format_instant, local_to_utc, utcnow
 from portal.web.common import clear_public_cache
 from tests.conftest import run, sign_in

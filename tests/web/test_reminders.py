@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from portal import db
-from portal.domain.reminder_optout import unsubscribe_token
-from portal.domain.reminders import plan_due_reminders
+from portal.domain.reminders.optout import unsubscribe_token
+from portal.domain.reminders.planner import plan_due_reminders
 from portal.reminder_mails import compose_reminder
 from portal.tables import (
     Application,
@@ -281,7 +281,7 @@ def test_a_reminder_sent_before_an_extension_goes_again_before_the_new_deadline(
 
 async def _extend(round_id: int, closes_at: datetime, at: datetime) -> None:
     from portal.domain.audit import Actor
-    from portal.domain.rounds import extend_round
+    from portal.domain.rounds.times import extend_round
 
     async with db.write_transaction():
         await extend_round(round_id, closes_at, "More time for everyone", Actor.system(), at)

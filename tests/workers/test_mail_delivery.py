@@ -9,8 +9,8 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 
 from portal import db
-from portal.domain import outbox
-from portal.domain.outbox import EXPIRED_REASON, LEASE, MAX_ATTEMPTS, Mail, enqueue_mail
+from portal.domain.outbox import messages as outbox
+from portal.domain.outbox.messages import EXPIRED_REASON, LEASE, MAX_ATTEMPTS, Mail, enqueue_mail
 from portal.domain.timerules import utcnow
 from portal.tables import OutboxMessage
 from tests.conftest import post_form, run, sign_in

@@ -21,8 +21,8 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal.db import is_integrity_error, write_transaction
-from portal.domain.accounts import MIN_PASSWORD, InvalidCredentials
-from portal.domain.applicants import (
+from portal.domain.accounts.admins import MIN_PASSWORD, InvalidCredentials
+from portal.domain.accounts.applicants import (
     SIGN_IN_LINK_VALID,
     TokenPurpose,
     WrongBrowser,

@@ -9,8 +9,8 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain import applicants
-from portal.domain.applicants import ProfileChange, applicant_profile, update_profile
+from portal.domain.accounts import applicants
+from portal.domain.accounts.applicants import ProfileChange, applicant_profile, update_profile
 from portal.domain.errors import DomainError
 from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.admin_applications import (
+from portal.domain.applications.admin_queries import (
     AdminApplicationView,
     ApplicantExtensionInput,
     download_document,
@@ -23,7 +23,7 @@ from portal.domain.admin_applications import (
     view_application,
 )
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.rounds import MAX_REASON
+from portal.domain.rounds.times import MAX_REASON
 from portal.domain.timerules import to_local_inputs, utcnow
 from portal.mails import compose_extension_granted
 from portal.web.common import actor_of, form_errors, settings_of

@@ -18,9 +18,10 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain import outbox, outbox_page
-from portal.domain.outbox import OutboxState
-from portal.domain.outbox_page import MAX_RECIPIENT, STALL_AFTER
+from portal.domain.outbox import messages as outbox
+from portal.domain.outbox import queries as outbox_page
+from portal.domain.outbox.messages import OutboxState
+from portal.domain.outbox.queries import MAX_RECIPIENT, STALL_AFTER
 from portal.domain.timerules import describe_duration, utcnow
 from portal.web.common import actor_of, settings_of
 from workers.mail import dispatch

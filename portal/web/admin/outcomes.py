@@ -17,10 +17,15 @@ from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.outcome_form import LetterForm, LetterPlan, parse_letter_form, plan_letters
-from portal.domain.outcome_kinds import MAX_FEEDBACK, Batch
-from portal.domain.outcome_reads import RoundOutcomes, load_round_outcomes, sent_history
-from portal.domain.outcome_sending import send_letters
+from portal.domain.outcomes.kinds import MAX_FEEDBACK, Batch
+from portal.domain.outcomes.letter_form import (
+    LetterForm,
+    LetterPlan,
+    parse_letter_form,
+    plan_letters,
+)
+from portal.domain.outcomes.letters import send_letters
+from portal.domain.outcomes.queries import RoundOutcomes, load_round_outcomes, sent_history
 from portal.domain.timerules import utcnow
 from portal.outcome_mails import compose_outcome_mail
 from portal.web.common import actor_of, form_errors, settings_of

@@ -14,16 +14,16 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.conflicts import (
+from portal.domain.errors import DomainError, NotFound
+from portal.domain.panels.conflicts import (
     MAX_REASON,
     conflict_counts,
     conflict_for_ruling,
     round_conflicts,
     rule_minor,
 )
-from portal.domain.errors import DomainError, NotFound
-from portal.domain.panel_invitations import invite_member, resend_invitation
-from portal.domain.panel_roster import (
+from portal.domain.panels.invitations import invite_member, resend_invitation
+from portal.domain.panels.roster import (
     current_chair,
     make_chair,
     member_for_admin,

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.accounts import (
+from portal.domain.accounts.admins import (
     MIN_PASSWORD,
     accept_invitation,
     find_invitation,

@@ -14,14 +14,13 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.admin_listings import RoundDetail, round_detail
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.reminder_schedule import (
+from portal.domain.reminders.schedule import (
     ScheduleInput,
     reminder_counts,
     update_reminder_schedule,
 )
-from portal.domain.round_entry import (
+from portal.domain.rounds.entry import (
     DEFAULT_GRACE_MINUTES,
     ROUND_ZONES,
     ExtensionInput,
@@ -29,7 +28,7 @@ from portal.domain.round_entry import (
     create_round_from_input,
     extend_round_from_input,
 )
-from portal.domain.rounds import (
+from portal.domain.rounds.times import (
     MAX_GRACE_MINUTES,
     MAX_REASON,
     RoundStage,
@@ -37,7 +36,8 @@ from portal.domain.rounds import (
     open_round_now,
     transition_round,
 )
-from portal.domain.seats import get_seat
+from portal.domain.seats.admin_listings import RoundDetail, round_detail
+from portal.domain.seats.editing import get_seat
 from portal.domain.timerules import DEFAULT_ZONE, to_local_inputs, utcnow, zone_label
 from portal.mails import compose_round_extended
 from portal.web.common import actor_of, checkbox, clear_public_cache, form_errors, settings_of

@@ -16,9 +16,9 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.admin_listings import seat_detail, seat_overview
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.seats import (
+from portal.domain.seats.admin_listings import seat_detail, seat_overview
+from portal.domain.seats.editing import (
     MAX_WEIGHT,
     MAX_WORD_LIMIT,
     SUMMARY_MAX,
@@ -37,7 +37,7 @@ from portal.domain.seats import (
     update_question,
     update_seat,
 )
-from portal.domain.seats import create_seat as create_seat_record
+from portal.domain.seats.editing import create_seat as create_seat_record
 from portal.domain.timerules import utcnow
 from portal.tables import Criterion, Question
 from portal.web.common import actor_of, checkbox, clear_public_cache, form_errors

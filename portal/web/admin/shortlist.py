@@ -1,7 +1,7 @@
 """Admin pages for a round's shortlist: see the chair's proposal (with identities),
 confirm it, and download every score as CSV.
 
-Confirming is one write transaction in `portal.domain.shortlist.confirm_shortlist`;
+Confirming is one write transaction in `portal.domain.outcomes.shortlist.confirm_shortlist`;
 the pack mails it queues are dispatched only after that commits. The CSV download
 writes an audit event, so it runs in a write transaction too.
 """
@@ -16,11 +16,11 @@ from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.moderation import live_chair
-from portal.domain.rounds import get_round
-from portal.domain.score_tally import round_scores
-from portal.domain.scores_export import export_scores
-from portal.domain.shortlist import confirm_shortlist, shortlist_view
+from portal.domain.outcomes.shortlist import confirm_shortlist, shortlist_view
+from portal.domain.rounds.times import get_round
+from portal.domain.scoring.export import export_scores
+from portal.domain.scoring.moderation import live_chair
+from portal.domain.scoring.tally import round_scores
 from portal.domain.timerules import utcnow
 from portal.panel_pack_mails import compose_pack_mail
 from portal.web.common import actor_of, settings_of

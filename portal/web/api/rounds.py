@@ -15,14 +15,14 @@ from litestar.params import FromPath, JSONBody
 
 from portal.db import read_transaction, write_transaction
 from portal.domain.errors import ensure_record_id
-from portal.domain.rounds import (
+from portal.domain.rounds.times import (
     close_round_now,
     create_round,
     extend_round,
     get_round,
     open_round_now,
 )
-from portal.domain.seats import ValidationErrors, published_round
+from portal.domain.seats.editing import ValidationErrors, published_round
 from portal.domain.timerules import (
     MAX_YEAR,
     MIN_YEAR,

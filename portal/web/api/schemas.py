@@ -14,8 +14,8 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from portal.domain.rounds import MAX_GRACE_MINUTES, MAX_REASON, RoundPhase, RoundStage
-from portal.domain.seats import (
+from portal.domain.rounds.times import MAX_GRACE_MINUTES, MAX_REASON, RoundPhase, RoundStage
+from portal.domain.seats.editing import (
     MAX_ITEMS,
     MAX_WEIGHT,
     MAX_WORD_LIMIT,

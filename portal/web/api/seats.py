@@ -11,8 +11,8 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.db import read_transaction, write_transaction
 from portal.domain.errors import ensure_record_id
-from portal.domain.rounds import RoundPhase
-from portal.domain.seats import (
+from portal.domain.rounds.times import RoundPhase
+from portal.domain.seats.editing import (
     CriterionInput,
     QuestionInput,
     SeatInput,

@@ -1,4 +1,4 @@
-"""Apply journey pages: thin handlers over `portal.domain.applications`.
+"""Apply journey pages: thin handlers over `portal.domain.applications.drafts`.
 
 Refusals the applicant can act on (missing parts, withdrawn, closed round) are
 shown on the refusal page with a way back; NotFound is left to the one error
@@ -15,13 +15,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.application_pages import (
-    can_change,
-    list_applications,
-    missing_fields,
-    start_info,
-)
-from portal.domain.applications import (
+from portal.domain.applications.drafts import (
     MAX_TEXT_CHARS,
     STATEMENT_WORD_LIMIT,
     ApplicationView,
@@ -35,9 +29,15 @@ from portal.domain.applications import (
     submit_application,
     withdraw_application,
 )
-from portal.domain.deadlines import DeadlinePassed, can_write
+from portal.domain.applications.queries import (
+    can_change,
+    list_applications,
+    missing_fields,
+    start_info,
+)
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.outcome_reads import applicant_outcomes
+from portal.domain.outcomes.queries import applicant_outcomes
+from portal.domain.rounds.deadline import DeadlinePassed, can_write
 from portal.domain.timerules import utcnow
 from portal.mails import compose_receipt
 from portal.web.auth import CurrentUser

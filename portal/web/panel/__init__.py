@@ -1,7 +1,7 @@
 """The panel audience under /panel: members and chairs of a round's panel.
 
 Any signed-in account may reach these routes; what it sees is decided in
-`portal.domain.panel_access` (404 for anything not its own). Accepting an
+`portal.domain.panels.access` (404 for anything not its own). Accepting an
 invitation is public (the link is the credential). Nothing here may be cached.
 
 Each module lists its `controllers` (signed in) and `public_controllers`.

@@ -13,7 +13,9 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.conflicts import (
+from portal.domain.errors import DomainError, NotFound
+from portal.domain.panels.access import ensure_chair, ensure_ready, membership
+from portal.domain.panels.conflicts import (
     KIND_LABELS,
     MAX_NOTE,
     MAX_REASON,
@@ -23,9 +25,7 @@ from portal.domain.conflicts import (
     round_conflicts,
     rule_minor,
 )
-from portal.domain.errors import DomainError, NotFound
-from portal.domain.panel_access import ensure_chair, ensure_ready, membership
-from portal.domain.panel_roster import round_for_panel
+from portal.domain.panels.roster import round_for_panel
 from portal.domain.timerules import utcnow
 from portal.web.common import actor_of, form_errors
 

@@ -16,10 +16,10 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.accounts import MIN_PASSWORD
+from portal.domain.accounts.admins import MIN_PASSWORD
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.panel_access import NotReady, membership
-from portal.domain.panel_declarations import (
+from portal.domain.panels.access import NotReady, membership
+from portal.domain.panels.declarations import (
     CONFIDENTIALITY_UNDERTAKING,
     MAX_ORGANISATION_NAME,
     MAX_ORGANISATIONS,
@@ -27,8 +27,8 @@ from portal.domain.panel_declarations import (
     make_declarations,
     member_rounds,
 )
-from portal.domain.panel_invitations import LinkGone, accept_invitation, find_invitation
-from portal.domain.panel_roster import round_for_panel
+from portal.domain.panels.invitations import LinkGone, accept_invitation, find_invitation
+from portal.domain.panels.roster import round_for_panel
 from portal.domain.timerules import utcnow
 from portal.web.auth import sign_in
 from portal.web.common import checkbox, form_errors

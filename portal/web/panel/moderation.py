@@ -3,7 +3,7 @@ shortlist proposal.
 
 Only the chair of that round reaches them; anyone else (a member, another round's
 chair, an applicant) gets the domain's NotFound (404). Thin handlers over
-`portal.domain.moderation` and `portal.domain.shortlist`.
+`portal.domain.scoring.moderation` and `portal.domain.outcomes.shortlist`.
 """
 
 from __future__ import annotations
@@ -15,16 +15,21 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain import scoring_math as sm
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.moderation import (
+from portal.domain.outcomes.shortlist import (
+    MAX_NOTE,
+    ShortlistInput,
+    propose_shortlist,
+    shortlist_view,
+)
+from portal.domain.scoring import arithmetic as sm
+from portal.domain.scoring.moderation import (
     MAX_RATIONALE,
     AgreedScoreInput,
     agreed_score_page,
     moderation_view,
     record_agreed_score,
 )
-from portal.domain.shortlist import MAX_NOTE, ShortlistInput, propose_shortlist, shortlist_view
 from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
 from portal.web.common import actor_of, form_errors

@@ -1,6 +1,6 @@
 """The shortlist pack under /panel: the page, and its documents for members of the round.
 
-Thin handlers over `portal.domain.pack`, which decides who may see what; every
+Thin handlers over `portal.domain.outcomes.pack`, which decides who may see what; every
 refusal is its NotFound (404). A member who has not declared yet gets NotReady,
 which the panel router turns into "declare first".
 """
@@ -14,8 +14,8 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.pack import load_pack
-from portal.domain.pack import pack_document as load_pack_document
+from portal.domain.outcomes.pack import load_pack
+from portal.domain.outcomes.pack import pack_document as load_pack_document
 from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
 from portal.web.common import actor_of

@@ -2,7 +2,7 @@
 and the chair's progress page (also open to admins), with "close scoring now" and
 "reopen a sheet".
 
-Thin handlers over `portal.domain.scoring_reads`, `score_sheets` and
+Thin handlers over `portal.domain.scoring.queries`, `score_sheets` and
 `scoring_oversight`; every refusal of something the person may not see is the
 domain's NotFound (404). In an anonymised round nothing identifying
 reaches these pages: the domain does not even read it.
@@ -19,16 +19,16 @@ from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.panel_access import is_ready, membership
-from portal.domain.score_sheets import MAX_COMMENT, save_scores, submit_sheet
-from portal.domain.scoring_oversight import close_scoring, overseer, progress, reopen_sheet
-from portal.domain.scoring_reads import (
+from portal.domain.panels.access import is_ready, membership
+from portal.domain.scoring.oversight import close_scoring, overseer, progress, reopen_sheet
+from portal.domain.scoring.queries import (
     PanelApplication,
     member_queue,
     panel_application,
     round_with_seat,
 )
-from portal.domain.scoring_rules import ScoringClosed, SheetSubmitted, scoring_window
+from portal.domain.scoring.rules import ScoringClosed, SheetSubmitted, scoring_window
+from portal.domain.scoring.sheets import MAX_COMMENT, save_scores, submit_sheet
 from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
 from portal.web.common import actor_of, form_errors

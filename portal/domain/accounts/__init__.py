@@ -1,0 +1,1 @@
+"""Accounts: admin and applicant sign-in, email links, invitations to admin, API tokens."""

@@ -1,0 +1,1 @@
+"""Applications: drafts, uploads, submission under the deadline rule, receipts, and what admins read of them."""

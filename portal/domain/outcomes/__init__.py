@@ -1,0 +1,1 @@
+"""Outcomes: the shortlist, the pack the panel receives, and outcome letters."""

@@ -1,0 +1,1 @@
+"""Panels: membership, invitations, declarations, conflicts, and who on a panel may see what."""

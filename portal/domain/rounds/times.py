@@ -1,0 +1,367 @@
+"""Rounds: whether one is open (from its times and the clock) and its stages after closing.
+
+"Upcoming / open / closed" is never stored: it is computed from `opens_at`,
+`closes_at` and `now`, so no job has to remember to flip a flag at the deadline.
+The stages after closing (scoring -> shortlisted -> decided -> archived) are stored,
+and only `transition_round` changes them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from portal.domain.audit import Actor, record_event
+from portal.domain.errors import Conflict, DomainError, NotFound, ensure_record_id
+from portal.domain.outbox.messages import Mail, enqueue_mails
+from portal.domain.timerules import (
+    DEFAULT_ZONE,
+    describe_remaining,
+    ensure_aware_utc,
+    format_instant,
+    zone,
+)
+from portal.tables import Application, DeadlineExtension, Round, Seat
+
+MAX_GRACE_MINUTES = 60
+MAX_REASON = 2000
+
+
+class RoundPhase(enum.StrEnum):
+    upcoming = "upcoming"
+    open = "open"
+    closed = "closed"
+
+
+class RoundStage(enum.StrEnum):
+    collecting = "collecting"
+    scoring = "scoring"
+    shortlisted = "shortlisted"
+    decided = "decided"
+    archived = "archived"
+
+
+STAGE_MOVES: dict[RoundStage, frozenset[RoundStage]] = {
+    RoundStage.collecting: frozenset({RoundStage.scoring, RoundStage.archived}),
+    RoundStage.scoring: frozenset({RoundStage.shortlisted, RoundStage.archived}),
+    RoundStage.shortlisted: frozenset({RoundStage.decided, RoundStage.archived}),
+    RoundStage.decided: frozenset({RoundStage.archived}),
+    RoundStage.archived: frozenset(),
+}
+
+
+class StageMoveRefused(Conflict):
+    """The round cannot move to that stage from where it is now."""
+
+
+def round_phase(opens_at: datetime, closes_at: datetime, now: datetime) -> RoundPhase:
+    """Open from `opens_at` (inclusive) until `closes_at` (exclusive)."""
+    now = ensure_aware_utc(now)
+    if now < ensure_aware_utc(opens_at):
+        return RoundPhase.upcoming
+    if now < ensure_aware_utc(closes_at):
+        return RoundPhase.open
+    return RoundPhase.closed
+
+
+def is_open(opens_at: datetime, closes_at: datetime, now: datetime) -> bool:
+    return round_phase(opens_at, closes_at, now) is RoundPhase.open
+
+
+@dataclass(frozen=True)
+class RoundView:
+    """What a page needs to show about a round, computed once for a given `now`."""
+
+    id: int
+    seat_id: int
+    timezone: str
+    opens_at: datetime
+    closes_at: datetime
+    stage: RoundStage
+    phase: RoundPhase
+    opens_text: str
+    closes_text: str
+    remaining_text: str
+
+    @classmethod
+    def of(cls, row: dict[str, Any], now: datetime) -> RoundView:
+        tz = row.get("timezone") or DEFAULT_ZONE
+        return cls(
+            id=row["id"],
+            seat_id=row["seat"],
+            timezone=tz,
+            opens_at=row["opens_at"],
+            closes_at=row["closes_at"],
+            stage=RoundStage(row["stage"]),
+            phase=round_phase(row["opens_at"], row["closes_at"], now),
+            opens_text=format_instant(row["opens_at"], tz),
+            closes_text=format_instant(row["closes_at"], tz),
+            remaining_text=describe_remaining(row["closes_at"], now),
+        )
+
+
+def ensure_valid_round_times(opens_at: datetime, closes_at: datetime) -> None:
+    if ensure_aware_utc(closes_at) <= ensure_aware_utc(opens_at):
+        raise DomainError("The closing time must be after the opening time.", field="closes")
+
+
+def ensure_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Give a reason: it is kept in the audit log.", field="reason")
+    if len(reason) > MAX_REASON:
+        raise DomainError(f"Keep the reason under {MAX_REASON} characters.", field="reason")
+    return reason
+
+
+async def get_round(round_id: int) -> dict[str, Any]:
+    ensure_record_id(round_id, "There is no such round.")
+    row = await Round.select().where(Round.id == round_id).first()
+    if row is None:
+        raise NotFound("There is no such round.")
+    return row
+
+
+async def create_round(
+    seat_id: int,
+    opens_at: datetime,
+    closes_at: datetime,
+    actor: Actor,
+    now: datetime,
+    *,
+    timezone: str = DEFAULT_ZONE,
+    grace_minutes: int = 10,
+    anonymised: bool = True,
+    nomination_required: bool = False,
+) -> int:
+    zone(timezone)
+    ensure_valid_round_times(opens_at, closes_at)
+    if not 0 <= grace_minutes <= MAX_GRACE_MINUTES:
+        raise DomainError(
+            f"The grace period must be between 0 and {MAX_GRACE_MINUTES} minutes.",
+            field="grace_minutes",
+        )
+    if not await Seat.exists().where(Seat.id == seat_id):
+        raise NotFound("There is no such seat.")
+    rows = await Round.insert(
+        Round(
+            seat=seat_id,
+            timezone=timezone,
+            opens_at=ensure_aware_utc(opens_at),
+            closes_at=ensure_aware_utc(closes_at),
+            grace_minutes=grace_minutes,
+            anonymised=anonymised,
+            nomination_required=nomination_required,
+            stage=RoundStage.collecting.value,
+            created_at=ensure_aware_utc(now),
+        )
+    ).returning(Round.id)
+    round_id = rows[0]["id"]
+    await record_event(
+        actor,
+        "round.created",
+        "round",
+        round_id,
+        now,
+        round_id=round_id,
+        detail={
+            "seat_id": seat_id,
+            "opens_at": opens_at.isoformat(),
+            "closes_at": closes_at.isoformat(),
+        },
+    )
+    return round_id
+
+
+async def open_round_now(round_id: int, actor: Actor, now: datetime) -> None:
+    row = await get_round(round_id)
+    phase = round_phase(row["opens_at"], row["closes_at"], now)
+    if phase is not RoundPhase.upcoming:
+        raise Conflict("This round is already open or has closed.")
+    await Round.update({Round.opens_at: ensure_aware_utc(now)}).where(Round.id == round_id)
+    await record_event(
+        actor,
+        "round.opened_now",
+        "round",
+        round_id,
+        now,
+        round_id=round_id,
+        detail={"planned_opens_at": row["opens_at"].isoformat()},
+    )
+
+
+async def close_round_now(round_id: int, actor: Actor, now: datetime) -> None:
+    row = await get_round(round_id)
+    if round_phase(row["opens_at"], row["closes_at"], now) is not RoundPhase.open:
+        raise Conflict("Only an open round can be closed now.")
+    await Round.update({Round.closes_at: ensure_aware_utc(now)}).where(Round.id == round_id)
+    await record_event(
+        actor,
+        "round.closed_now",
+        "round",
+        round_id,
+        now,
+        round_id=round_id,
+        detail={"planned_closes_at": row["closes_at"].isoformat()},
+    )
+
+
+@dataclass(frozen=True)
+class RoundExtendedNotice:
+    """What the "closing time has moved" mail to one applicant with a draft needs."""
+
+    extension_id: int
+    round_id: int
+    application_id: int
+    applicant_id: int
+    name: str
+    email: str
+    seat_title: str
+    previous_closes_at: datetime
+    closes_at: datetime
+    zone_name: str
+
+
+async def extend_round(
+    round_id: int,
+    new_closes_at: datetime,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    compose_mail: Callable[[RoundExtendedNotice], Mail] | None = None,
+) -> list[int]:
+    """Move the whole round's closing time later. Earlier is refused: that would cut people off.
+
+    Every applicant with a draft in the round is told, in this transaction, through
+    `compose_mail` (the web layer has the templates). Returns the outbox ids for the
+    caller to dispatch after commit.
+    """
+    reason = ensure_reason(reason)
+    row = await get_round(round_id)
+    new_closes_at = ensure_aware_utc(new_closes_at)
+    if RoundStage(row["stage"]) is not RoundStage.collecting:
+        raise Conflict("This round has moved past collecting applications; it cannot be extended.")
+    if new_closes_at <= ensure_aware_utc(row["closes_at"]):
+        raise DomainError(
+            "The new closing time must be later than the current one.", field="closes"
+        )
+    if new_closes_at <= ensure_aware_utc(now):
+        raise DomainError("The new closing time must be in the future.", field="closes")
+    inserted = await DeadlineExtension.insert(
+        DeadlineExtension(
+            round=round_id,
+            applicant=None,
+            previous_closes_at=row["closes_at"],
+            closes_at=new_closes_at,
+            reason=reason,
+            granted_by=actor.user_id,
+            created_at=ensure_aware_utc(now),
+        )
+    ).returning(DeadlineExtension.id)
+    await Round.update({Round.closes_at: new_closes_at}).where(Round.id == round_id)
+    await record_event(
+        actor,
+        "round.extended",
+        "round",
+        round_id,
+        now,
+        round_id=round_id,
+        detail={
+            "from": row["closes_at"].isoformat(),
+            "to": new_closes_at.isoformat(),
+            "reason": reason,
+        },
+    )
+    if compose_mail is None:
+        return []
+    return await _notify_drafts(
+        inserted[0]["id"], row, new_closes_at, compose_mail, ensure_aware_utc(now)
+    )
+
+
+async def _notify_drafts(
+    extension_id: int,
+    row: dict[str, Any],
+    new_closes_at: datetime,
+    compose_mail: Callable[[RoundExtendedNotice], Mail],
+    now: datetime,
+) -> list[int]:
+    """One mail per applicant with a draft; the key names the extension, so a retry sends none twice."""
+    seat = await Seat.select(Seat.title).where(Seat.id == row["seat"]).first()
+    drafts = await Application.select(
+        Application.id,
+        Application.applicant,
+        Application.applicant.name.as_alias("name"),
+        Application.applicant.email.as_alias("email"),
+    ).where((Application.round == row["id"]) & (Application.status == "draft"))
+    mails = [
+        compose_mail(
+            RoundExtendedNotice(
+                extension_id=extension_id,
+                round_id=row["id"],
+                application_id=draft["id"],
+                applicant_id=draft["applicant"],
+                name=draft["name"],
+                email=draft["email"],
+                seat_title=seat["title"] if seat else "",
+                previous_closes_at=row["closes_at"],
+                closes_at=new_closes_at,
+                zone_name=row.get("timezone") or DEFAULT_ZONE,
+            )
+        )
+        for draft in drafts
+    ]
+    written = await enqueue_mails(mails, now)  # one INSERT, not one per draft
+    return sorted(written.values())
+
+
+async def transition_round(
+    round_id: int, to: RoundStage, actor: Actor, now: datetime, *, reason: str = ""
+) -> list[int]:
+    """The only way a round's stage changes: check, stamp, save, audit, queue mail.
+
+    Returns the ids of outbox messages written, for the caller to dispatch after commit.
+    """
+    row = await get_round(round_id)
+    current = RoundStage(row["stage"])
+    if to not in STAGE_MOVES[current]:
+        raise StageMoveRefused(f"A round cannot move from {current.value} to {to.value}.")
+    # Every stage, archiving included, comes after closing: an archived round whose
+    # times still say "open" would keep taking applications on the public pages.
+    phase = round_phase(row["opens_at"], row["closes_at"], now)
+    if phase is RoundPhase.open:
+        raise StageMoveRefused("The round is still taking applications: close it first.")
+    if phase is RoundPhase.upcoming:
+        raise StageMoveRefused("The round has not opened yet: it can move on only after it closes.")
+    # Conditional on the stage we read, so two admins clicking at once move it once.
+    updated = (
+        await Round.update({Round.stage: to.value, Round.stage_changed_at: ensure_aware_utc(now)})
+        .where((Round.id == round_id) & (Round.stage == current.value))
+        .returning(Round.id)
+    )
+    if not updated:
+        raise StageMoveRefused(
+            "Someone else changed this round's stage just now; reload and try again."
+        )
+    if to is RoundStage.scoring:
+        from portal.domain.panels.numbers import assign_panel_numbers
+
+        await assign_panel_numbers(round_id)  # "Applicant 7" for the anonymised panel
+    await record_event(
+        actor,
+        f"round.stage.{to.value}",
+        "round",
+        round_id,
+        now,
+        round_id=round_id,
+        detail={"from": current.value, "to": to.value, **({"reason": reason} if reason else {})},
+    )
+    return []  # Stage mail (shortlist packs, outcomes) arrives with the panels issue.
+
+
+def grace_deadline(closes_at: datetime, grace_minutes: int) -> datetime:
+    return ensure_aware_utc(closes_at) + timedelta(minutes=grace_minutes)

@@ -1,0 +1,1 @@
+"""Scoring: score sheets, the scoring window, the tally in SQL, moderation and the scores export."""

@@ -1,0 +1,1 @@
+"""Seats: their published description, criteria and questions, and the public listings."""
