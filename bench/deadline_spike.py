@@ -85,12 +85,12 @@ async def seed_spike(settings, applicants: int, now: datetime) -> Seeded:
     """One published seat with a question and two criteria, an open round with grace 0,
     and `applicants` verified applicants each with a complete draft but no CV."""
     from portal import db
-    from portal.domain.accounts.admins import Role, hash_password
+    from portal.domain.accounts.credentials import Role, hash_password
     from portal.domain.applications.drafts import save_answers, start_application
     from portal.domain.audit import Actor
     from portal.domain.rounds.times import create_round
     from portal.domain.seats import editing as seats
-    from portal.domain.seats.editing import CriterionInput, QuestionInput
+    from portal.domain.seats.parts import CriterionInput, QuestionInput
     from portal.tables import Criterion, Question, User
 
     engine = db.bind(db.engine_for(settings))

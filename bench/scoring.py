@@ -42,7 +42,7 @@ os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
 from seed import recreate_postgres_database  # noqa: E402  (bench/seed.py)
 
 from portal import db  # noqa: E402
-from portal.domain.accounts.admins import hash_password  # noqa: E402
+from portal.domain.accounts.credentials import hash_password  # noqa: E402
 from portal.domain.outcomes.shortlist import ShortlistInput, build_proposal  # noqa: E402
 from portal.domain.panels.access import PANEL_STATUSES, normalise_organisation  # noqa: E402
 from portal.domain.scoring import arithmetic as sm  # noqa: E402

@@ -21,7 +21,8 @@ from portal.demo import RACIAL_EQUITY, load_demo
 from portal.domain.audit import Actor
 from portal.domain.rounds.times import create_round
 from portal.domain.seats import editing as seats
-from portal.domain.seats.editing import CriterionInput, QuestionInput, SeatInput
+from portal.domain.seats.editing import SeatInput
+from portal.domain.seats.parts import CriterionInput, QuestionInput
 from portal.domain.timerules import utcnow
 from portal.settings import Settings
 from portal.tables import User

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from portal.domain.accounts.admins import Role, hash_password
-from portal.domain.applications.drafts import content_hash, make_reference
+from portal.domain.accounts.credentials import Role, hash_password
+from portal.domain.applications.submission import content_hash, make_reference
 from portal.domain.audit import Actor
 from portal.domain.panels.access import PanelRole
 from portal.domain.panels.declarations import make_declarations
-from portal.domain.rounds.times import RoundStage, create_round, transition_round
+from portal.domain.rounds.phase import RoundStage
+from portal.domain.rounds.stages import transition_round
+from portal.domain.rounds.times import create_round
 from portal.domain.scoring.sheets import save_scores, submit_sheet
 from portal.tables import (
     Answer,

@@ -15,9 +15,9 @@ from typing import Any
 from jinja2 import Environment
 
 from portal.domain.accounts.admins import NewInvitation
-from portal.domain.accounts.applicants import AccountMessage
-from portal.domain.applications.admin_queries import ExtensionGrantedNotice
-from portal.domain.applications.drafts import Receipt
+from portal.domain.accounts.links import AccountMessage
+from portal.domain.applications.extensions import ExtensionGrantedNotice
+from portal.domain.applications.submission import Receipt
 from portal.domain.outbox.messages import Mail
 from portal.domain.rounds.times import RoundExtendedNotice
 from portal.settings import Settings
@@ -193,7 +193,7 @@ def extension_granted_mail(settings: Settings, notice: ExtensionGrantedNotice) -
 
 
 def compose_extension_granted(settings: Settings) -> Callable[..., Mail]:
-    """The callback `portal.domain.applications.admin_queries.grant_extension` calls in its transaction."""
+    """The callback `portal.domain.applications.extensions.grant_extension` calls in its transaction."""
     return partial(extension_granted_mail, settings)
 
 
@@ -234,7 +234,7 @@ def receipt_mail(
 
 
 def compose_receipt(settings: Settings, *, seat_title: str, round_id: int | None = None):
-    """The callback `portal.domain.applications.drafts.submit_application` calls inside its transaction."""
+    """The callback `portal.domain.applications.submission.submit_application` calls inside its transaction."""
 
     def compose(receipt: Receipt, applicant: Mapping[str, Any]) -> Mail:
         return receipt_mail(settings, receipt, applicant, seat_title=seat_title, round_id=round_id)

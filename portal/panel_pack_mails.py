@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import partial
 
 from portal.domain.outbox.messages import Mail
-from portal.domain.outcomes.pack import PackNotice, pack_path
+from portal.domain.outcomes.pack_mail import PackNotice, pack_path
 from portal.mails import _templated_mail
 from portal.settings import Settings
 
@@ -33,5 +33,5 @@ def pack_mail(settings: Settings, notice: PackNotice) -> Mail:
 
 
 def compose_pack_mail(settings: Settings) -> Callable[[PackNotice], Mail]:
-    """The callback `portal.domain.outcomes.pack.queue_pack_mails` calls inside the confirm transaction."""
+    """The callback `portal.domain.outcomes.pack_mail.queue_pack_mails` calls inside the confirm transaction."""
     return partial(pack_mail, settings)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from portal import db
-from portal.domain.accounts.admins import hash_password
+from portal.domain.accounts.credentials import hash_password
 from portal.tables import (
     Answer,
     Application,

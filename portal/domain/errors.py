@@ -4,6 +4,10 @@ The web layer maps them to pages and problem details in one place
 (`portal.web.errors`).
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
 
 class DomainError(Exception):
     """Something the user asked for cannot be done; `str(err)` says why, politely."""
@@ -26,6 +30,17 @@ class Conflict(DomainError):
 
 class Forbidden(DomainError):
     status_code = 403
+
+
+@dataclass(eq=False)  # eq would make the exception unhashable
+class ValidationErrors(DomainError):
+    """Several field errors at once, for a form's error summary."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        first = next(iter(self.errors.values()), "Check the form.")
+        super().__init__(first, field=next(iter(self.errors), None))
 
 
 # Ids are 32-bit serials: a larger number in a URL is simply not a record, and

@@ -20,7 +20,7 @@ from litestar.middleware.session.server_side import (
 from litestar.security.session_auth import SessionAuth
 from litestar.types import Empty, Message
 
-from portal.domain.accounts.admins import Role
+from portal.domain.accounts.credentials import Role
 from portal.settings import Settings
 from portal.tables import User
 from portal.web.security import SESSION_COOKIE

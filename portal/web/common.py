@@ -8,8 +8,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 
 from portal.domain.audit import Actor
-from portal.domain.errors import DomainError
-from portal.domain.seats.editing import ValidationErrors
+from portal.domain.errors import DomainError, ValidationErrors
 from portal.settings import Settings
 
 PUBLIC_CACHE_STORE = "response_cache"

@@ -29,8 +29,9 @@ from python_multipart.multipart import parse_options_header
 from portal.db import read_transaction, write_transaction
 from portal.domain.applications import filetypes
 from portal.domain.applications.documents import applicant_document, document_summaries
-from portal.domain.applications.drafts import DOCUMENT_KINDS, load_application, save_document
+from portal.domain.applications.drafts import DOCUMENT_KINDS, save_document
 from portal.domain.applications.filetypes import SIGNATURE_BYTES, content_disposition, safe_filename
+from portal.domain.applications.records import load_application
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.timerules import utcnow
 from portal.settings import Settings

@@ -18,8 +18,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Template
 
 from portal.db import is_integrity_error
-from portal.domain.errors import DomainError
-from portal.domain.seats.editing import ValidationErrors
+from portal.domain.errors import DomainError, ValidationErrors
 from portal.web.security import request_id
 
 log = logging.getLogger("portal.errors")

@@ -17,7 +17,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from portal.db import read_transaction
-from portal.domain.rounds.times import RoundPhase
+from portal.domain.rounds.phase import RoundPhase
 from portal.domain.seats.listings import SeatPage, public_seat_list, public_seat_page
 from portal.domain.timerules import utcnow
 from portal.web import feeds

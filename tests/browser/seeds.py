@@ -13,7 +13,7 @@ import sys
 from datetime import timedelta
 
 from portal import db
-from portal.domain.accounts.admins import hash_token
+from portal.domain.accounts.credentials import hash_token
 from portal.settings import Settings
 from portal.tables import PanelMember, Score, ScoreSheet, User
 from tests.factories import RoundSetup, add_application, add_panel_member, make_round, now

@@ -9,28 +9,29 @@ import pytest
 
 from portal import db
 from portal.domain.accounts.applicants import (
+    ProfileChange,
+    ensure_adjustments,
+    ensure_phone,
+    register_applicant,
+    update_profile,
+)
+from portal.domain.accounts.links import (
     MAX_MAILS_PER_HOUR,
     RESET_VALID,
     SIGN_IN_LINK_VALID,
     VERIFY_VALID,
     AccountMessage,
-    ProfileChange,
     TokenPurpose,
     WrongBrowser,
-    ensure_adjustments,
-    ensure_phone,
     find_account_token,
-    register_applicant,
     request_password_reset,
     request_sign_in_link,
     reset_password,
-    update_profile,
     use_sign_in_link,
     verify_email,
 )
-from portal.domain.errors import DomainError, NotFound
+from portal.domain.errors import DomainError, NotFound, ValidationErrors
 from portal.domain.outbox.messages import Mail
-from portal.domain.seats.editing import ValidationErrors
 from portal.tables import AccountToken, OutboxMessage, User
 from tests.conftest import run
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from portal.domain.applications.drafts import ApplicationView, Deadline, missing_parts
 from portal.domain.applications.queries import missing_fields
+from portal.domain.applications.records import ApplicationView, Deadline, missing_parts
 
 
 def _view(**parts) -> ApplicationView:

@@ -12,24 +12,23 @@ import pytest
 
 from portal import db
 from portal.domain.applications.drafts import (
-    MAX_TEXT_CHARS,
-    ApplicationWithdrawn,
-    Receipt,
-    count_words,
-    database_now,
-    has_unsubmitted_changes,
-    load_application,
-    missing_parts,
     save_answers,
     save_document,
     start_application,
-    submit_application,
     withdraw_application,
 )
-from portal.domain.errors import DomainError, NotFound
+from portal.domain.applications.records import load_application, missing_parts
+from portal.domain.applications.status import ApplicationWithdrawn
+from portal.domain.applications.submission import (
+    Receipt,
+    database_now,
+    has_unsubmitted_changes,
+    submit_application,
+)
+from portal.domain.applications.words import MAX_TEXT_CHARS, count_words
+from portal.domain.errors import DomainError, NotFound, ValidationErrors
 from portal.domain.outbox.messages import Mail
 from portal.domain.rounds.deadline import DeadlinePassed
-from portal.domain.seats.editing import ValidationErrors
 from portal.tables import (
     Answer,
     Application,

@@ -9,12 +9,12 @@ from html.parser import HTMLParser
 
 import pytest
 
-from portal.domain.accounts.applicants import AccountMessage
-from portal.domain.applications.admin_queries import ExtensionGrantedNotice
-from portal.domain.applications.drafts import Receipt
+from portal.domain.accounts.links import AccountMessage
+from portal.domain.applications.extensions import ExtensionGrantedNotice
+from portal.domain.applications.submission import Receipt
 from portal.domain.outbox.messages import Mail
 from portal.domain.outcomes.kinds import OutcomeNotice
-from portal.domain.outcomes.pack import PackNotice
+from portal.domain.outcomes.pack_mail import PackNotice
 from portal.domain.panels.invitations import PanelInvitation
 from portal.domain.reminders.planner import ReminderNotice
 from portal.domain.rounds.times import RoundExtendedNotice

@@ -15,7 +15,8 @@ from portal import db
 from portal.domain.audit import Actor
 from portal.domain.errors import Conflict, NotFound
 from portal.domain.outbox import messages as outbox
-from portal.domain.outbox.messages import EXPIRED_REASON, LEASE, Mail, enqueue_mail
+from portal.domain.outbox.delivery import EXPIRED_REASON, LEASE
+from portal.domain.outbox.messages import Mail, enqueue_mail
 from portal.domain.outbox.queries import parse_outbox_filter, queue_health
 from portal.tables import OutboxMessage
 from tests.conftest import run

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from portal.domain.rounds.times import RoundPhase, RoundStage, RoundView, is_open, round_phase
+from portal.domain.rounds.phase import RoundPhase, RoundStage, RoundView, is_open, round_phase
 from portal.domain.seats.listings import pick_round
 from portal.domain.timerules import parse_local
 

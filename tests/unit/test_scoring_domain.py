@@ -10,10 +10,11 @@ import pytest
 
 from portal import db
 from portal.domain.audit import Actor
-from portal.domain.errors import Conflict, NotFound
+from portal.domain.errors import Conflict, NotFound, ValidationErrors
 from portal.domain.panels.access import membership
 from portal.domain.panels.numbers import assign_panel_numbers
-from portal.domain.rounds.times import RoundStage, transition_round
+from portal.domain.rounds.phase import RoundStage
+from portal.domain.rounds.stages import transition_round
 from portal.domain.scoring.oversight import close_scoring, progress, reopen_sheet
 from portal.domain.scoring.queries import member_queue, others_scores, panel_application
 from portal.domain.scoring.rules import (
@@ -24,7 +25,6 @@ from portal.domain.scoring.rules import (
     scoring_window,
 )
 from portal.domain.scoring.sheets import save_scores, submit_sheet
-from portal.domain.seats.editing import ValidationErrors
 from portal.tables import Application, AuditEvent, PanelConflict, Round, Score, ScoreSheet
 from tests.conftest import run
 from tests.factories import (

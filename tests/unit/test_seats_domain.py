@@ -8,26 +8,27 @@ import pytest
 
 from portal import db
 from portal.domain.audit import Actor
-from portal.domain.errors import NotFound, ensure_record_id
+from portal.domain.errors import NotFound, ValidationErrors, ensure_record_id
 from portal.domain.rounds.times import create_round
 from portal.domain.seats.editing import (
+    SeatInput,
+    clean_seat,
+    create_seat,
+    get_seat,
+    slugify,
+    update_seat,
+)
+from portal.domain.seats.parts import (
     CRITERIA_LOCKED_REASON,
     CriteriaLocked,
     CriterionInput,
     QuestionInput,
-    SeatInput,
-    ValidationErrors,
     add_criterion,
     add_question,
     clean_criterion,
     clean_question,
-    clean_seat,
-    create_seat,
     criteria_locked,
-    get_seat,
     remove_criterion,
-    slugify,
-    update_seat,
 )
 from portal.tables import Criterion, Seat
 from tests.conftest import run

@@ -13,12 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from portal import db
-from portal.domain.applications.drafts import (
-    save_answers,
-    save_document,
-    start_application,
-    submit_application,
-)
+from portal.domain.applications.drafts import save_answers, save_document, start_application
+from portal.domain.applications.submission import submit_application
 from portal.domain.rounds.deadline import DeadlinePassed
 from portal.domain.timerules import utcnow
 from portal.tables import (

@@ -9,14 +9,8 @@ from datetime import timedelta
 from portal import db
 from portal.domain.audit import Actor
 from portal.domain.rounds.times import create_round
-from portal.domain.seats.editing import (
-    CriterionInput,
-    QuestionInput,
-    SeatInput,
-    add_criterion,
-    add_question,
-    create_seat,
-)
+from portal.domain.seats.editing import SeatInput, create_seat
+from portal.domain.seats.parts import CriterionInput, QuestionInput, add_criterion, add_question
 from portal.domain.timerules import utcnow
 from portal.tables import AuditEvent, Criterion, Question, Seat
 from tests.conftest import ADMIN_PASSWORD, form_token, post_form, run
@@ -672,7 +666,7 @@ def _routes_of_this_area(app, ids: dict[str, int]) -> list[tuple[str, str]]:
 
 
 def _make_applicant() -> None:
-    from portal.domain.accounts.admins import hash_password
+    from portal.domain.accounts.credentials import hash_password
     from portal.tables import User
 
     async def go() -> None:

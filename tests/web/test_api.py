@@ -7,18 +7,11 @@ from datetime import timedelta
 import pytest
 
 from portal import db
-from portal.domain.accounts.admins import create_api_token, revoke_api_token
+from portal.domain.accounts.api_tokens import create_api_token, revoke_api_token
 from portal.domain.audit import Actor
 from portal.domain.rounds.times import create_round
-from portal.domain.seats.editing import (
-    CriterionInput,
-    QuestionInput,
-    SeatInput,
-    add_criterion,
-    add_question,
-    create_seat,
-    set_published,
-)
+from portal.domain.seats.editing import SeatInput, create_seat, set_published
+from portal.domain.seats.parts import CriterionInput, QuestionInput, add_criterion, add_question
 from portal.domain.timerules import utcnow
 from portal.tables import AuditEvent, Round, Seat, User
 from tests.conftest import run

@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from portal import db
-from portal.domain.accounts.admins import hash_password
+from portal.domain.accounts.credentials import hash_password
 from portal.tables import (
     Application,
     Criterion,

@@ -19,7 +19,8 @@ from urllib.parse import urljoin, urlsplit
 from portal import db
 from portal.domain.audit import Actor
 from portal.domain.reminders.planner import plan_due_reminders
-from portal.domain.rounds.times import RoundStage, transition_round
+from portal.domain.rounds.phase import RoundStage
+from portal.domain.rounds.stages import transition_round
 from portal.reminder_mails import compose_reminder
 from portal.tables import Application, Document, OutboxMessage, User
 from tests.conftest import form_token, post_form, run

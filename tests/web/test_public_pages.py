@@ -11,17 +11,9 @@ from types import SimpleNamespace
 from portal import db
 from portal.domain.audit import Actor
 from portal.domain.rounds.times import create_round
-from portal.domain.seats.editing import (
-    CriterionInput,
-    QuestionInput,
-    SeatInput,
-    add_criterion,
-    add_question,
-    create_seat,
-    set_published,
-    update_seat,
-)
+from portal.domain.seats.editing import SeatInput, create_seat, set_published, update_seat
 from portal.domain.seats.listings import public_seat_list, public_seat_page
+from portal.domain.seats.parts import CriterionInput, QuestionInput, add_criterion, add_question
 from portal.domain.timerules import format_instant, local_to_utc, utcnow
 from portal.web.common import clear_public_cache
 from tests.conftest import run, sign_in

@@ -10,7 +10,8 @@ from email import message_from_bytes, policy
 
 from portal import db
 from portal.domain.outbox import messages as outbox
-from portal.domain.outbox.messages import EXPIRED_REASON, LEASE, MAX_ATTEMPTS, Mail, enqueue_mail
+from portal.domain.outbox.delivery import EXPIRED_REASON, LEASE, MAX_ATTEMPTS
+from portal.domain.outbox.messages import Mail, enqueue_mail
 from portal.domain.timerules import utcnow
 from portal.tables import OutboxMessage
 from tests.conftest import post_form, run, sign_in

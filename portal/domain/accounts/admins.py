@@ -1,118 +1,28 @@
-"""Accounts: password hashing, sign-in checks, invitations and API tokens.
-
-Secrets that travel in links or headers (invitation links, API tokens) are random,
-shown once, and stored only as SHA-256 hashes, so a copy of the database cannot be
-used to sign in.
+"""Admin accounts: creating one, inviting another admin by a single-use link, accepting
+the invitation, and the list of admins.
 """
 
 from __future__ import annotations
 
-import enum
-import hashlib
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
+from portal.domain.accounts.credentials import (
+    Role,
+    ensure_name,
+    ensure_password,
+    hash_password,
+    hash_token,
+    normalise_email,
+)
 from portal.domain.audit import Actor, record_event
-from portal.domain.errors import Conflict, DomainError, NotFound
+from portal.domain.errors import Conflict, NotFound
 from portal.domain.outbox.messages import Mail, enqueue_mail
 from portal.domain.timerules import ensure_aware_utc
-from portal.tables import ApiToken, Invitation, User
-
-MIN_PASSWORD = 12
-MAX_PASSWORD = 256
-MAX_EMAIL = 254
-MAX_NAME = 200
-API_TOKEN_PREFIX = "sp_"  # noqa: S105 - a visible prefix, not a secret
-
-_hasher = PasswordHasher()
-# Verifying against this keeps a sign-in for an unknown email as slow as a real one.
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
-
-
-class Role(enum.StrEnum):
-    admin = "admin"
-    applicant = "applicant"
-
-
-class InvalidCredentials(DomainError):
-    status_code = 400
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-# One plain address: no display name, no comma-separated list, no angle brackets,
-# so what reaches the To: header is exactly one mailbox.
-_EMAIL = re.compile(
-    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
-)
-
-
-def normalise_email(email: str) -> str:
-    email = (email or "").strip().lower()
-    if len(email) > MAX_EMAIL:
-        raise DomainError(f"Keep the email address under {MAX_EMAIL} characters.", field="email")
-    if not _EMAIL.fullmatch(email):
-        raise DomainError("Enter an email address like name@example.org.", field="email")
-    return email
-
-
-def ensure_name(name: str) -> str:
-    name = " ".join((name or "").split())
-    if not name:
-        raise DomainError("Enter a name.", field="name")
-    if len(name) > MAX_NAME:
-        raise DomainError(f"Keep the name under {MAX_NAME} characters.", field="name")
-    return name
-
-
-def ensure_password(password: str, confirm: str | None = None) -> str:
-    if len(password or "") < MIN_PASSWORD:
-        raise DomainError(
-            f"Choose a password of at least {MIN_PASSWORD} characters.", field="password"
-        )
-    if len(password) > MAX_PASSWORD:
-        raise DomainError(f"Keep the password under {MAX_PASSWORD} characters.", field="password")
-    if confirm is not None and confirm != password:
-        raise DomainError("The two passwords do not match.", field="confirm")
-    return password
-
-
-async def authenticate(email: str, password: str, now: datetime) -> dict[str, Any]:
-    """Return the active user for these credentials, or raise one message for every failure."""
-    failure = InvalidCredentials("The email address or password is not right.")
-    try:
-        email = normalise_email(email)
-    except DomainError:
-        verify_password(None, password or "")
-        raise failure from None
-    user = await User.select().where(User.email == email).first()
-    if not verify_password(user["password_hash"] if user else None, password or ""):
-        raise failure
-    if not user["is_active"]:
-        raise failure
-    await User.update({User.last_sign_in_at: ensure_aware_utc(now)}).where(User.id == user["id"])
-    return user
+from portal.tables import Invitation, User
 
 
 async def create_admin(email: str, name: str, password: str | None, now: datetime) -> int:
@@ -309,92 +219,3 @@ async def list_admins(now: datetime) -> list[dict[str, Any]]:
         }
         for u in users
     ]
-
-
-async def create_api_token(user_id: int, name: str, actor: Actor, now: datetime) -> str:
-    name = " ".join((name or "").split())[:100] or "API token"
-    raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    rows = await ApiToken.insert(
-        ApiToken(
-            user=user_id,
-            name=name,
-            prefix=raw[:10],
-            token_hash=hash_token(raw),
-            created_at=ensure_aware_utc(now),
-        )
-    ).returning(ApiToken.id)
-    await record_event(
-        actor, "api_token.created", "api_token", rows[0]["id"], now, detail={"name": name}
-    )
-    return raw
-
-
-async def revoke_api_token(token_id: int, actor: Actor, now: datetime) -> None:
-    done = (
-        await ApiToken.update({ApiToken.revoked_at: ensure_aware_utc(now)})
-        .where((ApiToken.id == token_id) & ApiToken.revoked_at.is_null())
-        .returning(ApiToken.id)
-    )
-    if not done:
-        raise NotFound("There is no such active token.")
-    await record_event(actor, "api_token.revoked", "api_token", token_id, now)
-
-
-async def user_for_api_token(raw: str, now: datetime) -> dict[str, Any] | None:
-    if not raw.startswith(API_TOKEN_PREFIX) or len(raw) > 100:
-        return None
-    row = (
-        await ApiToken.select(
-            ApiToken.id,
-            ApiToken.user.id.as_alias("user_id"),
-            ApiToken.user.email.as_alias("email"),
-            ApiToken.user.role.as_alias("role"),
-            ApiToken.user.is_active.as_alias("is_active"),
-        )
-        .where((ApiToken.token_hash == hash_token(raw)) & ApiToken.revoked_at.is_null())
-        .first()
-    )
-    if row is None or not row["is_active"]:
-        return None
-    await ApiToken.update({ApiToken.last_used_at: ensure_aware_utc(now)}).where(
-        ApiToken.id == row["id"]
-    )
-    return row
-
-
-MAX_TOKEN_NAME = 100
-
-
-def ensure_token_name(name: str) -> str:
-    """A label so the owner can tell tokens apart ("CI deploy", "Reporting script")."""
-    name = " ".join((name or "").replace("\x00", "").split())
-    if len(name) > MAX_TOKEN_NAME:
-        raise DomainError(f"Keep the token name under {MAX_TOKEN_NAME} characters.", field="name")
-    return name or "API token"
-
-
-async def list_api_tokens(user_id: int) -> list[dict[str, Any]]:
-    """One user's tokens, newest first. Never the secret: only its first characters."""
-    return (
-        await ApiToken.select(
-            ApiToken.id,
-            ApiToken.name,
-            ApiToken.prefix,
-            ApiToken.created_at,
-            ApiToken.last_used_at,
-            ApiToken.revoked_at,
-        )
-        .where(ApiToken.user == user_id)
-        .order_by(ApiToken.created_at, ascending=False)
-        .order_by(ApiToken.id, ascending=False)
-    )
-
-
-async def revoke_own_api_token(user_id: int, token_id: int, actor: Actor, now: datetime) -> None:
-    """Revoke one of the user's own active tokens; anyone else's is NotFound, not Forbidden,
-    so token ids of other admins cannot be probed."""
-    if not 0 < token_id <= 2**31 - 1 or not await ApiToken.exists().where(
-        (ApiToken.id == token_id) & (ApiToken.user == user_id) & ApiToken.revoked_at.is_null()
-    ):
-        raise NotFound("There is no such active token of yours.")
-    await revoke_api_token(token_id, actor, now)

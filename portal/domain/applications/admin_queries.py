@@ -1,34 +1,23 @@
-"""What admins see of applications, and the one thing they change here: a per-applicant deadline.
-
-Admins read every application in a round (never the document bytes in a list),
-open one (audited: it holds personal data and an adjustments request), download
-its documents (audited) and export the round as CSV (audited). A per-applicant
-extension is a reasonable adjustment: a later closing time for one person, with a
-reason, audited and mailed to them in the same transaction.
+"""What admins read of applications: every application in a round (never the document
+bytes in a list), one application (audited: it holds personal data and an
+adjustments request) and its documents (each download audited).
 
 Reads that also write an audit event run in the caller's write transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from portal.domain.applications.drafts import Deadline, applicant_deadline
+from portal.domain.applications.records import Deadline, applicant_deadline
 from portal.domain.audit import Actor, record_event
-from portal.domain.csv_export import csv_bytes
-from portal.domain.errors import Conflict, DomainError, NotFound, ensure_record_id
-from portal.domain.outbox.messages import Mail, enqueue_mail
-from portal.domain.rounds.times import RoundStage, ensure_reason, get_round
-from portal.domain.seats.editing import ValidationErrors
+from portal.domain.errors import NotFound, ensure_record_id
+from portal.domain.rounds.phase import RoundStage, get_round
 from portal.domain.timerules import (
     DEFAULT_ZONE,
-    InvalidLocalTime,
     ensure_aware_utc,
-    format_instant,
-    parse_local,
 )
 from portal.tables import (
     Answer,
@@ -44,10 +33,9 @@ from portal.tables import (
 )
 
 NO_SUCH_APPLICATION = "There is no such application."
+
+
 NO_SUCH_DOCUMENT = "This application has no such document."
-
-
-# ---- The list of a round ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -132,67 +120,6 @@ async def round_applications(round_id: int) -> RoundApplications:
         zone_name=round_row["timezone"] or DEFAULT_ZONE,
         applications=summaries,
     )
-
-
-CSV_HEADER = (
-    "Reference",
-    "Status",
-    "Applicant name",
-    "Email",
-    "Organisation",
-    "Received (UTC)",
-    "Received (local)",
-    "In grace",
-    "Extension",
-)
-
-
-def _utc_text(value: datetime | None) -> str:
-    return ensure_aware_utc(value).strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
-
-
-def _local_text(value: datetime | None, zone_name: str) -> str:
-    return format_instant(value, zone_name) if value else ""
-
-
-def applications_csv(listing: RoundApplications) -> bytes:
-    zone_name = listing.zone_name
-    rows = (
-        (
-            a.reference,
-            a.status,
-            a.name,
-            a.email,
-            a.organisation,
-            _utc_text(a.received_at),
-            _local_text(a.received_at, zone_name),
-            "yes" if a.in_grace else "no",
-            _local_text(a.extension_closes_at, zone_name),
-        )
-        for a in listing.applications
-    )
-    return csv_bytes(CSV_HEADER, rows)
-
-
-async def export_round_applications(
-    round_id: int, actor: Actor, now: datetime
-) -> tuple[RoundApplications, bytes]:
-    """The round's CSV, with an audit event: the file carries personal data out of the portal."""
-    listing = await round_applications(round_id)
-    data = applications_csv(listing)
-    await record_event(
-        actor,
-        "applications.exported",
-        "round",
-        round_id,
-        now,
-        round_id=round_id,
-        detail={"rows": len(listing.applications)},
-    )
-    return listing, data
-
-
-# ---- One application -------------------------------------------------------------
 
 
 @dataclass
@@ -354,123 +281,3 @@ async def download_document(
         detail={"kind": kind, "filename": document["filename"], "sha256": document["sha256"]},
     )
     return document
-
-
-# ---- A per-applicant extension ---------------------------------------------------
-
-
-@dataclass
-class ApplicantExtensionInput:
-    """The extension form as sent: the new closing time on the round's wall clock, and why."""
-
-    closes_date: str = ""
-    closes_time: str = ""
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class ExtensionGrantedNotice:
-    """What the mail to the applicant needs (never the reason: it may be about their health)."""
-
-    extension_id: int
-    round_id: int
-    application_id: int
-    name: str
-    email: str
-    seat_title: str
-    round_closes_at: datetime
-    closes_at: datetime
-    zone_name: str
-
-
-async def grant_extension(
-    application_id: int,
-    data: ApplicantExtensionInput,
-    actor: Actor,
-    now: datetime,
-    *,
-    compose_mail: Callable[[ExtensionGrantedNotice], Mail] | None = None,
-) -> list[int]:
-    """Give this application's applicant a later closing time. Returns outbox ids to dispatch.
-
-    The new time must be after the round's closing time (otherwise it changes nothing),
-    after any extension they already have (an extension never cuts anyone off) and in
-    the future. All entry problems are reported together, per field.
-    """
-    view = await load_for_admin(application_id)
-    if not view.can_extend:
-        raise Conflict(
-            "This round has moved past collecting applications; deadlines can no longer change."
-        )
-    zone_name = view.zone_name
-    errors: dict[str, str] = {}
-    closes_at: datetime | None = None
-    try:
-        closes_at = parse_local(data.closes_date or "", data.closes_time or "", zone_name)
-    except InvalidLocalTime as exc:
-        part = exc.field if exc.field in ("date", "time") else "date"
-        errors[f"closes_{part}"] = f"New deadline {part}: {exc.message}"
-    reason = ""
-    try:
-        reason = ensure_reason(data.reason)
-    except DomainError as exc:
-        errors["reason"] = exc.message
-    if closes_at is not None:
-        round_closes = ensure_aware_utc(view.round["closes_at"])
-        if closes_at <= round_closes:
-            errors["closes_date"] = (
-                "The new deadline must be later than the round's closing time, "
-                f"{format_instant(round_closes, zone_name)}."
-            )
-        elif view.deadline.extended and closes_at <= view.deadline.closes_at:
-            errors["closes_date"] = (
-                "The new deadline must be later than this applicant's current deadline, "
-                f"{format_instant(view.deadline.closes_at, zone_name)}."
-            )
-        elif closes_at <= ensure_aware_utc(now):
-            errors["closes_date"] = "The new deadline must be in the future."
-    if errors or closes_at is None:
-        raise ValidationErrors(errors=errors)
-    now = ensure_aware_utc(now)
-    applicant_id = view.application["applicant"]
-    inserted = await DeadlineExtension.insert(
-        DeadlineExtension(
-            round=view.round["id"],
-            applicant=applicant_id,
-            previous_closes_at=view.deadline.closes_at,
-            closes_at=closes_at,
-            reason=reason,
-            granted_by=actor.user_id,
-            created_at=now,
-        )
-    ).returning(DeadlineExtension.id)
-    extension_id = inserted[0]["id"]
-    await record_event(
-        actor,
-        "application.extension_granted",
-        "application",
-        application_id,
-        now,
-        round_id=view.round["id"],
-        detail={
-            "applicant_id": applicant_id,
-            "from": view.deadline.closes_at.isoformat(),
-            "to": closes_at.isoformat(),
-            "reason": reason,
-        },
-    )
-    if compose_mail is None:
-        return []
-    notice = ExtensionGrantedNotice(
-        extension_id=extension_id,
-        round_id=view.round["id"],
-        application_id=application_id,
-        name=view.applicant.get("name") or "",
-        email=view.applicant.get("email") or "",
-        seat_title=view.seat["title"],
-        round_closes_at=ensure_aware_utc(view.round["closes_at"]),
-        closes_at=closes_at,
-        zone_name=zone_name,
-    )
-    message_id = await enqueue_mail(compose_mail(notice), now)
-    return [message_id] if message_id is not None else []

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.domain.applications.drafts import DOCUMENT_KINDS, NO_SUCH_APPLICATION
+from portal.domain.applications.drafts import DOCUMENT_KINDS
+from portal.domain.applications.records import NO_SUCH_APPLICATION
 from portal.domain.errors import NotFound, ensure_record_id
 from portal.tables import Application, Document
 

@@ -11,15 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from portal.domain.applications.drafts import (
-    EDITABLE,
-    ApplicationStatus,
-    ApplicationView,
-    applicant_deadline,
-)
+from portal.domain.applications.records import ApplicationView, applicant_deadline
+from portal.domain.applications.status import EDITABLE, ApplicationStatus
 from portal.domain.errors import NotFound, ensure_record_id
 from portal.domain.rounds.deadline import can_write, effective_deadline
-from portal.domain.rounds.times import RoundPhase, round_phase
+from portal.domain.rounds.phase import RoundPhase, round_phase
 from portal.domain.timerules import DEFAULT_ZONE, ensure_aware_utc
 from portal.tables import Application, DeadlineExtension, Round
 

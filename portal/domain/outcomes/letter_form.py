@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from portal.domain.errors import Conflict, DomainError, NotFound
+from portal.domain.errors import Conflict, DomainError, NotFound, ValidationErrors
 from portal.domain.outcomes.kinds import (
     APPOINTABLE,
     LABELS,
@@ -25,8 +25,7 @@ from portal.domain.outcomes.kinds import (
     OutcomeNotice,
 )
 from portal.domain.outcomes.queries import load_round_outcomes
-from portal.domain.rounds.times import RoundStage
-from portal.domain.seats.editing import ValidationErrors
+from portal.domain.rounds.phase import RoundStage
 
 _FIELD = re.compile(r"^(send|feedback)_([0-9]{1,9})$")
 

@@ -15,7 +15,8 @@ from portal.domain.audit import Actor, record_event, record_events
 from portal.domain.outbox.messages import Mail, enqueue_mails
 from portal.domain.outcomes.kinds import STATUS_AFTER, AlreadySent, OutcomeKind, OutcomeNotice
 from portal.domain.outcomes.letter_form import LetterForm, plan_letters
-from portal.domain.rounds.times import RoundStage, transition_round
+from portal.domain.rounds.phase import RoundStage
+from portal.domain.rounds.stages import transition_round
 from portal.domain.timerules import ensure_aware_utc
 from portal.tables import Application, OutboxMessage, Outcome
 

@@ -1,10 +1,8 @@
 """The shortlist pack: what the panel receives once the shortlist is confirmed.
 
 The pack is read from the database whenever a member opens it, so there is no
-build step and nothing to go stale. The mail that announces it carries no personal
-data of any applicant: only the seat, how many were shortlisted and a link behind
-sign-in. Every refusal is NotFound (the rules of `portal.domain.panels.access`): a
-member of another round, a removed member, a round not yet shortlisted, and an
+build step and nothing to go stale. Every refusal is NotFound (the rules of
+`portal.domain.panels.access`): a member of another round, a removed member, a round not yet shortlisted, and an
 application the member is conflicted with all look like nothing at all.
 
 Never read here: applicants' email, phone or adjustments.
@@ -12,15 +10,13 @@ Never read here: applicants' email, phone or adjustments.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from portal.domain.applications.documents import NO_SUCH_DOCUMENT, SUMMARY_COLUMNS
 from portal.domain.audit import Actor, record_event
-from portal.domain.errors import Conflict, NotFound, ensure_record_id
-from portal.domain.outbox.messages import Mail, enqueue_mails
+from portal.domain.errors import NotFound, ensure_record_id
 from portal.domain.panels.access import (
     IDENTIFIED_STAGES,
     NOT_FOUND,
@@ -31,14 +27,12 @@ from portal.domain.panels.access import (
     membership,
     panel_round,
 )
-from portal.domain.timerules import ensure_aware_utc
 from portal.tables import (
     AgreedScore,
     Answer,
     Criterion,
     Document,
     PanelConflict,
-    PanelMember,
     Score,
     Seat,
     Shortlist,
@@ -48,86 +42,17 @@ from portal.tables import (
 
 # The pack exists from the confirmed shortlist onwards.
 PACK_STAGES = IDENTIFIED_STAGES
+
+
 DOCUMENT_LABELS = {"cv": "CV", "supporting": "Supporting document"}
 
 
-# ---- The mail to the panel -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PackNotice:
-    """What the "the shortlist pack is ready" mail to one member may say: nothing about applicants."""
-
-    round_id: int
-    member_id: int
-    name: str
-    email: str
-    seat_title: str
-    shortlisted: int
-
-
-async def _confirmed_shortlist(round_id: int) -> dict[str, Any] | None:
+async def confirmed_shortlist(round_id: int) -> dict[str, Any] | None:
     return (
         await Shortlist.select()
         .where((Shortlist.round == round_id) & Shortlist.confirmed_at.is_not_null())
         .first()
     )
-
-
-async def queue_pack_mails(
-    round_id: int, compose: Callable[[PackNotice], Mail], now: datetime
-) -> list[int]:
-    """One outbox mail per active, accepted member (key `pack:{round}:{member}`).
-
-    Call inside the transaction that confirms the shortlist, after the round has
-    moved to "shortlisted". Returns the new outbox ids for the caller to dispatch
-    after commit; a repeated call writes nothing twice.
-    """
-    ensure_record_id(round_id, "There is no such round.")
-    round_row = await panel_round(round_id)
-    if round_row["stage"] not in PACK_STAGES:
-        raise Conflict("The shortlist pack goes out only once the shortlist is confirmed.")
-    shortlist = await _confirmed_shortlist(round_id)
-    if shortlist is None:
-        raise Conflict("The shortlist pack goes out only once the shortlist is confirmed.")
-    count = await ShortlistEntry.count().where(ShortlistEntry.shortlist == shortlist["id"])
-    seat = await Seat.select(Seat.title).where(Seat.id == round_row["seat"]).first()
-    members = (
-        await PanelMember.select(
-            PanelMember.id,
-            PanelMember.user.name.as_alias("name"),
-            PanelMember.user.email.as_alias("email"),
-        )
-        .where(
-            (PanelMember.round == round_id)
-            & PanelMember.accepted_at.is_not_null()
-            & PanelMember.removed_at.is_null()
-            & (PanelMember.user.is_active == True)  # noqa: E712
-        )
-        .order_by(PanelMember.id)
-    )
-    mails = [
-        compose(
-            PackNotice(
-                round_id=round_id,
-                member_id=member["id"],
-                name=member["name"],
-                email=member["email"],
-                seat_title=seat["title"] if seat else "",
-                shortlisted=count,
-            )
-        )
-        for member in members
-    ]
-    written = await enqueue_mails(mails, ensure_aware_utc(now))
-    return sorted(written.values())
-
-
-def pack_path(round_id: int) -> str:
-    return f"/panel/rounds/{round_id}/pack"
-
-
-# ---- The pack page -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -202,7 +127,7 @@ async def _pack_access(user_id: int, round_id: int) -> tuple[dict, dict, dict]:
     round_row = await panel_round(round_id)
     if round_row["stage"] not in PACK_STAGES:
         raise NotFound(NOT_FOUND)
-    shortlist = await _confirmed_shortlist(round_id)
+    shortlist = await confirmed_shortlist(round_id)
     if shortlist is None:
         raise NotFound(NOT_FOUND)
     ensure_ready(member)

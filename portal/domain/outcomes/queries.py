@@ -23,7 +23,7 @@ from portal.domain.outcomes.kinds import (
 )
 from portal.domain.outcomes.pack import counted_scores
 from portal.domain.panels.access import PANEL_STATUSES
-from portal.domain.rounds.times import get_round
+from portal.domain.rounds.phase import get_round
 from portal.tables import (
     AgreedScore,
     Application,

@@ -23,7 +23,8 @@ from typing import Any
 from portal.domain.audit import Actor, record_event
 from portal.domain.errors import Conflict, DomainError
 from portal.domain.outbox.messages import Mail
-from portal.domain.rounds.times import RoundStage, get_round, transition_round
+from portal.domain.rounds.phase import RoundStage, get_round
+from portal.domain.rounds.stages import transition_round
 from portal.domain.scoring import arithmetic as sm
 from portal.domain.scoring.moderation import SCORING_STAGE, chair_of
 from portal.domain.scoring.tally import RoundScores, round_scores
@@ -258,7 +259,7 @@ async def confirm_shortlist(
 ) -> list[int]:
     """Confirm the chair's proposal (an admin's decision). Call inside ONE write
     transaction; returns the pack mails' outbox ids, to dispatch after commit."""
-    from portal.domain.outcomes.pack import queue_pack_mails
+    from portal.domain.outcomes.pack_mail import queue_pack_mails
 
     round_row = await get_round(round_id)
     row = await Shortlist.select().where(Shortlist.round == round_id).first()

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from portal.domain.accounts.admins import (
+from portal.domain.accounts.applicants import ensure_applicant_name
+from portal.domain.accounts.credentials import (
     Role,
     ensure_password,
     hash_password,
     hash_token,
     normalise_email,
 )
-from portal.domain.accounts.applicants import ensure_applicant_name
 from portal.domain.audit import Actor, record_event
 from portal.domain.errors import Conflict, DomainError, NotFound
 from portal.domain.outbox.messages import Mail, enqueue_mail

@@ -17,39 +17,30 @@ re-arms that reminder for the new deadline. When the scheduler was down, only th
 recent offset that fell due is created: nobody gets a burst of stale reminders.
 Candidates are chosen in SQL, a batch at a time.
 
-This module plans; the schedule's rules and the admin's changes are in
-`reminder_schedule`, the opt-out in `reminder_optout`.
+This module plans; who is due is in `candidates`, the schedule's rules and the admin's
+changes in `schedule`, the opt-out in `optout`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 
 from portal.domain.outbox.messages import Mail, enqueue_mails
-from portal.domain.panels.access import PANEL_STATUSES, conflicted_application_ids
-from portal.domain.reminders.schedule import (
-    CLOSED_NOTICE_WINDOW,
-    ReminderKind,
-    closed_notice_due,
-    due_offset,
-    parse_hours,
+from portal.domain.reminders.candidates import (
+    ReminderGroup,
+    candidates,
+    draft_groups,
+    same_reminder,
+    scoring_groups,
 )
-from portal.domain.rounds.deadline import effective_deadline, grace_end
-from portal.domain.rounds.times import MAX_GRACE_MINUTES, RoundStage
 from portal.domain.timerules import DEFAULT_ZONE, ensure_aware_utc
 from portal.tables import (
-    Application,
-    DeadlineExtension,
-    PanelMember,
     Reminder,
-    Round,
-    ScoreSheet,
 )
 
 # Rows per INSERT: both engines cap the parameters of one statement (SQLite at 32766).
@@ -88,23 +79,6 @@ def reminder_key(kind: str, round_id: int, recipient_id: int, offset_minutes: in
     return f"reminder:{kind}:{round_id}:{recipient_id}:{offset_minutes}"
 
 
-@dataclass
-class _Group:
-    """One batch of work: one kind and offset, in one round, against one deadline."""
-
-    kind: ReminderKind
-    round: dict[str, Any]
-    offset_minutes: int
-    deadline: datetime
-    due_at: datetime
-    expires_at: datetime | None
-    # Draft groups: the applicants to include (extended ones) or to leave out (the rest).
-    only: list[int] | None = None
-    excluding: list[int] | None = None
-    # Scoring groups: candidates worked out in Python (a panel is small).
-    prepared: list[dict[str, Any]] | None = None
-
-
 async def plan_due_reminders(
     now: datetime, compose: Callable[[ReminderNotice], Mail], *, limit: int = 500
 ) -> list[int]:
@@ -114,7 +88,7 @@ async def plan_due_reminders(
     now = ensure_aware_utc(now)
     left = max(int(limit), 0)
     ids: list[int] = []
-    for find_groups in (_draft_groups, _scoring_groups):
+    for find_groups in (draft_groups, scoring_groups):
         if left <= 0:
             break
         for group in await find_groups(now):
@@ -126,220 +100,8 @@ async def plan_due_reminders(
     return ids
 
 
-async def _extended_deadlines(round_ids: list[int]) -> dict[int, dict[int, datetime]]:
-    """round -> applicant -> their own latest extension."""
-    found: dict[int, dict[int, datetime]] = defaultdict(dict)
-    if not round_ids:
-        return found
-    rows = await DeadlineExtension.select(
-        DeadlineExtension.round, DeadlineExtension.applicant, DeadlineExtension.closes_at
-    ).where(DeadlineExtension.round.is_in(round_ids) & DeadlineExtension.applicant.is_not_null())
-    for r in rows:
-        own = found[r["round"]]
-        closes_at = ensure_aware_utc(r["closes_at"])
-        if r["applicant"] not in own or closes_at > own[r["applicant"]]:
-            own[r["applicant"]] = closes_at
-    return found
-
-
-def _deadline_groups(
-    round_row: dict[str, Any], deadline: datetime, now: datetime, **people: Any
-) -> list[_Group]:
-    """The draft groups due against one deadline: a due reminder, or the closed notice."""
-    groups: list[_Group] = []
-    hours = due_offset(deadline, now, parse_hours(round_row["reminder_hours"]))
-    if hours is not None:
-        groups.append(
-            _Group(
-                ReminderKind.draft_due,
-                round_row,
-                hours * 60,
-                deadline,
-                deadline - timedelta(hours=hours),
-                deadline,
-                **people,
-            )
-        )
-    grace = round_row["grace_minutes"] or 0
-    if round_row["closed_notice"] and closed_notice_due(deadline, grace, now):
-        ends = grace_end(deadline, grace)
-        groups.append(
-            _Group(
-                ReminderKind.draft_closed,
-                round_row,
-                0,
-                deadline,
-                ends,
-                ends + CLOSED_NOTICE_WINDOW,
-                **people,
-            )
-        )
-    return groups
-
-
-async def _draft_groups(now: datetime) -> list[_Group]:
-    # Rounds with someone's deadline still ahead, or passed within the closed-notice window.
-    since = now - CLOSED_NOTICE_WINDOW - timedelta(minutes=MAX_GRACE_MINUTES)
-    extended_rounds = DeadlineExtension.select(DeadlineExtension.round).where(
-        DeadlineExtension.applicant.is_not_null() & (DeadlineExtension.closes_at > since)
-    )
-    rounds = (
-        await Round.select(
-            Round.id,
-            Round.closes_at,
-            Round.grace_minutes,
-            Round.timezone,
-            Round.reminder_hours,
-            Round.closed_notice,
-            Round.seat.title.as_alias("seat_title"),
-        )
-        .where(
-            (Round.stage == RoundStage.collecting.value)
-            & ((Round.closes_at > since) | Round.id.is_in(extended_rounds))
-        )
-        .order_by(Round.id)
-    )
-    extensions = await _extended_deadlines([r["id"] for r in rounds])
-    groups: list[_Group] = []
-    for round_row in rounds:
-        closes_at = ensure_aware_utc(round_row["closes_at"])
-        own = {
-            applicant: effective_deadline(closes_at, at)
-            for applicant, at in extensions.get(round_row["id"], {}).items()
-        }
-        own = {applicant: at for applicant, at in own.items() if at > closes_at}
-        groups += _deadline_groups(round_row, closes_at, now, excluding=sorted(own) or None)
-        by_deadline: dict[datetime, list[int]] = defaultdict(list)
-        for applicant, at in own.items():
-            by_deadline[at].append(applicant)
-        for at, applicants in sorted(by_deadline.items()):
-            groups += _deadline_groups(round_row, at, now, only=sorted(applicants))
-    return groups
-
-
-async def _scoring_groups(now: datetime) -> list[_Group]:
-    rounds = (
-        await Round.select(
-            Round.id,
-            Round.scoring_deadline,
-            Round.timezone,
-            Round.panel_reminder_hours,
-            Round.seat.title.as_alias("seat_title"),
-        )
-        .where(
-            (Round.stage == RoundStage.scoring.value)
-            & Round.scoring_deadline.is_not_null()
-            & (Round.scoring_deadline > now)
-        )
-        .order_by(Round.id)
-    )
-    groups: list[_Group] = []
-    for round_row in rounds:
-        deadline = ensure_aware_utc(round_row["scoring_deadline"])
-        hours = due_offset(deadline, now, parse_hours(round_row["panel_reminder_hours"]))
-        if hours is None:
-            continue
-        group = _Group(
-            ReminderKind.scoring_due,
-            round_row,
-            hours * 60,
-            deadline,
-            deadline - timedelta(hours=hours),
-            deadline,
-        )
-        group.prepared = await _unscored_members(group)
-        if group.prepared:
-            groups.append(group)
-    return groups
-
-
-def _same_key(group: _Group) -> Any:
-    return (
-        (Reminder.kind == group.kind.value)
-        & (Reminder.round == group.round["id"])
-        & (Reminder.offset_minutes == group.offset_minutes)
-    )
-
-
-def _not_reminded(column: Any, group: _Group) -> Any:
-    """recipient NOT IN (those already reminded for this kind, round and offset, against
-    this deadline or a later one). A reminder sent before an extension moved the
-    deadline later does not count: it is re-armed for the new deadline."""
-    return column.not_in(
-        Reminder.select(Reminder.recipient).where(
-            _same_key(group) & (Reminder.due_at >= group.due_at)
-        )
-    )
-
-
-async def _unscored_members(group: _Group) -> list[dict[str, Any]]:
-    """Live members not yet reminded at this offset, with how many applications they
-    have left: those in the panel's view, less conflicts, less submitted score sheets."""
-    round_id = group.round["id"]
-    members = await PanelMember.select(
-        PanelMember.id,
-        PanelMember.round,
-        PanelMember.user.as_alias("recipient"),
-        PanelMember.user.email.as_alias("email"),
-        PanelMember.user.name.as_alias("name"),
-    ).where(
-        (PanelMember.round == round_id)
-        & PanelMember.accepted_at.is_not_null()
-        & PanelMember.removed_at.is_null()
-        & (PanelMember.user.is_active == True)  # noqa: E712
-        & _not_reminded(PanelMember.user, group)
-    )
-    if not members:
-        return []
-    applications = {
-        r["id"]
-        for r in await Application.select(Application.id).where(
-            (Application.round == round_id) & Application.status.is_in(list(PANEL_STATUSES))
-        )
-    }
-    scored: dict[int, set[int]] = defaultdict(set)
-    for r in await ScoreSheet.select(ScoreSheet.member, ScoreSheet.application).where(
-        (ScoreSheet.member.round == round_id) & ScoreSheet.submitted_at.is_not_null()
-    ):
-        scored[r["member"]].add(r["application"])
-    found = []
-    for member in members:
-        left = applications - scored[member["id"]] - await conflicted_application_ids(member)
-        if left:
-            found.append({**member, "application_id": None, "unscored": len(left)})
-    return found
-
-
-async def _candidates(group: _Group, n: int) -> list[dict[str, Any]]:
-    if group.prepared is not None:
-        batch, group.prepared = group.prepared[:n], group.prepared[n:]
-        return batch
-    condition = (
-        (Application.round == group.round["id"])
-        & (Application.status == "draft")
-        & Application.applicant.reminders_opt_out_at.is_null()
-        & (Application.applicant.is_active == True)  # noqa: E712
-        & _not_reminded(Application.applicant, group)
-    )
-    if group.only is not None:
-        condition &= Application.applicant.is_in(group.only)
-    if group.excluding:
-        condition &= Application.applicant.not_in(group.excluding)
-    return (
-        await Application.select(
-            Application.id.as_alias("application_id"),
-            Application.applicant.as_alias("recipient"),
-            Application.applicant.email.as_alias("email"),
-            Application.applicant.name.as_alias("name"),
-        )
-        .where(condition)
-        .order_by(Application.id)
-        .limit(n)
-    )
-
-
 async def _plan_group(
-    group: _Group, now: datetime, compose: Callable[[ReminderNotice], Mail], left: int
+    group: ReminderGroup, now: datetime, compose: Callable[[ReminderNotice], Mail], left: int
 ) -> tuple[int, list[int]]:
     """Batches of candidates -> reminder rows (DO NOTHING on the unique key) -> mails for
     the rows actually inserted. Returns (reminders made, outbox ids)."""
@@ -348,7 +110,7 @@ async def _plan_group(
         if made >= left:
             break
         want = min(left - made, _BATCH)
-        rows = await _candidates(group, want)
+        rows = await candidates(group, want)
         if not rows:
             break
         recipients = [r["recipient"] for r in rows]
@@ -371,7 +133,7 @@ async def _plan_group(
 
 
 def _notice(
-    group: _Group, row: dict[str, Any], now: datetime, *, rearmed: bool = False
+    group: ReminderGroup, row: dict[str, Any], now: datetime, *, rearmed: bool = False
 ) -> ReminderNotice:
     return ReminderNotice(
         kind=group.kind.value,
@@ -391,16 +153,16 @@ def _notice(
     )
 
 
-async def _reminded_for_earlier_deadline(group: _Group, recipients: list[int]) -> set[int]:
+async def _reminded_for_earlier_deadline(group: ReminderGroup, recipients: list[int]) -> set[int]:
     """Of these candidates, those whose reminder at this offset was for an earlier deadline."""
     rows = await Reminder.select(Reminder.recipient).where(
-        _same_key(group) & Reminder.recipient.is_in(recipients)
+        same_reminder(group) & Reminder.recipient.is_in(recipients)
     )
     return {r["recipient"] for r in rows}
 
 
 async def _insert_reminders(
-    group: _Group, recipients: Iterable[int], now: datetime
+    group: ReminderGroup, recipients: Iterable[int], now: datetime
 ) -> dict[int, int]:
     """recipient -> reminder id, for the rows this call wrote: new ones, and ones re-armed
     because they were for an earlier deadline. One that exists for this deadline (another

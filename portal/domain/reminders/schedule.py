@@ -17,10 +17,10 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from portal.domain.audit import Actor, record_event
+from portal.domain.errors import ValidationErrors
 from portal.domain.outbox.messages import OutboxState
 from portal.domain.rounds.deadline import grace_end
-from portal.domain.rounds.times import get_round
-from portal.domain.seats.editing import ValidationErrors
+from portal.domain.rounds.phase import get_round
 from portal.domain.timerules import ensure_aware_utc
 from portal.tables import Reminder, Round
 

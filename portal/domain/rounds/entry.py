@@ -12,17 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from portal.domain.audit import Actor
-from portal.domain.errors import DomainError
+from portal.domain.errors import DomainError, ValidationErrors
 from portal.domain.outbox.messages import Mail
+from portal.domain.rounds.phase import MAX_GRACE_MINUTES, get_round
 from portal.domain.rounds.times import (
-    MAX_GRACE_MINUTES,
     RoundExtendedNotice,
     create_round,
     ensure_reason,
     extend_round,
-    get_round,
 )
-from portal.domain.seats.editing import ValidationErrors, get_seat
+from portal.domain.seats.editing import get_seat
 from portal.domain.timerules import (
     DEFAULT_ZONE,
     InvalidLocalTime,

@@ -1,106 +1,32 @@
-"""Rounds: whether one is open (from its times and the clock) and its stages after closing.
-
-"Upcoming / open / closed" is never stored: it is computed from `opens_at`,
-`closes_at` and `now`, so no job has to remember to flip a flag at the deadline.
-The stages after closing (scoring -> shortlisted -> decided -> archived) are stored,
-and only `transition_round` changes them.
+"""A round's times as admins set them: creating a round, opening or closing it now, and
+extending it (which tells applicants with drafts).
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from portal.domain.audit import Actor, record_event
-from portal.domain.errors import Conflict, DomainError, NotFound, ensure_record_id
+from portal.domain.errors import Conflict, DomainError, NotFound
 from portal.domain.outbox.messages import Mail, enqueue_mails
+from portal.domain.rounds.phase import (
+    MAX_GRACE_MINUTES,
+    RoundPhase,
+    RoundStage,
+    get_round,
+    round_phase,
+)
 from portal.domain.timerules import (
     DEFAULT_ZONE,
-    describe_remaining,
     ensure_aware_utc,
-    format_instant,
     zone,
 )
 from portal.tables import Application, DeadlineExtension, Round, Seat
 
-MAX_GRACE_MINUTES = 60
 MAX_REASON = 2000
-
-
-class RoundPhase(enum.StrEnum):
-    upcoming = "upcoming"
-    open = "open"
-    closed = "closed"
-
-
-class RoundStage(enum.StrEnum):
-    collecting = "collecting"
-    scoring = "scoring"
-    shortlisted = "shortlisted"
-    decided = "decided"
-    archived = "archived"
-
-
-STAGE_MOVES: dict[RoundStage, frozenset[RoundStage]] = {
-    RoundStage.collecting: frozenset({RoundStage.scoring, RoundStage.archived}),
-    RoundStage.scoring: frozenset({RoundStage.shortlisted, RoundStage.archived}),
-    RoundStage.shortlisted: frozenset({RoundStage.decided, RoundStage.archived}),
-    RoundStage.decided: frozenset({RoundStage.archived}),
-    RoundStage.archived: frozenset(),
-}
-
-
-class StageMoveRefused(Conflict):
-    """The round cannot move to that stage from where it is now."""
-
-
-def round_phase(opens_at: datetime, closes_at: datetime, now: datetime) -> RoundPhase:
-    """Open from `opens_at` (inclusive) until `closes_at` (exclusive)."""
-    now = ensure_aware_utc(now)
-    if now < ensure_aware_utc(opens_at):
-        return RoundPhase.upcoming
-    if now < ensure_aware_utc(closes_at):
-        return RoundPhase.open
-    return RoundPhase.closed
-
-
-def is_open(opens_at: datetime, closes_at: datetime, now: datetime) -> bool:
-    return round_phase(opens_at, closes_at, now) is RoundPhase.open
-
-
-@dataclass(frozen=True)
-class RoundView:
-    """What a page needs to show about a round, computed once for a given `now`."""
-
-    id: int
-    seat_id: int
-    timezone: str
-    opens_at: datetime
-    closes_at: datetime
-    stage: RoundStage
-    phase: RoundPhase
-    opens_text: str
-    closes_text: str
-    remaining_text: str
-
-    @classmethod
-    def of(cls, row: dict[str, Any], now: datetime) -> RoundView:
-        tz = row.get("timezone") or DEFAULT_ZONE
-        return cls(
-            id=row["id"],
-            seat_id=row["seat"],
-            timezone=tz,
-            opens_at=row["opens_at"],
-            closes_at=row["closes_at"],
-            stage=RoundStage(row["stage"]),
-            phase=round_phase(row["opens_at"], row["closes_at"], now),
-            opens_text=format_instant(row["opens_at"], tz),
-            closes_text=format_instant(row["closes_at"], tz),
-            remaining_text=describe_remaining(row["closes_at"], now),
-        )
 
 
 def ensure_valid_round_times(opens_at: datetime, closes_at: datetime) -> None:
@@ -115,14 +41,6 @@ def ensure_reason(reason: str) -> str:
     if len(reason) > MAX_REASON:
         raise DomainError(f"Keep the reason under {MAX_REASON} characters.", field="reason")
     return reason
-
-
-async def get_round(round_id: int) -> dict[str, Any]:
-    ensure_record_id(round_id, "There is no such round.")
-    row = await Round.select().where(Round.id == round_id).first()
-    if row is None:
-        raise NotFound("There is no such round.")
-    return row
 
 
 async def create_round(
@@ -317,51 +235,3 @@ async def _notify_drafts(
     ]
     written = await enqueue_mails(mails, now)  # one INSERT, not one per draft
     return sorted(written.values())
-
-
-async def transition_round(
-    round_id: int, to: RoundStage, actor: Actor, now: datetime, *, reason: str = ""
-) -> list[int]:
-    """The only way a round's stage changes: check, stamp, save, audit, queue mail.
-
-    Returns the ids of outbox messages written, for the caller to dispatch after commit.
-    """
-    row = await get_round(round_id)
-    current = RoundStage(row["stage"])
-    if to not in STAGE_MOVES[current]:
-        raise StageMoveRefused(f"A round cannot move from {current.value} to {to.value}.")
-    # Every stage, archiving included, comes after closing: an archived round whose
-    # times still say "open" would keep taking applications on the public pages.
-    phase = round_phase(row["opens_at"], row["closes_at"], now)
-    if phase is RoundPhase.open:
-        raise StageMoveRefused("The round is still taking applications: close it first.")
-    if phase is RoundPhase.upcoming:
-        raise StageMoveRefused("The round has not opened yet: it can move on only after it closes.")
-    # Conditional on the stage we read, so two admins clicking at once move it once.
-    updated = (
-        await Round.update({Round.stage: to.value, Round.stage_changed_at: ensure_aware_utc(now)})
-        .where((Round.id == round_id) & (Round.stage == current.value))
-        .returning(Round.id)
-    )
-    if not updated:
-        raise StageMoveRefused(
-            "Someone else changed this round's stage just now; reload and try again."
-        )
-    if to is RoundStage.scoring:
-        from portal.domain.panels.numbers import assign_panel_numbers
-
-        await assign_panel_numbers(round_id)  # "Applicant 7" for the anonymised panel
-    await record_event(
-        actor,
-        f"round.stage.{to.value}",
-        "round",
-        round_id,
-        now,
-        round_id=round_id,
-        detail={"from": current.value, "to": to.value, **({"reason": reason} if reason else {})},
-    )
-    return []  # Stage mail (shortlist packs, outcomes) arrives with the panels issue.
-
-
-def grace_deadline(closes_at: datetime, grace_minutes: int) -> datetime:
-    return ensure_aware_utc(closes_at) + timedelta(minutes=grace_minutes)

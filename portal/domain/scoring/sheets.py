@@ -16,10 +16,10 @@ from piccolo.columns import Column
 from piccolo.query.mixins import OnConflictAction
 
 from portal.domain.audit import Actor, record_event
+from portal.domain.errors import ValidationErrors
 from portal.domain.panels.access import panel_round, visible_application
 from portal.domain.scoring.queries import member_sheet, round_criteria, sheet_scores
 from portal.domain.scoring.rules import SUBMITTED_MESSAGE, SheetSubmitted, ensure_scoring_open
-from portal.domain.seats.editing import ValidationErrors
 from portal.domain.timerules import ensure_aware_utc
 from portal.tables import Score, ScoreSheet
 

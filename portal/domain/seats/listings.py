@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from portal.domain.errors import NotFound, ensure_record_id
-from portal.domain.rounds.times import RoundPhase, RoundView
+from portal.domain.rounds.phase import RoundPhase, RoundView
 from portal.domain.seats.editing import SLUG_MAX
 from portal.domain.timerules import describe_until, ensure_aware_utc
 from portal.tables import AuditEvent, Criterion, Question, Round, Seat

@@ -21,15 +21,14 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal.db import is_integrity_error, write_transaction
-from portal.domain.accounts.admins import MIN_PASSWORD, InvalidCredentials
-from portal.domain.accounts.applicants import (
+from portal.domain.accounts.applicants import authenticate_applicant, register_applicant
+from portal.domain.accounts.credentials import MIN_PASSWORD, InvalidCredentials
+from portal.domain.accounts.links import (
     SIGN_IN_LINK_VALID,
     TokenPurpose,
     WrongBrowser,
-    authenticate_applicant,
     ensure_same_browser,
     find_account_token,
-    register_applicant,
     request_password_reset,
     request_sign_in_link,
     reset_password,

@@ -14,14 +14,13 @@ from litestar.response import Redirect, Template
 from portal.db import read_transaction, write_transaction
 from portal.domain.applications.admin_queries import (
     AdminApplicationView,
-    ApplicantExtensionInput,
     download_document,
-    export_round_applications,
-    grant_extension,
     load_for_admin,
     round_applications,
     view_application,
 )
+from portal.domain.applications.export import export_round_applications
+from portal.domain.applications.extensions import ApplicantExtensionInput, grant_extension
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.rounds.times import MAX_REASON
 from portal.domain.timerules import to_local_inputs, utcnow

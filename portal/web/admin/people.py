@@ -13,12 +13,12 @@ from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
 from portal.domain.accounts.admins import (
-    MIN_PASSWORD,
     accept_invitation,
     find_invitation,
     invite_admin,
     list_admins,
 )
+from portal.domain.accounts.credentials import MIN_PASSWORD
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.timerules import utcnow
 from portal.mails import compose_invitation

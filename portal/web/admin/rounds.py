@@ -28,15 +28,10 @@ from portal.domain.rounds.entry import (
     create_round_from_input,
     extend_round_from_input,
 )
-from portal.domain.rounds.times import (
-    MAX_GRACE_MINUTES,
-    MAX_REASON,
-    RoundStage,
-    close_round_now,
-    open_round_now,
-    transition_round,
-)
-from portal.domain.seats.admin_listings import RoundDetail, round_detail
+from portal.domain.rounds.phase import MAX_GRACE_MINUTES, RoundStage
+from portal.domain.rounds.queries import RoundDetail, round_detail
+from portal.domain.rounds.stages import transition_round
+from portal.domain.rounds.times import MAX_REASON, close_round_now, open_round_now
 from portal.domain.seats.editing import get_seat
 from portal.domain.timerules import DEFAULT_ZONE, to_local_inputs, utcnow, zone_label
 from portal.mails import compose_round_extended

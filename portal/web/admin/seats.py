@@ -17,27 +17,29 @@ from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.seats.admin_listings import seat_detail, seat_overview
 from portal.domain.seats.editing import (
-    MAX_WEIGHT,
-    MAX_WORD_LIMIT,
     SUMMARY_MAX,
     TEXT_MAX,
     TITLE_MAX,
-    CriterionInput,
-    QuestionInput,
     SeatInput,
-    add_criterion,
-    add_question,
     get_seat,
-    remove_criterion,
-    remove_question,
     set_published,
-    update_criterion,
-    update_question,
     update_seat,
 )
 from portal.domain.seats.editing import create_seat as create_seat_record
+from portal.domain.seats.parts import (
+    MAX_WEIGHT,
+    MAX_WORD_LIMIT,
+    CriterionInput,
+    QuestionInput,
+    add_criterion,
+    add_question,
+    remove_criterion,
+    remove_question,
+    update_criterion,
+    update_question,
+)
+from portal.domain.seats.queries import seat_detail, seat_overview
 from portal.domain.timerules import utcnow
 from portal.tables import Criterion, Question
 from portal.web.common import actor_of, checkbox, clear_public_cache, form_errors

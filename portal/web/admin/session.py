@@ -10,8 +10,8 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction
-from portal.domain.accounts.admins import InvalidCredentials, authenticate
-from portal.domain.seats.admin_listings import seat_overview
+from portal.domain.accounts.credentials import InvalidCredentials, authenticate
+from portal.domain.seats.queries import seat_overview
 from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser, sign_in, sign_out
 

@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 from portal.db import read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.outcomes.shortlist import confirm_shortlist, shortlist_view
-from portal.domain.rounds.times import get_round
+from portal.domain.rounds.phase import get_round
 from portal.domain.scoring.export import export_scores
 from portal.domain.scoring.moderation import live_chair
 from portal.domain.scoring.tally import round_scores

@@ -15,7 +15,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.accounts.admins import (
+from portal.domain.accounts.api_tokens import (
     MAX_TOKEN_NAME,
     create_api_token,
     ensure_token_name,

@@ -14,7 +14,8 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import Components, SecurityRequirement, SecurityScheme
 
 from portal.db import write_transaction
-from portal.domain.accounts.admins import Role, user_for_api_token
+from portal.domain.accounts.api_tokens import user_for_api_token
+from portal.domain.accounts.credentials import Role
 from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from portal.domain.rounds.times import RoundView
+from portal.domain.rounds.phase import RoundView
 from portal.domain.seats.listings import pick_round
 from portal.domain.timerules import ensure_aware_utc
 from portal.web.api.schemas import CriterionOut, QuestionOut, RoundOut, SeatOut, SeatSummary

@@ -14,15 +14,10 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.errors import ensure_record_id
-from portal.domain.rounds.times import (
-    close_round_now,
-    create_round,
-    extend_round,
-    get_round,
-    open_round_now,
-)
-from portal.domain.seats.editing import ValidationErrors, published_round
+from portal.domain.errors import ValidationErrors, ensure_record_id
+from portal.domain.rounds.phase import get_round
+from portal.domain.rounds.times import close_round_now, create_round, extend_round, open_round_now
+from portal.domain.seats.queries import published_round
 from portal.domain.timerules import (
     MAX_YEAR,
     MIN_YEAR,

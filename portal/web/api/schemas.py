@@ -14,16 +14,10 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from portal.domain.rounds.times import MAX_GRACE_MINUTES, MAX_REASON, RoundPhase, RoundStage
-from portal.domain.seats.editing import (
-    MAX_ITEMS,
-    MAX_WEIGHT,
-    MAX_WORD_LIMIT,
-    SLUG_MAX,
-    SUMMARY_MAX,
-    TEXT_MAX,
-    TITLE_MAX,
-)
+from portal.domain.rounds.phase import MAX_GRACE_MINUTES, RoundPhase, RoundStage
+from portal.domain.rounds.times import MAX_REASON
+from portal.domain.seats.editing import SLUG_MAX, SUMMARY_MAX, TEXT_MAX, TITLE_MAX
+from portal.domain.seats.parts import MAX_ITEMS, MAX_WEIGHT, MAX_WORD_LIMIT
 from portal.domain.timerules import DEFAULT_ZONE
 
 Title = Annotated[str, Meta(max_length=TITLE_MAX, description="Shown as the seat's heading.")]

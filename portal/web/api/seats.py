@@ -10,25 +10,28 @@ from litestar import Controller, Request, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.errors import ensure_record_id
-from portal.domain.rounds.times import RoundPhase
+from portal.domain.errors import ValidationErrors, ensure_record_id
+from portal.domain.rounds.phase import RoundPhase
 from portal.domain.seats.editing import (
+    SeatInput,
+    clean_seat,
+    create_seat,
+    get_seat,
+    set_published,
+    update_seat,
+)
+from portal.domain.seats.parts import (
     CriterionInput,
     QuestionInput,
-    SeatInput,
-    ValidationErrors,
     add_criterion,
     add_question,
     clean_criterion,
     clean_question,
-    clean_seat,
-    create_seat,
-    get_seat,
+)
+from portal.domain.seats.queries import (
     published_seat_with_parts,
     published_seats_with_rounds,
     seat_with_parts,
-    set_published,
-    update_seat,
 )
 from portal.domain.timerules import utcnow
 from portal.web.api import responses

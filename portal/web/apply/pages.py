@@ -16,17 +16,9 @@ from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
 from portal.domain.applications.drafts import (
-    MAX_TEXT_CHARS,
     STATEMENT_WORD_LIMIT,
-    ApplicationView,
-    count_words,
-    database_now,
-    has_unsubmitted_changes,
-    latest_receipt,
-    load_application,
     save_answers,
     start_application,
-    submit_application,
     withdraw_application,
 )
 from portal.domain.applications.queries import (
@@ -35,6 +27,14 @@ from portal.domain.applications.queries import (
     missing_fields,
     start_info,
 )
+from portal.domain.applications.records import ApplicationView, load_application
+from portal.domain.applications.submission import (
+    database_now,
+    has_unsubmitted_changes,
+    latest_receipt,
+    submit_application,
+)
+from portal.domain.applications.words import MAX_TEXT_CHARS, count_words
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.outcomes.queries import applicant_outcomes
 from portal.domain.rounds.deadline import DeadlinePassed, can_write

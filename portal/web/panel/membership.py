@@ -16,7 +16,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.accounts.admins import MIN_PASSWORD
+from portal.domain.accounts.credentials import MIN_PASSWORD
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.panels.access import NotReady, membership
 from portal.domain.panels.declarations import (

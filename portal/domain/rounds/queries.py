@@ -1,8 +1,6 @@
-"""Read queries for the admin pages: every seat (published or not) with its rounds,
-one seat with its parts, one round with its history and the moves open to it.
-
-Each function reads in a fixed, small number of queries, so the caller can run it
-inside one `read_transaction()`.
+"""Reads for the admin round page: one round with its seat, its extensions and the
+stage moves open to it, in a fixed, small number of queries (run it inside one
+`read_transaction()`).
 """
 
 from __future__ import annotations
@@ -11,10 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from portal.domain.rounds.times import STAGE_MOVES, RoundPhase, RoundStage, RoundView, get_round
-from portal.domain.seats.editing import CRITERIA_LOCKED_REASON, get_seat
-from portal.domain.timerules import ensure_aware_utc
-from portal.tables import Criterion, DeadlineExtension, Question, Round, Seat
+from portal.domain.rounds.phase import RoundPhase, RoundStage, RoundView, get_round
+from portal.domain.rounds.stages import STAGE_MOVES
+from portal.tables import DeadlineExtension, Seat
 
 # What each stage means, shown beside the button that moves a round there.
 STAGE_EXPLANATIONS: dict[RoundStage, str] = {
@@ -24,21 +21,6 @@ STAGE_EXPLANATIONS: dict[RoundStage, str] = {
     RoundStage.decided: "The appointment has been decided and outcomes can be sent.",
     RoundStage.archived: "The round is finished and kept read-only for the record.",
 }
-
-
-@dataclass(frozen=True)
-class SeatOverview:
-    seat: dict[str, Any]
-    rounds: list[RoundView]
-
-
-@dataclass(frozen=True)
-class SeatDetail:
-    seat: dict[str, Any]
-    criteria: list[dict[str, Any]]
-    questions: list[dict[str, Any]]
-    rounds: list[RoundView]
-    lock_reason: str | None  # why criteria and questions cannot change, if they cannot
 
 
 @dataclass(frozen=True)
@@ -70,50 +52,6 @@ class RoundDetail:
     @property
     def can_move_stage(self) -> bool:
         return self.view.phase is RoundPhase.closed and bool(self.next_stages)
-
-
-async def seat_overview(now: datetime) -> list[SeatOverview]:
-    """Every seat, published or not, each with its rounds (newest first); two queries."""
-    now = ensure_aware_utc(now)
-    seats = await Seat.select(
-        Seat.id, Seat.title, Seat.slug, Seat.published, Seat.updated_at
-    ).order_by(Seat.title)
-    rows = await Round.select().order_by(Round.opens_at, ascending=False)
-    by_seat: dict[int, list[RoundView]] = {}
-    for row in rows:
-        by_seat.setdefault(row["seat"], []).append(RoundView.of(row, now))
-    return [SeatOverview(seat=seat, rounds=by_seat.get(seat["id"], [])) for seat in seats]
-
-
-async def seat_detail(seat_id: int, now: datetime) -> SeatDetail:
-    """One seat with its criteria, questions and rounds, and whether its criteria are locked."""
-    now = ensure_aware_utc(now)
-    seat = await get_seat(seat_id)
-    criteria = (
-        await Criterion.select()
-        .where(Criterion.seat == seat_id)
-        .order_by(Criterion.position)
-        .order_by(Criterion.id)
-    )
-    questions = (
-        await Question.select()
-        .where(Question.seat == seat_id)
-        .order_by(Question.position)
-        .order_by(Question.id)
-    )
-    rounds = [
-        RoundView.of(row, now)
-        for row in await Round.select().where(Round.seat == seat_id).order_by(Round.opens_at)
-    ]
-    # Same rule as `criteria_locked`, read from the rounds already loaded.
-    locked = any(r.opens_at <= now for r in rounds)
-    return SeatDetail(
-        seat=seat,
-        criteria=criteria,
-        questions=questions,
-        rounds=rounds,
-        lock_reason=CRITERIA_LOCKED_REASON if locked else None,
-    )
 
 
 async def round_detail(round_id: int, now: datetime) -> RoundDetail:
