@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import dramatiq
 
-from portal.domain.outbox import messages as outbox
+from portal.domain.outbox import delivery
 from portal.domain.timerules import utcnow
 from workers import broker as _broker  # noqa: F401  (the broker is set before any actor)
 from workers import context
@@ -30,7 +30,7 @@ def max_age() -> timedelta:
 
 @dramatiq.actor(queue_name="mail", max_retries=3, time_limit=120_000)
 async def deliver_message(message_id: int) -> None:
-    row = await outbox.claim_message(message_id, utcnow(), max_age=max_age())
+    row = await delivery.claim_message(message_id, utcnow(), max_age=max_age())
     if row is None:
         # Already sent, failed, held or discarded, not yet due, another worker holds
         # it, or too late (past its expiry or the age limit: the sweep moves it).
@@ -38,11 +38,13 @@ async def deliver_message(message_id: int) -> None:
     try:
         await deliver(row, context.settings())
     except TemporaryFailure as exc:
-        state = await outbox.mark_temporary_failure(message_id, row["attempts"], str(exc), utcnow())
+        state = await delivery.mark_temporary_failure(
+            message_id, row["attempts"], str(exc), utcnow()
+        )
         log.warning("outbox %s: temporary failure (%s), now %s", message_id, exc, state)
         return
     except PermanentFailure as exc:
-        await outbox.mark_permanent_failure(message_id, str(exc), utcnow())
+        await delivery.mark_permanent_failure(message_id, str(exc), utcnow())
         log.error("outbox %s: permanent failure: %s", message_id, exc)
         return
     except Exception as exc:
@@ -50,28 +52,28 @@ async def deliver_message(message_id: int) -> None:
         # back off like a temporary failure, so it ends as "failed" with the reason
         # shown, instead of sitting in "sending" and being re-driven every lease.
         log.exception("outbox %s: unexpected error while sending", message_id)
-        await outbox.mark_temporary_failure(
+        await delivery.mark_temporary_failure(
             message_id, row["attempts"], f"{type(exc).__name__}: {exc}"[:1000], utcnow()
         )
         return
     # The one window for a duplicate: the server accepted the mail but this UPDATE
     # did not commit (the process died, or the database refused it). The row stays
-    # "sending" and the sweep sends it again once the lease (outbox.LEASE) runs out;
+    # "sending" and the sweep sends it again once the lease (delivery.LEASE) runs out;
     # the Message-ID is the same, so the receiving side can tell. (Past the age limit
     # or its expiry, the sweep holds or discards it instead of sending it again.)
-    await outbox.mark_sent(message_id, utcnow())
+    await delivery.mark_sent(message_id, utcnow())
 
 
 @dramatiq.actor(queue_name="mail", max_retries=0, time_limit=60_000)
 async def sweep_outbox() -> None:
     """Discard expired rows, hold ones past the age limit, then re-drive the rest."""
     limit = max_age()
-    discarded, held = await outbox.settle_late_messages(utcnow(), max_age=limit)
+    discarded, held = await delivery.settle_late_messages(utcnow(), max_age=limit)
     if discarded:
         log.info("outbox: discarded %d message(s) past their expiry: %s", len(discarded), discarded)
     if held:
         log.warning("outbox: held %d message(s) older than %s: %s", len(held), limit, held)
-    for message_id in await outbox.due_message_ids(utcnow(), max_age=limit):
+    for message_id in await delivery.due_message_ids(utcnow(), max_age=limit):
         deliver_message.send(message_id)
 
 

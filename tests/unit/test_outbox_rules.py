@@ -14,7 +14,7 @@ import pytest
 from portal import db
 from portal.domain.audit import Actor
 from portal.domain.errors import Conflict, NotFound
-from portal.domain.outbox import messages as outbox
+from portal.domain.outbox import delivery, messages, review
 from portal.domain.outbox.delivery import EXPIRED_REASON, LEASE
 from portal.domain.outbox.messages import Mail, enqueue_mail
 from portal.domain.outbox.queries import parse_outbox_filter, queue_health
@@ -52,11 +52,11 @@ def row(message_id: int) -> dict:
 
 
 def claim(message_id: int, now: datetime = NOW, max_age: timedelta = DAY):
-    return run(outbox.claim_message(message_id, now, max_age=max_age))
+    return run(delivery.claim_message(message_id, now, max_age=max_age))
 
 
 def settle(now: datetime = NOW, max_age: timedelta = DAY):
-    return run(outbox.settle_late_messages(now, max_age=max_age))
+    return run(delivery.settle_late_messages(now, max_age=max_age))
 
 
 def in_transaction(coro_fn):
@@ -71,23 +71,23 @@ def in_transaction(coro_fn):
 
 
 def test_the_held_reason_names_the_limit_in_hours():
-    assert outbox.held_reason(DAY) == (
+    assert delivery.held_reason(DAY) == (
         "Not sent: it waited more than 24 hours. Send it anyway or discard it."
     )
-    assert outbox.describe_age_limit(timedelta(hours=1)) == "1 hour"
-    assert outbox.describe_age_limit(timedelta(hours=1.5)) == "1 hour 30 minutes"
-    assert outbox.describe_age_limit(timedelta(hours=72)) == "72 hours"
+    assert delivery.describe_age_limit(timedelta(hours=1)) == "1 hour"
+    assert delivery.describe_age_limit(timedelta(hours=1.5)) == "1 hour 30 minutes"
+    assert delivery.describe_age_limit(timedelta(hours=72)) == "72 hours"
 
 
 def test_too_old_and_expired_on_a_row():
     young = {"created_at": NOW - DAY, "released_at": None, "expires_at": None}
-    assert not outbox.is_too_old(young, NOW, DAY)  # exactly at the limit: still in time
+    assert not delivery.is_too_old(young, NOW, DAY)  # exactly at the limit: still in time
     old = {**young, "created_at": NOW - DAY - timedelta(seconds=1)}
-    assert outbox.is_too_old(old, NOW, DAY)
-    assert not outbox.is_too_old({**old, "released_at": NOW}, NOW, DAY)
-    assert not outbox.is_expired(young, NOW)
-    assert outbox.is_expired({**young, "expires_at": NOW}, NOW)  # at the instant: too late
-    assert not outbox.is_expired({**young, "expires_at": NOW + timedelta(seconds=1)}, NOW)
+    assert delivery.is_too_old(old, NOW, DAY)
+    assert not delivery.is_too_old({**old, "released_at": NOW}, NOW, DAY)
+    assert not delivery.is_expired(young, NOW)
+    assert delivery.is_expired({**young, "expires_at": NOW}, NOW)  # at the instant: too late
+    assert not delivery.is_expired({**young, "expires_at": NOW + timedelta(seconds=1)}, NOW)
 
 
 def test_filter_parsing_drops_what_cannot_mean_anything():
@@ -149,18 +149,18 @@ def test_claim_refuses_held_and_discarded(settings):
 def test_every_failure_stamps_failed_at(settings):
     temporary = add("temporary")
     permanent = add("permanent")
-    last = add("last", attempts=outbox.MAX_ATTEMPTS - 1)
+    last = add("last", attempts=delivery.MAX_ATTEMPTS - 1)
     for message_id in (temporary, permanent, last):
         assert claim(message_id) is not None
     later = NOW + timedelta(minutes=1)
     assert (
-        run(outbox.mark_temporary_failure(temporary, 1, "451 busy", later))
-        == outbox.OutboxState.pending
+        run(delivery.mark_temporary_failure(temporary, 1, "451 busy", later))
+        == messages.OutboxState.pending
     )
-    run(outbox.mark_permanent_failure(permanent, "550 no such user", later))
+    run(delivery.mark_permanent_failure(permanent, "550 no such user", later))
     assert (
-        run(outbox.mark_temporary_failure(last, outbox.MAX_ATTEMPTS, "451 busy", later))
-        == outbox.OutboxState.failed
+        run(delivery.mark_temporary_failure(last, delivery.MAX_ATTEMPTS, "451 busy", later))
+        == messages.OutboxState.failed
     )
     assert row(temporary)["failed_at"] == later and row(temporary)["status"] == "pending"
     assert row(temporary)["next_attempt_at"] == later + timedelta(seconds=30)
@@ -194,8 +194,10 @@ def test_sweep_holds_late_rows_and_discards_expired_ones(settings):
     assert held == sorted([late, late_with_error, stuck_late])
     for message_id in held:
         assert row(message_id)["status"] == "held"
-    assert row(late)["last_error"] == outbox.held_reason(DAY)
-    assert row(late_with_error)["last_error"] == outbox.held_reason(DAY) + " Before that: 451 busy"
+    assert row(late)["last_error"] == delivery.held_reason(DAY)
+    assert (
+        row(late_with_error)["last_error"] == delivery.held_reason(DAY) + " Before that: 451 busy"
+    )
     for message_id in discarded:
         assert row(message_id)["status"] == "discarded"
         assert row(message_id)["last_error"] == EXPIRED_REASON
@@ -213,7 +215,7 @@ def test_due_ids_leave_out_what_the_claim_would_refuse(settings):
     add("held", status="held")
     add("later", next_attempt_at=NOW + timedelta(seconds=1))
     released = add("released", created=NOW - timedelta(days=2), released_at=NOW)
-    ids = run(outbox.due_message_ids(NOW, max_age=DAY))
+    ids = run(delivery.due_message_ids(NOW, max_age=DAY))
     assert ids == [due, released]
 
 
@@ -226,10 +228,10 @@ def test_releasing_a_held_message_sends_it_regardless_of_age(settings):
         created=NOW - timedelta(days=2),
         status="held",
         attempts=3,
-        last_error=outbox.held_reason(DAY),
+        last_error=delivery.held_reason(DAY),
     )
     assert claim(held) is None
-    previous = in_transaction(lambda: outbox.retry_message(held, ADMIN, NOW))
+    previous = in_transaction(lambda: review.retry_message(held, ADMIN, NOW))
     assert previous == "held"
     released = row(held)
     assert released["status"] == "pending" and released["released_at"] == NOW
@@ -241,7 +243,7 @@ def test_releasing_a_held_message_sends_it_regardless_of_age(settings):
 
 def test_retrying_an_old_failed_message_also_releases_it(settings):
     failed = add("failed", created=NOW - timedelta(days=3), status="failed", attempts=8)
-    assert in_transaction(lambda: outbox.retry_message(failed, ADMIN, NOW)) == "failed"
+    assert in_transaction(lambda: review.retry_message(failed, ADMIN, NOW)) == "failed"
     assert row(failed)["released_at"] == NOW
     settle()
     assert claim(failed) is not None
@@ -250,20 +252,20 @@ def test_retrying_an_old_failed_message_also_releases_it(settings):
 def test_an_expired_message_cannot_be_released(settings):
     held = add("held", status="held", expires_at=NOW - timedelta(minutes=1))
     with pytest.raises(Conflict, match="the deadline it was about has passed"):
-        in_transaction(lambda: outbox.retry_message(held, ADMIN, NOW))
+        in_transaction(lambda: review.retry_message(held, ADMIN, NOW))
     assert row(held)["status"] == "held" and row(held)["released_at"] is None
 
 
 def test_discard_takes_held_pending_and_failed_only(settings):
     for status in ("held", "pending", "failed"):
         message_id = add(f"discard-{status}", status=status)
-        in_transaction(lambda message_id=message_id: outbox.discard_message(message_id, ADMIN, NOW))
+        in_transaction(lambda message_id=message_id: review.discard_message(message_id, ADMIN, NOW))
         assert row(message_id)["status"] == "discarded"
     for status in ("sending", "sent", "discarded"):
         message_id = add(f"keep-{status}", status=status)
         with pytest.raises(Conflict, match=f"this one is {status}"):
             in_transaction(
-                lambda message_id=message_id: outbox.discard_message(message_id, ADMIN, NOW)
+                lambda message_id=message_id: review.discard_message(message_id, ADMIN, NOW)
             )
         assert row(message_id)["status"] == status
 
@@ -272,7 +274,7 @@ def test_unknown_ids_are_not_found(settings):
     for message_id in (0, -1, 4242, 2**31, 2**63):
         with pytest.raises(NotFound):
             in_transaction(
-                lambda message_id=message_id: outbox.retry_message(message_id, ADMIN, NOW)
+                lambda message_id=message_id: review.retry_message(message_id, ADMIN, NOW)
             )
 
 

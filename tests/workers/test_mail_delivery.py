@@ -9,7 +9,7 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 
 from portal import db
-from portal.domain.outbox import messages as outbox
+from portal.domain.outbox import delivery
 from portal.domain.outbox.delivery import EXPIRED_REASON, LEASE, MAX_ATTEMPTS
 from portal.domain.outbox.messages import Mail, enqueue_mail
 from portal.domain.timerules import utcnow
@@ -320,8 +320,8 @@ def test_claim_is_atomic_for_one_winner(settings):
     async def both() -> list:
         now = utcnow()
         return [
-            await outbox.claim_message(message_id, now, max_age=timedelta(hours=24)),
-            await outbox.claim_message(message_id, now, max_age=timedelta(hours=24)),
+            await delivery.claim_message(message_id, now, max_age=timedelta(hours=24)),
+            await delivery.claim_message(message_id, now, max_age=timedelta(hours=24)),
         ]
 
     first, second = run(both())

@@ -18,7 +18,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.outbox import messages as outbox
+from portal.domain.outbox import delivery, messages, review
 from portal.domain.outbox import queries as outbox_page
 from portal.domain.outbox.messages import OutboxState
 from portal.domain.outbox.queries import MAX_RECIPIENT, STALL_AFTER
@@ -119,7 +119,7 @@ class OutboxController(Controller):
         self, request: Request, message_id: FromPath[int], done: FromQuery[str] = ""
     ) -> Template:
         settings = settings_of(request)
-        message: dict[str, Any] = await outbox.get_message(message_id)
+        message: dict[str, Any] = await messages.get_message(message_id)
         hidden = bool(settings.smtp_url) and message["kind"] == "invitation"
         if hidden:
             message = {
@@ -128,7 +128,7 @@ class OutboxController(Controller):
                 "body_html": _hide_links(message["body_html"]),
             }
         now = utcnow()
-        expired = outbox.is_expired(message, now)
+        expired = delivery.is_expired(message, now)
         return Template(
             "admin/outbox_detail.html",
             context={
@@ -139,16 +139,18 @@ class OutboxController(Controller):
                 "mailbox_file": settings.mailbox_dir.resolve()
                 / f"{message['id']:06d}-{message['kind']}.eml",
                 "expired": expired,
-                "can_retry": message["status"] in outbox.RETRYABLE and not expired,
-                "can_discard": message["status"] in outbox.DISCARDABLE,
-                "max_age": outbox.describe_age_limit(timedelta(hours=settings.mail_max_age_hours)),
+                "can_retry": message["status"] in review.RETRYABLE and not expired,
+                "can_discard": message["status"] in review.DISCARDABLE,
+                "max_age": delivery.describe_age_limit(
+                    timedelta(hours=settings.mail_max_age_hours)
+                ),
             },
         )
 
     @post("/{message_id:int}/retry")
     async def retry(self, request: Request, message_id: FromPath[int]) -> Redirect:
         async with write_transaction():
-            was = await outbox.retry_message(message_id, actor_of(request), utcnow())
+            was = await review.retry_message(message_id, actor_of(request), utcnow())
         held = was == OutboxState.held.value
         # After the commit, so the worker sees the row as pending.
         dispatch([message_id])
@@ -157,7 +159,7 @@ class OutboxController(Controller):
     @post("/{message_id:int}/discard")
     async def discard(self, request: Request, message_id: FromPath[int]) -> Redirect:
         async with write_transaction():
-            await outbox.discard_message(message_id, actor_of(request), utcnow())
+            await review.discard_message(message_id, actor_of(request), utcnow())
         return Redirect(f"/admin/outbox/{message_id}?done=discarded")
 
 
