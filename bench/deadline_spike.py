@@ -88,6 +88,7 @@ async def seed_spike(settings, applicants: int, now: datetime) -> Seeded:
     from portal.domain.accounts.credentials import Role, hash_password
     from portal.domain.applications.drafts import save_answers, start_application
     from portal.domain.audit import Actor
+    from portal.domain.rounds.entry import RoundInput
     from portal.domain.rounds.times import create_round
     from portal.domain.seats import editing as seats
     from portal.domain.seats.parts import CriterionInput, QuestionInput
@@ -121,9 +122,8 @@ async def seed_spike(settings, applicants: int, now: datetime) -> Seeded:
         await seats.set_published(seat_id, True, actor, now)
         # Closes far ahead for now; the load phase moves the closing instant (see `set_closing`).
         # Grace 0, so any submission received at or after the closing instant is "accepted late".
-        round_id = await create_round(
-            seat_id, now - timedelta(days=1), now + timedelta(days=1), actor, now, grace_minutes=0
-        )
+        entry = RoundInput.at(now - timedelta(days=1), now + timedelta(days=1), grace_minutes=0)
+        round_id = await create_round(seat_id, entry, actor, now)
         question = (await Question.select(Question.id).where(Question.seat == seat_id).first())[
             "id"
         ]

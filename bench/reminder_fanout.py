@@ -264,8 +264,8 @@ async def progress(settings) -> tuple[int, int, int]:
 async def planned_message_ids(settings) -> tuple[list[str], int]:
     """Every planned mail's Message-ID, and how many reminder rows repeat a key."""
     from portal import db
+    from portal.mail.smtp import message_id_for
     from portal.tables import OutboxMessage, Reminder
-    from workers.transport import message_id_for
 
     db.bind(db.engine_for(settings))
     keys = await OutboxMessage.select(OutboxMessage.dedupe_key)

@@ -19,6 +19,7 @@ from piccolo.engine.sqlite import SQLiteEngine
 from portal import db
 from portal.demo import RACIAL_EQUITY, load_demo
 from portal.domain.audit import Actor
+from portal.domain.rounds.entry import RoundInput
 from portal.domain.rounds.times import create_round
 from portal.domain.seats import editing as seats
 from portal.domain.seats.editing import SeatInput
@@ -176,7 +177,7 @@ async def _add_extra_seats(actor: Actor, now: datetime) -> None:
             opens, closes = now + (5 + i) * day, now + (30 + i) * day
         else:
             opens, closes = now - (40 + i) * day, now - (1 + i) * day
-        await create_round(seat_id, opens, closes, actor, now)
+        await create_round(seat_id, RoundInput.at(opens, closes), actor, min(now, opens))
 
 
 async def seed(settings: Settings, now: datetime | None = None) -> None:

@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 from portal.demo_panel import DEMO_CHAIR_EMAIL, DEMO_MEMBER_EMAIL, load_panel_demo
 from portal.domain.accounts import admins as accounts
 from portal.domain.audit import Actor
+from portal.domain.rounds.entry import RoundInput
 from portal.domain.rounds.times import create_round
 from portal.domain.timerules import local_to_utc, utcnow, zone
 from portal.settings import Settings
@@ -155,7 +156,7 @@ async def load_demo(settings: Settings, now: datetime | None = None) -> bool:
         await Question.insert(
             Question(seat=seat_id, position=i, prompt=prompt, word_limit=limit, required=required)
         )
-    await create_round(seat_id, now - timedelta(days=7), _at_ten(4, now), actor, now)
+    await create_round(seat_id, RoundInput.at(now - timedelta(days=7), _at_ten(4, now)), actor, now)
     for data in OTHER_SEATS:
         other = await _seat(data, True, now)
         await Criterion.insert(
@@ -168,9 +169,11 @@ async def load_demo(settings: Settings, now: datetime | None = None) -> bool:
             )
         )
         if data["_round"] == "upcoming":
-            await create_round(other, _at_ten(10, now), _at_ten(31, now), actor, now)
+            await create_round(other, RoundInput.at(_at_ten(10, now), _at_ten(31, now)), actor, now)
         else:
-            await create_round(other, now - timedelta(days=30), _at_ten(-3, now), actor, now)
+            # Entered a month ago, when it was still to close.
+            opens = now - timedelta(days=30)
+            await create_round(other, RoundInput.at(opens, _at_ten(-3, now)), actor, opens)
     await _panel_demo(settings, actor, now)
     return True
 

@@ -18,6 +18,7 @@ from portal.domain.applications.submission import content_hash, make_reference
 from portal.domain.audit import Actor
 from portal.domain.panels.access import PanelRole
 from portal.domain.panels.declarations import make_declarations
+from portal.domain.rounds.entry import RoundInput
 from portal.domain.rounds.phase import RoundStage
 from portal.domain.rounds.stages import transition_round
 from portal.domain.rounds.times import create_round
@@ -387,7 +388,10 @@ async def load_panel_demo(
     seat_id, criteria, questions = await _seat(now - timedelta(days=30))
     closes_at = at_ten(-3)
     round_id = await create_round(
-        seat_id, closes_at - timedelta(days=28), closes_at, admin, now - timedelta(days=30)
+        seat_id,
+        RoundInput.at(closes_at - timedelta(days=28), closes_at),
+        admin,
+        now - timedelta(days=30),
     )
     await Round.update({Round.scoring_deadline: at_ten(7)}).where(Round.id == round_id)
     apps: dict[str, int] = {}

@@ -202,14 +202,12 @@ class OutboxMessage(Table):
 class Application(Table):
     """An applicant's application to one round.
 
-    `status` is set in three places only: `portal.domain.applications.drafts` (draft,
-    submitted, withdrawn), `portal.domain.outcomes.shortlist` (shortlisted, when an admin
-    confirms) and `portal.domain.outcomes.letters` (unsuccessful, appointed).
+    `status` (`portal.domain.statuses.ApplicationStatus`) is changed only by
+    `portal.domain.applications.status.transition_application`, along `STATUS_MOVES`.
     """
 
     applicant = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade, index=True)
     round = ForeignKey(references=Round, null=False, on_delete=OnDelete.cascade, index=True)
-    # draft / submitted / withdrawn (later shortlisted / unsuccessful / appointed)
     status = Varchar(length=20, default="draft", index=True)
     # Made at the first submit ("SP-2026-7K3F9Q") and kept through resubmits.
     reference = Varchar(length=32, unique=True, null=True, default=None)

@@ -12,13 +12,12 @@ import logging
 
 import dramatiq
 
-from portal.db import write_transaction
 from portal.domain.reminders.planner import plan_due_reminders
 from portal.domain.timerules import utcnow
-from portal.reminder_mails import compose_reminder
+from portal.mail.compose.reminders import compose_reminder
 from workers import broker as _broker  # noqa: F401  (the broker is set before any actor)
 from workers import context
-from workers.mail import dispatch
+from workers.dispatch import write_then_send
 
 log = logging.getLogger("portal.workers.reminders")
 
@@ -31,9 +30,9 @@ async def plan_reminders() -> None:
     compose = compose_reminder(context.settings())
     total = 0
     for _ in range(MAX_BATCHES):
-        async with write_transaction():
+        async with write_then_send() as mail:
             ids = await plan_due_reminders(utcnow(), compose, limit=BATCH)
-        dispatch(ids)  # after commit: a worker must never see an id whose row is not written
+            mail.send(ids)
         total += len(ids)
         if not ids:
             break

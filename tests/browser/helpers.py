@@ -38,7 +38,7 @@ import asyncio, sys
 from datetime import timedelta
 from portal import db
 from portal.settings import Settings
-from portal.domain.accounts import hash_password
+from portal.domain.accounts.credentials import hash_password
 from portal.domain.timerules import utcnow
 from portal.tables import Criterion, Question, Round, Seat, User
 

@@ -16,7 +16,8 @@ import asyncio, hashlib
 from datetime import timedelta
 from portal import db
 from portal.settings import Settings
-from portal.domain.applications import save_answers, save_document, start_application, submit_application
+from portal.domain.applications.drafts import save_answers, save_document, start_application
+from portal.domain.applications.submission import submit_application
 from portal.domain.timerules import utcnow
 from portal.tables import Criterion, Question, Round, Seat, User
 

@@ -817,6 +817,6 @@ def submitted_application_ids(round_id: int) -> set[int]:
 
 def receipt_message_ids(application_ids: set[int]) -> set[str]:
     """The Message-ID each submitted application's receipt carries (version 1)."""
-    from workers.transport import message_id_for
+    from portal.mail.smtp import message_id_for
 
     return {message_id_for(f"receipt:{a}:1") for a in application_ids}

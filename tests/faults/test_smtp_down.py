@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from litestar.testing import TestClient
 
+from portal.mail.smtp import message_id_for
 from portal.tables import OutboxMessage
 from tests.conftest import _create_admin, run, sign_in
 from tests.faults.conftest import fetch, insert_mails, now, outbox_counts, wait_until, write
-from workers.transport import message_id_for
 
 pytestmark = pytest.mark.faults
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from portal.mail.smtp import message_id_for
 from portal.tables import OutboxMessage
 from tests.faults.conftest import fetch, insert_mails, note, now, outbox_counts, wait_until, write
-from workers.transport import message_id_for
 
 pytestmark = pytest.mark.faults
 

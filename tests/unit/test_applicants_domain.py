@@ -261,7 +261,7 @@ def test_adjustments_keep_line_breaks_but_not_control_characters():
     ],
 )
 def test_account_mails_carry_link_expiry_and_no_password(kind, path, words):
-    from portal.mails import account_mail
+    from portal.mail.compose.accounts import account_mail
     from portal.settings import Settings
 
     message = AccountMessage(
@@ -284,7 +284,7 @@ def test_account_mails_carry_link_expiry_and_no_password(kind, path, words):
 
 
 def test_already_registered_mail_points_to_sign_in_and_reset():
-    from portal.mails import account_mail
+    from portal.mail.compose.accounts import account_mail
     from portal.settings import Settings
 
     message = AccountMessage(

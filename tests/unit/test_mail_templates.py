@@ -18,17 +18,15 @@ from portal.domain.outcomes.pack_mail import PackNotice
 from portal.domain.panels.invitations import PanelInvitation
 from portal.domain.reminders.planner import ReminderNotice
 from portal.domain.rounds.times import RoundExtendedNotice
-from portal.mails import (
-    account_mail,
+from portal.mail.compose.accounts import account_mail, invitation_mail
+from portal.mail.compose.applications import (
     extension_granted_mail,
-    invitation_mail,
     receipt_mail,
     round_extended_mail,
 )
-from portal.outcome_mails import outcome_mail
-from portal.panel_mails import panel_invitation_mail
-from portal.panel_pack_mails import pack_mail
-from portal.reminder_mails import reminder_mail
+from portal.mail.compose.outcomes import outcome_mail
+from portal.mail.compose.panels import pack_mail, panel_invitation_mail
+from portal.mail.compose.reminders import reminder_mail
 from portal.settings import TEMPLATES_DIR, Settings
 
 SETTINGS = Settings(base_url="https://seats.example.org")

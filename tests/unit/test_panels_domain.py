@@ -19,7 +19,7 @@ from portal.domain.panels.invitations import (
     invite_member,
 )
 from portal.domain.panels.roster import member_state
-from portal.panel_mails import compose_panel_invitation
+from portal.mail.compose.panels import compose_panel_invitation
 from portal.settings import Settings
 from portal.tables import Application, OutboxMessage, PanelMember
 from tests.conftest import run

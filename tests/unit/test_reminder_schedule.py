@@ -18,7 +18,7 @@ from portal.domain.reminders.schedule import (
     validate_hours,
 )
 from portal.domain.rounds.deadline import effective_deadline
-from portal.reminder_mails import reminder_mail
+from portal.mail.compose.reminders import reminder_mail
 from portal.settings import Settings
 
 DEADLINE = datetime(2024, 11, 18, 10, 0, tzinfo=UTC)

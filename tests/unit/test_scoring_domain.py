@@ -12,7 +12,7 @@ from portal import db
 from portal.domain.audit import Actor
 from portal.domain.errors import Conflict, NotFound, ValidationErrors
 from portal.domain.panels.access import membership
-from portal.domain.panels.numbers import assign_panel_numbers
+from portal.domain.rounds.panel_numbers import assign_panel_numbers
 from portal.domain.rounds.phase import RoundStage
 from portal.domain.rounds.stages import transition_round
 from portal.domain.scoring.oversight import close_scoring, progress, reopen_sheet

@@ -9,6 +9,7 @@ import pytest
 from portal import db
 from portal.domain.audit import Actor
 from portal.domain.errors import NotFound, ValidationErrors, ensure_record_id
+from portal.domain.rounds.entry import RoundInput
 from portal.domain.rounds.times import create_round
 from portal.domain.seats.editing import (
     SeatInput,
@@ -163,7 +164,10 @@ def _seat_with_round(opens_at: datetime) -> int:
             seat_id, CriterionInput(title="Expertise"), ACTOR, NOW - timedelta(days=30)
         )
         await create_round(
-            seat_id, opens_at, opens_at + timedelta(days=7), ACTOR, NOW - timedelta(days=30)
+            seat_id,
+            RoundInput.at(opens_at, opens_at + timedelta(days=7)),
+            ACTOR,
+            NOW - timedelta(days=30),
         )
         return seat_id
 

@@ -191,7 +191,7 @@ def test_preview_of_unknown_or_malformed_id_is_404(admin_client):
 
 def test_retry_failed_message_makes_it_pending_and_audits(admin_client, monkeypatch):
     dispatched: list = []
-    monkeypatch.setattr("portal.web.admin.outbox.dispatch", dispatched.extend)
+    monkeypatch.setattr("workers.dispatch.dispatch", dispatched.extend)
     [message_id] = add_mail(status="failed", attempts=8, last_error="550 no such user")
     page = admin_client.get(f"/admin/outbox/{message_id}")
     assert "Try sending again" in page.text
@@ -214,7 +214,7 @@ def test_retry_failed_message_makes_it_pending_and_audits(admin_client, monkeypa
 
 def test_retry_of_a_sent_message_is_refused_clearly(admin_client, monkeypatch):
     dispatched: list = []
-    monkeypatch.setattr("portal.web.admin.outbox.dispatch", dispatched.extend)
+    monkeypatch.setattr("workers.dispatch.dispatch", dispatched.extend)
     [sent_id] = add_mail(status="sent")
     response = post_form(
         admin_client, f"/admin/outbox/{sent_id}/retry", {}, token_from=f"/admin/outbox/{sent_id}"
@@ -290,7 +290,7 @@ HELD_REASON = "Not sent: it waited more than 24 hours. Send it anyway or discard
 
 def test_held_message_is_explained_and_an_admin_can_send_it_anyway(admin_client, monkeypatch):
     dispatched: list = []
-    monkeypatch.setattr("portal.web.admin.outbox.dispatch", dispatched.extend)
+    monkeypatch.setattr("workers.dispatch.dispatch", dispatched.extend)
     [held_id] = add_mail(
         status="held", minutes_ago=25 * 60, subject="Late news", last_error=HELD_REASON
     )
@@ -333,7 +333,7 @@ def test_held_message_can_be_discarded(admin_client):
 
 def test_an_expired_message_cannot_be_retried(admin_client, monkeypatch):
     dispatched: list = []
-    monkeypatch.setattr("portal.web.admin.outbox.dispatch", dispatched.extend)
+    monkeypatch.setattr("workers.dispatch.dispatch", dispatched.extend)
     [failed_id] = add_mail(
         status="failed",
         kind="reminder",

@@ -323,7 +323,7 @@ def test_invite_dispatches_only_after_commit(admin_client, monkeypatch):
                 ).result()
             seen.append((message_id, in_transaction, row and row["status"]))
 
-    monkeypatch.setattr("portal.web.admin.people.dispatch", record)
+    monkeypatch.setattr("workers.dispatch.dispatch", record)
     invite(admin_client)
     assert seen == [(outbox_rows()[0]["id"], False, "pending")]
 

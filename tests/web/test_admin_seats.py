@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from portal import db
 from portal.domain.audit import Actor
+from portal.domain.rounds.entry import RoundInput
 from portal.domain.rounds.times import create_round
 from portal.domain.seats.editing import SeatInput, create_seat
 from portal.domain.seats.parts import CriterionInput, QuestionInput, add_criterion, add_question
@@ -73,9 +74,9 @@ def make_round(seat_id: int, opens_in: timedelta, closes_in: timedelta) -> int:
     async def go() -> int:
         now = utcnow()
         async with db.write_transaction():
-            return await create_round(
-                seat_id, now + opens_in, now + closes_in, Actor(None, "test"), now
-            )
+            opens = now + opens_in
+            entry = RoundInput.at(opens, now + closes_in)
+            return await create_round(seat_id, entry, Actor(None, "test"), min(now, opens))
 
     return run(go())
 

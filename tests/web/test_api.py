@@ -9,6 +9,7 @@ import pytest
 from portal import db
 from portal.domain.accounts.api_tokens import create_api_token, revoke_api_token
 from portal.domain.audit import Actor
+from portal.domain.rounds.entry import RoundInput
 from portal.domain.rounds.times import create_round
 from portal.domain.seats.editing import SeatInput, create_seat, set_published
 from portal.domain.seats.parts import CriterionInput, QuestionInput, add_criterion, add_question
@@ -64,8 +65,10 @@ async def _seat(
             await set_published(seat_id, True, SYSTEM, now)
         round_id = None
         if days:
+            opens, closes = now + timedelta(days=days[0]), now + timedelta(days=days[1])
+            # Entered before it opened, so a round that has closed was once in the future.
             round_id = await create_round(
-                seat_id, now + timedelta(days=days[0]), now + timedelta(days=days[1]), SYSTEM, now
+                seat_id, RoundInput.at(opens, closes), SYSTEM, min(now, opens)
             )
     return seat_id, round_id
 

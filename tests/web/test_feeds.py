@@ -8,6 +8,7 @@ from datetime import timedelta
 from icalendar import Calendar
 
 from portal import db
+from portal.domain.rounds.entry import ExtensionInput
 from portal.domain.rounds.times import extend_round
 from portal.domain.timerules import utcnow
 from tests.conftest import run
@@ -130,7 +131,10 @@ def test_round_calendar_uid_is_stable_and_sequence_grows_when_extended(client):
     async def extend() -> None:
         async with db.write_transaction():
             await extend_round(
-                round_id, later, "More time for small organisations", ACTOR, utcnow()
+                round_id,
+                ExtensionInput(closes_at=later, reason="More time for small organisations"),
+                ACTOR,
+                utcnow(),
             )
 
     run(extend())

@@ -21,7 +21,7 @@ from portal.domain.audit import Actor
 from portal.domain.reminders.planner import plan_due_reminders
 from portal.domain.rounds.phase import RoundStage
 from portal.domain.rounds.stages import transition_round
-from portal.reminder_mails import compose_reminder
+from portal.mail.compose.reminders import compose_reminder
 from portal.tables import Application, Document, OutboxMessage, User
 from tests.conftest import form_token, post_form, run
 from tests.factories import RoundSetup, add_application, fetch, make_round, now

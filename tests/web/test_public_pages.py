@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 from portal import db
 from portal.domain.audit import Actor
+from portal.domain.rounds.entry import RoundInput
 from portal.domain.rounds.times import create_round
 from portal.domain.seats.editing import SeatInput, create_seat, set_published, update_seat
 from portal.domain.seats.listings import public_seat_list, public_seat_page
@@ -55,7 +56,8 @@ async def _make_seat(
         if published:
             await set_published(seat_id, True, ACTOR, now)
         round_ids = [
-            await create_round(seat_id, opens, closes, ACTOR, now) for opens, closes in rounds
+            await create_round(seat_id, RoundInput.at(opens, closes), ACTOR, min(now, opens))
+            for opens, closes in rounds
         ]
     return seat_id, round_ids
 

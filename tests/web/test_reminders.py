@@ -13,7 +13,7 @@ import pytest
 from portal import db
 from portal.domain.reminders.optout import unsubscribe_token
 from portal.domain.reminders.planner import plan_due_reminders
-from portal.reminder_mails import compose_reminder
+from portal.mail.compose.reminders import compose_reminder
 from portal.tables import (
     Application,
     AuditEvent,
@@ -281,10 +281,12 @@ def test_a_reminder_sent_before_an_extension_goes_again_before_the_new_deadline(
 
 async def _extend(round_id: int, closes_at: datetime, at: datetime) -> None:
     from portal.domain.audit import Actor
+    from portal.domain.rounds.entry import ExtensionInput
     from portal.domain.rounds.times import extend_round
 
+    entry = ExtensionInput(closes_at=closes_at, reason="More time for everyone")
     async with db.write_transaction():
-        await extend_round(round_id, closes_at, "More time for everyone", Actor.system(), at)
+        await extend_round(round_id, entry, Actor.system(), at)
 
 
 # ---- The closed notice --------------------------------------------------------------------

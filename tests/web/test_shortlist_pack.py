@@ -11,7 +11,7 @@ import pytest
 from portal import db
 from portal.domain.errors import Conflict
 from portal.domain.outcomes.pack_mail import queue_pack_mails
-from portal.panel_pack_mails import compose_pack_mail
+from portal.mail.compose.panels import compose_pack_mail
 from portal.tables import (
     AuditEvent,
     Document,

@@ -13,10 +13,10 @@ from portal.domain.outbox import delivery
 from portal.domain.outbox.delivery import EXPIRED_REASON, LEASE, MAX_ATTEMPTS
 from portal.domain.outbox.messages import Mail, enqueue_mail
 from portal.domain.timerules import utcnow
+from portal.mail.smtp import message_id_for
 from portal.tables import OutboxMessage
 from tests.conftest import post_form, run, sign_in
 from workers.mail import deliver_message, sweep_outbox
-from workers.transport import message_id_for
 
 NEW_PASSWORD = "a long enough new password"
 
@@ -280,7 +280,7 @@ def test_local_mailbox_mode_writes_an_eml_file(make_client, admin_id, settings, 
 
 
 def test_message_id_is_stable_per_dedupe_key(settings):
-    from workers.transport import build_email
+    from portal.mail.smtp import build_email
 
     row_a = {
         "recipient": "a@example.org",

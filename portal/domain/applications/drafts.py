@@ -17,7 +17,11 @@ from portal.domain.applications.records import (
     owned_application,
     round_with_seat,
 )
-from portal.domain.applications.status import ApplicationStatus, ensure_editable
+from portal.domain.applications.status import (
+    ApplicationStatus,
+    ensure_editable,
+    transition_application,
+)
 from portal.domain.applications.words import clean_text
 from portal.domain.audit import record_event
 from portal.domain.errors import Conflict, DomainError, NotFound, ValidationErrors, ensure_record_id
@@ -64,15 +68,12 @@ async def start_application(applicant_id: int, round_id: int, now: datetime) -> 
     if row is None:  # pragma: no cover - the insert or an earlier one made it
         raise Conflict("The application could not be started; try again.")
     if row["status"] == ApplicationStatus.withdrawn.value:
-        await Application.update(
-            {
-                Application.status: ApplicationStatus.draft.value,
-                Application.withdrawn_at: None,
-                Application.updated_at: now,
-            }
-        ).where(
-            (Application.id == row["id"])
-            & (Application.status == ApplicationStatus.withdrawn.value)
+        await transition_application(
+            row["id"],
+            ApplicationStatus.draft,
+            now,
+            only_from=[ApplicationStatus.withdrawn],
+            values={Application.withdrawn_at: None},
         )
         await record_event(
             applicant_actor(applicant_id),
@@ -212,16 +213,12 @@ async def withdraw_application(application_id: int, applicant_id: int, now: date
     (await applicant_deadline(round_row, applicant_id)).ensure_can_write(now)
     ensure_editable(application)
     now = ensure_aware_utc(now)
-    updated = (
-        await Application.update(
-            {
-                Application.status: ApplicationStatus.withdrawn.value,
-                Application.withdrawn_at: now,
-                Application.updated_at: now,
-            }
-        )
-        .where((Application.id == application_id) & (Application.status == application["status"]))
-        .returning(Application.id)
+    updated = await transition_application(
+        application_id,
+        ApplicationStatus.withdrawn,
+        now,
+        only_from=[ApplicationStatus(application["status"])],
+        values={Application.withdrawn_at: now},
     )
     if not updated:
         raise Conflict("This application changed just now; reload and try again.")

@@ -12,7 +12,7 @@ from portal.domain.applications.admin_queries import load_for_admin
 from portal.domain.audit import Actor, record_event
 from portal.domain.errors import Conflict, DomainError, ValidationErrors
 from portal.domain.outbox.messages import Mail, enqueue_mail
-from portal.domain.rounds.times import ensure_reason
+from portal.domain.rounds.entry import ensure_reason
 from portal.domain.timerules import (
     InvalidLocalTime,
     ensure_aware_utc,

@@ -27,7 +27,12 @@ from portal.domain.applications.records import (
     owned_application,
     round_with_seat,
 )
-from portal.domain.applications.status import EDITABLE, ApplicationStatus, ApplicationWithdrawn
+from portal.domain.applications.status import (
+    EDITABLE,
+    ApplicationStatus,
+    ApplicationWithdrawn,
+    transition_application,
+)
 from portal.domain.audit import record_event
 from portal.domain.errors import Conflict, DomainError, NotFound
 from portal.domain.outbox.messages import Mail, enqueue_mail
@@ -214,25 +219,20 @@ async def submit_application(
     version = application["version"] + 1
     # Conditional on the version read: of many concurrent submits one updates the
     # row; the others update nothing and return the winner's receipt below.
-    updated = (
-        await Application.update(
-            {
-                Application.status: ApplicationStatus.submitted.value,
-                Application.reference: reference,
-                Application.version: version,
-                Application.submitted_at: received_at,
-                Application.received_at: received_at,
-                Application.in_grace: decision.in_grace,
-                Application.content_hash: digest,
-                Application.updated_at: received_at,
-            }
-        )
-        .where(
-            (Application.id == application_id)
-            & (Application.version == application["version"])
-            & (Application.status == status.value)
-        )
-        .returning(Application.id)
+    updated = await transition_application(
+        application_id,
+        ApplicationStatus.submitted,
+        received_at,
+        only_from=[status],
+        where=Application.version == application["version"],
+        values={
+            Application.reference: reference,
+            Application.version: version,
+            Application.submitted_at: received_at,
+            Application.received_at: received_at,
+            Application.in_grace: decision.in_grace,
+            Application.content_hash: digest,
+        },
     )
     if not updated:
         current = await owned_application(application_id, applicant_id)

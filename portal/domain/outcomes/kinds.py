@@ -21,6 +21,7 @@ import enum
 from dataclasses import dataclass
 
 from portal.domain.errors import Conflict
+from portal.domain.statuses import ApplicationStatus
 
 MAX_FEEDBACK = 5000
 NO_SUCH_APPLICATION = "There is no such application in this round."
@@ -47,14 +48,15 @@ class Batch(enum.StrEnum):
 
 
 # The application status each letter leaves behind, and the statuses it moves from.
-STATUS_AFTER: dict[OutcomeKind, tuple[str, tuple[str, ...]]] = {
-    OutcomeKind.shortlisted: ("shortlisted", ("submitted",)),
-    OutcomeKind.not_shortlisted: ("unsuccessful", ("submitted",)),
-    OutcomeKind.appointed: ("appointed", ("submitted", "shortlisted")),
-    OutcomeKind.not_appointed: ("unsuccessful", ("submitted", "shortlisted")),
+S = ApplicationStatus
+STATUS_AFTER: dict[OutcomeKind, tuple[ApplicationStatus, tuple[ApplicationStatus, ...]]] = {
+    OutcomeKind.shortlisted: (S.shortlisted, (S.submitted,)),
+    OutcomeKind.not_shortlisted: (S.unsuccessful, (S.submitted,)),
+    OutcomeKind.appointed: (S.appointed, (S.submitted, S.shortlisted)),
+    OutcomeKind.not_appointed: (S.unsuccessful, (S.submitted, S.shortlisted)),
 }
 # Who can still be appointed: on the shortlist and not already turned down.
-APPOINTABLE = ("submitted", "shortlisted")
+APPOINTABLE = (S.submitted.value, S.shortlisted.value)
 
 
 class AlreadySent(Conflict):

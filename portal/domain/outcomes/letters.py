@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from portal.domain.applications.status import transition_application
 from portal.domain.audit import Actor, record_event, record_events
 from portal.domain.outbox.messages import Mail, enqueue_mails
 from portal.domain.outcomes.kinds import STATUS_AFTER, AlreadySent, OutcomeKind, OutcomeNotice
@@ -18,7 +19,7 @@ from portal.domain.outcomes.letter_form import LetterForm, plan_letters
 from portal.domain.rounds.phase import RoundStage
 from portal.domain.rounds.stages import transition_round
 from portal.domain.timerules import ensure_aware_utc
-from portal.tables import Application, OutboxMessage, Outcome
+from portal.tables import OutboxMessage, Outcome
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,7 @@ async def send_letters(
         by_kind.setdefault(OutcomeKind(letter.notice.kind), []).append(letter.notice.application_id)
     for kind, application_ids in by_kind.items():
         status, from_statuses = STATUS_AFTER[kind]
-        await Application.update({Application.status: status, Application.updated_at: now}).where(
-            Application.id.is_in(application_ids) & Application.status.is_in(list(from_statuses))
-        )
+        await transition_application(application_ids, status, now, only_from=from_statuses)
     await record_events(
         actor,
         "outcome.sent",

@@ -24,6 +24,7 @@ from portal.domain.outcomes.kinds import (
 from portal.domain.outcomes.pack import counted_scores
 from portal.domain.panels.access import PANEL_STATUSES
 from portal.domain.rounds.phase import get_round
+from portal.domain.statuses import ApplicationStatus
 from portal.tables import (
     AgreedScore,
     Application,
@@ -102,7 +103,7 @@ class RoundOutcomes:
             if (app["id"], OutcomeKind.appointed.value) in self.sent:
                 return app
         for app in self.applications:
-            if app["status"] == "appointed":
+            if app["status"] == ApplicationStatus.appointed.value:
                 return app
         return None
 

@@ -20,6 +20,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from portal.domain.applications.status import ApplicationStatus, transition_application
 from portal.domain.audit import Actor, record_event
 from portal.domain.errors import Conflict, DomainError
 from portal.domain.outbox.messages import Mail
@@ -292,14 +293,12 @@ async def confirm_shortlist(
     ids = [e["application"] for e in stored]
     if not ids:
         raise Conflict("The proposal lists no application: ask the chair to propose it again.")
-    marked = (
-        await Application.update({Application.status: "shortlisted"})
-        .where(
-            Application.id.is_in(ids)
-            & (Application.round == round_id)
-            & (Application.status == "submitted")
-        )
-        .returning(Application.id)
+    marked = await transition_application(
+        ids,
+        ApplicationStatus.shortlisted,
+        now,
+        only_from=[ApplicationStatus.submitted],
+        where=Application.round == round_id,
     )
     if len(marked) != len(ids):
         raise Conflict(

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from portal.domain.errors import Conflict, NotFound, ensure_record_id
+from portal.domain.statuses import ApplicationStatus
 from portal.tables import (
     Application,
     PanelConflict,
@@ -42,7 +43,15 @@ class ConflictDecision(enum.StrEnum):
 # Stages in which identities are shown to the panel even in an anonymised round.
 IDENTIFIED_STAGES = frozenset({"shortlisted", "decided", "archived"})
 # Application statuses that reach a panel (drafts and withdrawals never do).
-PANEL_STATUSES = ("submitted", "shortlisted", "unsuccessful", "appointed")
+PANEL_STATUSES = tuple(
+    s.value
+    for s in (
+        ApplicationStatus.submitted,
+        ApplicationStatus.shortlisted,
+        ApplicationStatus.unsuccessful,
+        ApplicationStatus.appointed,
+    )
+)
 
 NOT_FOUND = "There is no such panel page, or it is not yours to see."
 

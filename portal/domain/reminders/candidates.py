@@ -23,6 +23,7 @@ from portal.domain.reminders.schedule import (
 )
 from portal.domain.rounds.deadline import effective_deadline, grace_end
 from portal.domain.rounds.phase import MAX_GRACE_MINUTES, RoundStage
+from portal.domain.statuses import ApplicationStatus
 from portal.domain.timerules import ensure_aware_utc
 from portal.tables import (
     Application,
@@ -241,7 +242,7 @@ async def candidates(group: ReminderGroup, n: int) -> list[dict[str, Any]]:
         return batch
     condition = (
         (Application.round == group.round["id"])
-        & (Application.status == "draft")
+        & (Application.status == ApplicationStatus.draft.value)
         & Application.applicant.reminders_opt_out_at.is_null()
         & (Application.applicant.is_active == True)  # noqa: E712
         & _not_reminded(Application.applicant, group)

@@ -58,7 +58,7 @@ async def transition_round(
             "Someone else changed this round's stage just now; reload and try again."
         )
     if to is RoundStage.scoring:
-        from portal.domain.panels.numbers import assign_panel_numbers
+        from portal.domain.rounds.panel_numbers import assign_panel_numbers
 
         await assign_panel_numbers(round_id)  # "Applicant 7" for the anonymised panel
     await record_event(

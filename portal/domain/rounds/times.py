@@ -10,69 +10,44 @@ from datetime import datetime
 from typing import Any
 
 from portal.domain.audit import Actor, record_event
-from portal.domain.errors import Conflict, DomainError, NotFound
+from portal.domain.errors import Conflict, NotFound, ensure_record_id
 from portal.domain.outbox.messages import Mail, enqueue_mails
+from portal.domain.rounds.entry import (
+    ExtensionInput,
+    RoundInput,
+    read_extension,
+    read_round_times,
+)
 from portal.domain.rounds.phase import (
-    MAX_GRACE_MINUTES,
     RoundPhase,
     RoundStage,
     get_round,
     round_phase,
 )
+from portal.domain.statuses import ApplicationStatus
 from portal.domain.timerules import (
     DEFAULT_ZONE,
     ensure_aware_utc,
-    zone,
 )
 from portal.tables import Application, DeadlineExtension, Round, Seat
 
-MAX_REASON = 2000
 
-
-def ensure_valid_round_times(opens_at: datetime, closes_at: datetime) -> None:
-    if ensure_aware_utc(closes_at) <= ensure_aware_utc(opens_at):
-        raise DomainError("The closing time must be after the opening time.", field="closes")
-
-
-def ensure_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError("Give a reason: it is kept in the audit log.", field="reason")
-    if len(reason) > MAX_REASON:
-        raise DomainError(f"Keep the reason under {MAX_REASON} characters.", field="reason")
-    return reason
-
-
-async def create_round(
-    seat_id: int,
-    opens_at: datetime,
-    closes_at: datetime,
-    actor: Actor,
-    now: datetime,
-    *,
-    timezone: str = DEFAULT_ZONE,
-    grace_minutes: int = 10,
-    anonymised: bool = True,
-    nomination_required: bool = False,
-) -> int:
-    zone(timezone)
-    ensure_valid_round_times(opens_at, closes_at)
-    if not 0 <= grace_minutes <= MAX_GRACE_MINUTES:
-        raise DomainError(
-            f"The grace period must be between 0 and {MAX_GRACE_MINUTES} minutes.",
-            field="grace_minutes",
-        )
+async def create_round(seat_id: int, data: RoundInput, actor: Actor, now: datetime) -> int:
+    """A new round of a seat, from the admin form or the API: every rule of the entry is
+    checked here (`read_round_times`), so both refuse the same things with the same words."""
+    ensure_record_id(seat_id, "There is no such seat.")
     if not await Seat.exists().where(Seat.id == seat_id):
         raise NotFound("There is no such seat.")
+    times = read_round_times(data, now)
     rows = await Round.insert(
         Round(
             seat=seat_id,
-            timezone=timezone,
-            opens_at=ensure_aware_utc(opens_at),
-            closes_at=ensure_aware_utc(closes_at),
-            grace_minutes=grace_minutes,
-            anonymised=anonymised,
-            nomination_required=nomination_required,
+            timezone=times.timezone,
+            opens_at=times.opens_at,
+            closes_at=times.closes_at,
+            grace_minutes=times.grace_minutes,
+            anonymised=times.anonymised,
+            nomination_required=times.nomination_required,
             stage=RoundStage.collecting.value,
             created_at=ensure_aware_utc(now),
         )
@@ -87,8 +62,8 @@ async def create_round(
         round_id=round_id,
         detail={
             "seat_id": seat_id,
-            "opens_at": opens_at.isoformat(),
-            "closes_at": closes_at.isoformat(),
+            "opens_at": times.opens_at.isoformat(),
+            "closes_at": times.closes_at.isoformat(),
         },
     )
     return round_id
@@ -145,8 +120,7 @@ class RoundExtendedNotice:
 
 async def extend_round(
     round_id: int,
-    new_closes_at: datetime,
-    reason: str,
+    data: ExtensionInput,
     actor: Actor,
     now: datetime,
     *,
@@ -155,20 +129,15 @@ async def extend_round(
     """Move the whole round's closing time later. Earlier is refused: that would cut people off.
 
     Every applicant with a draft in the round is told, in this transaction, through
-    `compose_mail` (the web layer has the templates). Returns the outbox ids for the
-    caller to dispatch after commit.
+    `compose_mail` (the mail package has the templates). Returns the outbox ids for
+    the caller to dispatch after commit.
     """
-    reason = ensure_reason(reason)
     row = await get_round(round_id)
-    new_closes_at = ensure_aware_utc(new_closes_at)
     if RoundStage(row["stage"]) is not RoundStage.collecting:
         raise Conflict("This round has moved past collecting applications; it cannot be extended.")
-    if new_closes_at <= ensure_aware_utc(row["closes_at"]):
-        raise DomainError(
-            "The new closing time must be later than the current one.", field="closes"
-        )
-    if new_closes_at <= ensure_aware_utc(now):
-        raise DomainError("The new closing time must be in the future.", field="closes")
+    new_closes_at, reason = read_extension(
+        data, row["timezone"] or DEFAULT_ZONE, row["closes_at"], now
+    )
     inserted = await DeadlineExtension.insert(
         DeadlineExtension(
             round=round_id,
@@ -215,7 +184,9 @@ async def _notify_drafts(
         Application.applicant,
         Application.applicant.name.as_alias("name"),
         Application.applicant.email.as_alias("email"),
-    ).where((Application.round == row["id"]) & (Application.status == "draft"))
+    ).where(
+        (Application.round == row["id"]) & (Application.status == ApplicationStatus.draft.value)
+    )
     mails = [
         compose_mail(
             RoundExtendedNotice(

@@ -37,10 +37,10 @@ from portal.domain.accounts.links import (
 )
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.timerules import utcnow
-from portal.mails import compose_account_mail
+from portal.mail.compose.accounts import compose_account_mail
 from portal.web.auth import sign_in, sign_out
 from portal.web.common import form_errors, settings_of
-from workers.mail import dispatch
+from workers.dispatch import write_then_send
 
 HOME = "/account/profile"
 # The browser's half of a sign-in link. Only sent to /account paths, never readable by script.
@@ -193,10 +193,11 @@ class AccessController(Controller):
         self, request: Request, data: URLEncodedBody[RegisterForm]
     ) -> Template | Redirect:
         try:
-            async with write_transaction():
+            async with write_then_send() as mail:
                 message_id = await register_applicant(
                     data.name, data.email, utcnow(), compose_account_mail(settings_of(request))
                 )
+                mail.send(message_id)
         except DomainError as exc:
             return Template(
                 "account/register.html",
@@ -209,7 +210,6 @@ class AccessController(Controller):
             if not is_integrity_error(exc):
                 raise
             return _sent("register")
-        dispatch([message_id])  # only now: a worker handed the id before the commit finds no row
         return _sent("register")
 
     @get("/verify/{token:str}", name="account_verify")
@@ -290,11 +290,11 @@ class AccessController(Controller):
         nonce = request.cookies.get(NONCE_COOKIE, "")
         if not _NONCE.fullmatch(nonce):
             nonce = secrets.token_urlsafe(32)
-        async with write_transaction():
+        async with write_then_send() as mail:
             message_id = await request_sign_in_link(
                 data.email, nonce, utcnow(), compose_account_mail(settings_of(request))
             )
-        dispatch([message_id])
+            mail.send(message_id)
         response = _sent("link")
         # Set whether or not the address has an account: the response must not differ.
         response.cookies.append(
@@ -356,11 +356,11 @@ class AccessController(Controller):
                 },
                 status_code=400,
             )
-        async with write_transaction():
+        async with write_then_send() as mail:
             message_id = await request_password_reset(
                 data.email, utcnow(), compose_account_mail(settings_of(request))
             )
-        dispatch([message_id])
+            mail.send(message_id)
         return _sent("reset")
 
     @get("/reset/{token:str}", name="account_reset_token")

@@ -22,12 +22,12 @@ from portal.domain.applications.admin_queries import (
 from portal.domain.applications.export import export_round_applications
 from portal.domain.applications.extensions import ApplicantExtensionInput, grant_extension
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.rounds.times import MAX_REASON
+from portal.domain.rounds.entry import MAX_REASON
 from portal.domain.timerules import to_local_inputs, utcnow
-from portal.mails import compose_extension_granted
+from portal.mail.compose.applications import compose_extension_granted
 from portal.web.common import actor_of, form_errors, settings_of
 from portal.web.documents import document_response
-from workers.mail import dispatch
+from workers.dispatch import write_then_send
 
 NOTICES = {"extended": "The applicant's deadline was extended and they have been told by email."}
 # The form's own size is tiny; a bigger body is refused (413) before it is parsed.
@@ -114,7 +114,7 @@ class ApplicationController(Controller):
         data: URLEncodedBody[ApplicantExtensionInput],
     ) -> Template | Redirect:
         try:
-            async with write_transaction():
+            async with write_then_send() as mail:
                 message_ids = await grant_extension(
                     application_id,
                     data,
@@ -122,6 +122,7 @@ class ApplicationController(Controller):
                     utcnow(),
                     compose_mail=compose_extension_granted(settings_of(request)),
                 )
+                mail.send(message_ids)
         except NotFound:
             raise
         except DomainError as exc:
@@ -130,7 +131,6 @@ class ApplicationController(Controller):
             return _application_page(
                 view, form=data, errors=form_errors(exc), status_code=exc.status_code
             )
-        dispatch(message_ids)  # after commit: a worker must never see an uncommitted row
         return Redirect(f"/admin/applications/{application_id}?done=extended", status_code=303)
 
 

@@ -24,7 +24,7 @@ from portal.domain.outbox.messages import OutboxState
 from portal.domain.outbox.queries import MAX_RECIPIENT, STALL_AFTER
 from portal.domain.timerules import describe_duration, utcnow
 from portal.web.common import actor_of, settings_of
-from workers.mail import dispatch
+from workers.dispatch import write_then_send
 
 NOTICES = {
     "retried": "The message is queued to be sent again.",
@@ -149,11 +149,10 @@ class OutboxController(Controller):
 
     @post("/{message_id:int}/retry")
     async def retry(self, request: Request, message_id: FromPath[int]) -> Redirect:
-        async with write_transaction():
+        async with write_then_send() as mail:
             was = await review.retry_message(message_id, actor_of(request), utcnow())
+            mail.send(message_id)
         held = was == OutboxState.held.value
-        # After the commit, so the worker sees the row as pending.
-        dispatch([message_id])
         return Redirect(f"/admin/outbox/{message_id}?done={'released' if held else 'retried'}")
 
     @post("/{message_id:int}/discard")

@@ -15,7 +15,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import read_transaction
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.outcomes.kinds import MAX_FEEDBACK, Batch
 from portal.domain.outcomes.letter_form import (
@@ -27,9 +27,9 @@ from portal.domain.outcomes.letter_form import (
 from portal.domain.outcomes.letters import send_letters
 from portal.domain.outcomes.queries import RoundOutcomes, load_round_outcomes, sent_history
 from portal.domain.timerules import utcnow
-from portal.outcome_mails import compose_outcome_mail
+from portal.mail.compose.outcomes import compose_outcome_mail
 from portal.web.common import actor_of, form_errors, settings_of
-from workers.mail import dispatch
+from workers.dispatch import write_then_send
 
 
 def _count(value: str) -> int:
@@ -168,15 +168,15 @@ class OutcomesController(Controller):
         form = parse_letter_form(await _form_data(request))
         compose = compose_outcome_mail(settings_of(request))
         try:
-            async with write_transaction():
+            async with write_then_send() as mail:
                 result = await send_letters(round_id, form, compose, actor_of(request), utcnow())
+                mail.send(result.outbox_ids)
         except NotFound:
             raise
         except DomainError as exc:
             return await _choose_page(
                 round_id, entered=form, errors=_page_errors(exc, form), status_code=exc.status_code
             )
-        dispatch(result.outbox_ids)
         return Redirect(
             f"/admin/rounds/{round_id}/outcomes?sent={result.sent}&skipped={result.skipped}"
             f"&decided={'1' if result.decided else ''}",

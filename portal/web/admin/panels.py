@@ -32,9 +32,9 @@ from portal.domain.panels.roster import (
     round_for_panel,
 )
 from portal.domain.timerules import utcnow
-from portal.panel_mails import compose_panel_invitation
+from portal.mail.compose.panels import compose_panel_invitation
 from portal.web.common import actor_of, checkbox, form_errors, settings_of
-from workers.mail import dispatch
+from workers.dispatch import write_then_send
 
 NOTICES = {
     "invited": "Invitation sent.",
@@ -118,7 +118,7 @@ class PanelAdminController(Controller):
     ) -> Template | Redirect:
         settings = settings_of(request)
         try:
-            async with write_transaction():
+            async with write_then_send() as mail:
                 _, message_id = await invite_member(
                     round_id,
                     data.email,
@@ -129,13 +129,13 @@ class PanelAdminController(Controller):
                     timedelta(hours=settings.invite_hours),
                     compose_panel_invitation(settings),
                 )
+                mail.send(message_id)
         except DomainError as exc:
             status = _refused(exc)
             errors = form_errors(exc)
             if "form" in errors:
                 errors = {"invite-heading": errors.pop("form"), **errors}
             return await self._page(request, round_id, form=data, errors=errors, status_code=status)
-        dispatch([message_id])  # only after commit
         return Redirect(f"/admin/rounds/{round_id}/panel?done=invited", status_code=303)
 
     @post("/members/{member_id:int}/resend")
@@ -144,7 +144,7 @@ class PanelAdminController(Controller):
     ) -> Template | Redirect:
         settings = settings_of(request)
         try:
-            async with write_transaction():
+            async with write_then_send() as mail:
                 message_id = await resend_invitation(
                     round_id,
                     member_id,
@@ -153,12 +153,12 @@ class PanelAdminController(Controller):
                     timedelta(hours=settings.invite_hours),
                     compose_panel_invitation(settings),
                 )
+                mail.send(message_id)
         except DomainError as exc:
             status = _refused(exc)
             return await self._page(
                 request, round_id, errors={"members": exc.message}, status_code=status
             )
-        dispatch([message_id])
         return Redirect(f"/admin/rounds/{round_id}/panel?done=resent", status_code=303)
 
     @post("/members/{member_id:int}/remove")

@@ -21,10 +21,10 @@ from portal.domain.accounts.admins import (
 from portal.domain.accounts.credentials import MIN_PASSWORD
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.timerules import utcnow
-from portal.mails import compose_invitation
+from portal.mail.compose.accounts import compose_invitation
 from portal.web.auth import sign_in
 from portal.web.common import actor_of, form_errors, settings_of
-from workers.mail import dispatch
+from workers.dispatch import write_then_send
 
 
 def _invitation_client(request: Request) -> str:
@@ -89,7 +89,7 @@ class PeopleController(Controller):
     ) -> Template | Redirect:
         settings = settings_of(request)
         try:
-            async with write_transaction():
+            async with write_then_send() as mail:
                 invitation, message_id = await invite_admin(
                     data.email,
                     data.name,
@@ -98,10 +98,9 @@ class PeopleController(Controller):
                     timedelta(hours=settings.invite_hours),
                     compose_invitation(settings),
                 )
+                mail.send(message_id)
         except DomainError as exc:
             return await self._page(request, data, form_errors(exc), status_code=400)
-        # Only now: a worker handed the id before the commit would find no row.
-        dispatch([message_id])
         return Redirect(f"/admin/people?invited={invitation.user_id}")
 
 

@@ -21,22 +21,26 @@ from portal.domain.reminders.schedule import (
     update_reminder_schedule,
 )
 from portal.domain.rounds.entry import (
-    DEFAULT_GRACE_MINUTES,
+    MAX_REASON,
     ROUND_ZONES,
     ExtensionInput,
     RoundInput,
-    create_round_from_input,
-    extend_round_from_input,
+    form_field,
 )
 from portal.domain.rounds.phase import MAX_GRACE_MINUTES, RoundStage
 from portal.domain.rounds.queries import RoundDetail, round_detail
 from portal.domain.rounds.stages import transition_round
-from portal.domain.rounds.times import MAX_REASON, close_round_now, open_round_now
+from portal.domain.rounds.times import (
+    close_round_now,
+    create_round,
+    extend_round,
+    open_round_now,
+)
 from portal.domain.seats.editing import get_seat
-from portal.domain.timerules import DEFAULT_ZONE, to_local_inputs, utcnow, zone_label
-from portal.mails import compose_round_extended
+from portal.domain.timerules import to_local_inputs, utcnow, zone_label
+from portal.mail.compose.applications import compose_round_extended
 from portal.web.common import actor_of, checkbox, clear_public_cache, form_errors, settings_of
-from workers.mail import dispatch
+from workers.dispatch import write_then_send
 
 NOTICES = {
     "created": "The round was created.",
@@ -46,32 +50,6 @@ NOTICES = {
     "stage": "The round moved to its next stage.",
     "reminders": "The reminder schedule was saved.",
 }
-
-
-@dataclass
-class RoundForm:
-    """The new-round form as sent; checkboxes are absent when unticked."""
-
-    timezone: str = DEFAULT_ZONE
-    opens_date: str = ""
-    opens_time: str = ""
-    closes_date: str = ""
-    closes_time: str = ""
-    grace_minutes: str = str(DEFAULT_GRACE_MINUTES)
-    anonymised: str = ""
-    nomination_required: str = ""
-
-    def to_input(self) -> RoundInput:
-        return RoundInput(
-            timezone=self.timezone,
-            opens_date=self.opens_date,
-            opens_time=self.opens_time,
-            closes_date=self.closes_date,
-            closes_time=self.closes_time,
-            grace_minutes=self.grace_minutes,
-            anonymised=checkbox(self.anonymised),
-            nomination_required=checkbox(self.nomination_required),
-        )
 
 
 @dataclass
@@ -92,6 +70,14 @@ class ScheduleForm:
 class StageForm:
     stage: str = ""
     reason: str = ""
+
+
+def _entry_errors(exc: DomainError) -> dict[str, str]:
+    """The domain's error keys ("closes", "closes.time") filed under the form's inputs."""
+    errors: dict[str, str] = {}
+    for key, message in form_errors(exc).items():
+        errors.setdefault(form_field(key), message)
+    return errors
 
 
 def _zone_options(selected: str) -> list[tuple[str, str]]:
@@ -152,7 +138,7 @@ async def _round_page(
 
 
 def _new_round_page(
-    seat: dict, form: RoundForm, errors: dict[str, str], status_code: int = 200
+    seat: dict, form: RoundInput, errors: dict[str, str], status_code: int = 200
 ) -> Template:
     return Template(
         "admin/round_form.html",
@@ -191,20 +177,20 @@ class NewRoundController(Controller):
     @get("/new")
     async def new_round(self, seat_id: FromPath[int]) -> Template:
         seat = await get_seat(seat_id)
-        return _new_round_page(seat, RoundForm(anonymised="1"), {})
+        return _new_round_page(seat, RoundInput(anonymised=True), {})
 
     @post("/new")
     async def create_round(
-        self, request: Request, seat_id: FromPath[int], data: URLEncodedBody[RoundForm]
+        self, request: Request, seat_id: FromPath[int], data: URLEncodedBody[RoundInput]
     ) -> Template | Redirect:
+        """An admin creates a round of a seat; every rule is `create_round`'s."""
+        data.opens_at = data.closes_at = None  # the form enters wall-clock times only
         try:
             async with write_transaction():
-                round_id = await create_round_from_input(
-                    seat_id, data.to_input(), actor_of(request), utcnow()
-                )
+                round_id = await create_round(seat_id, data, actor_of(request), utcnow())
         except DomainError as exc:
             status = _refused(exc)
-            return _new_round_page(await get_seat(seat_id), data, form_errors(exc), status)
+            return _new_round_page(await get_seat(seat_id), data, _entry_errors(exc), status)
         await clear_public_cache(request)
         return Redirect(f"/admin/rounds/{round_id}?done=created", status_code=303)
 
@@ -278,21 +264,23 @@ class RoundController(Controller):
     async def extend(
         self, request: Request, round_id: FromPath[int], data: URLEncodedBody[ExtensionInput]
     ) -> Template | Redirect:
+        """An admin extends the whole round; applicants with drafts are mailed after commit."""
+        data.closes_at = None  # the form enters wall-clock times only
         try:
-            async with write_transaction():
-                message_ids = await extend_round_from_input(
+            async with write_then_send() as mail:
+                message_ids = await extend_round(
                     round_id,
                     data,
                     actor_of(request),
                     utcnow(),
                     compose_mail=compose_round_extended(settings_of(request)),
                 )
+                mail.send(message_ids)
         except DomainError as exc:
             status = _refused(exc)
             async with read_transaction():
                 detail = await round_detail(round_id, utcnow())
-            return _extend_page(detail, data, form_errors(exc), status)
-        dispatch(message_ids)  # after commit: applicants with drafts hear of the new time
+            return _extend_page(detail, data, _entry_errors(exc), status)
         await clear_public_cache(request)
         return Redirect(f"/admin/rounds/{round_id}?done=extended", status_code=303)
 
@@ -308,7 +296,7 @@ class RoundController(Controller):
                 round_id, errors={"stages": "Choose one of the stages shown."}, status_code=400
             )
         try:
-            async with write_transaction():
+            async with write_then_send() as mail:
                 message_ids = await transition_round(
                     round_id,
                     stage,
@@ -316,11 +304,10 @@ class RoundController(Controller):
                     utcnow(),
                     reason=data.reason[:MAX_REASON].strip(),
                 )
+                mail.send(message_ids)
         except DomainError as exc:
             status = _refused(exc)
             return await _round_page(round_id, errors={"stages": exc.message}, status_code=status)
-        # After commit: a worker must never see an id whose row is not yet written.
-        dispatch(message_ids)
         await clear_public_cache(request)
         return Redirect(f"/admin/rounds/{round_id}?done=stage", status_code=303)
 

@@ -22,9 +22,9 @@ from portal.domain.scoring.export import export_scores
 from portal.domain.scoring.moderation import live_chair
 from portal.domain.scoring.tally import round_scores
 from portal.domain.timerules import utcnow
-from portal.panel_pack_mails import compose_pack_mail
+from portal.mail.compose.panels import compose_pack_mail
 from portal.web.common import actor_of, settings_of
-from workers.mail import dispatch
+from workers.dispatch import write_then_send
 
 NOTICES = {
     "confirmed": "The shortlist is confirmed. The round has moved to shortlisted and the "
@@ -71,7 +71,7 @@ class ShortlistController(Controller):
         self, request: Request, round_id: FromPath[int], data: URLEncodedBody[ConfirmForm]
     ) -> Template | Redirect:
         try:
-            async with write_transaction():
+            async with write_then_send() as mail:
                 message_ids = await confirm_shortlist(
                     round_id,
                     actor_of(request),
@@ -79,11 +79,11 @@ class ShortlistController(Controller):
                     compose_pack_mail(settings_of(request)),
                     expected_proposed_at=data.proposed_at or None,
                 )
+                mail.send(message_ids)
         except NotFound:
             raise
         except DomainError as exc:
             return await self._page(round_id, error=exc.message, status_code=exc.status_code)
-        dispatch(message_ids)  # after commit: a worker must never see an uncommitted row
         return Redirect(f"/admin/rounds/{round_id}/shortlist?done=confirmed", status_code=303)
 
     @get("/scores.csv")

@@ -1,33 +1,29 @@
 """Rounds over the API: a public read, and admin writes (create, open, close, extend).
 
 A time is sent either as an instant with its offset ("2024-11-18T10:00:00Z") or as
-the wall clock in the round's zone ({"date": "2024-11-18", "time": "10:00"}); the
-latter goes through the same rule as the admin form, so a time that does not exist
-or happens twice at a clock change is refused with a problem naming the field.
+the wall clock in the round's zone ({"date": "2024-11-18", "time": "10:00"}). Both
+become the domain's `RoundInput` / `ExtensionInput`, the types the admin form binds,
+and every rule is checked in `create_round` / `extend_round`: the API and the form
+refuse the same things with the same words, naming the field.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.errors import ValidationErrors, ensure_record_id
+from portal.domain.errors import ensure_record_id
+from portal.domain.rounds.entry import ExtensionInput, RoundInput
 from portal.domain.rounds.phase import get_round
 from portal.domain.rounds.times import close_round_now, create_round, extend_round, open_round_now
 from portal.domain.seats.queries import published_round
 from portal.domain.timerules import (
-    MAX_YEAR,
-    MIN_YEAR,
-    InvalidLocalTime,
-    ensure_aware_utc,
-    parse_local,
     utcnow,
-    zone,
 )
-from portal.mails import compose_round_extended
+from portal.mail.compose.applications import compose_round_extended
 from portal.web.api import responses
 from portal.web.api.present import API_PATH, round_out
 from portal.web.api.schemas import (
@@ -39,34 +35,17 @@ from portal.web.api.schemas import (
     TimeInput,
 )
 from portal.web.common import actor_of, clear_public_cache, settings_of
-from workers.mail import dispatch
+from workers.dispatch import write_then_send
 
 NO_ROUND = "There is no such round."
 NO_SEAT = "There is no such seat."
 
 
-def instants(times: dict[str, TimeInput], zone_name: str) -> dict[str, datetime]:
-    """Field name -> UTC instant, or ValidationErrors naming each field that is not right."""
-    try:
-        zone(zone_name)
-    except InvalidLocalTime as exc:
-        raise ValidationErrors(errors={"timezone": exc.message}) from None
-    out: dict[str, datetime] = {}
-    errors: dict[str, str] = {}
-    for name, value in times.items():
-        if isinstance(value, LocalTime):
-            try:
-                out[name] = parse_local(value.date, value.time, zone_name)
-            except InvalidLocalTime as exc:
-                errors[f"{name}.{exc.field}" if exc.field else name] = exc.message
-        elif not MIN_YEAR <= value.year <= MAX_YEAR:
-            # Checked before converting: near year 1 or 9999 a zone shift overflows.
-            errors[name] = f"Enter a year from {MIN_YEAR} to {MAX_YEAR}."
-        else:
-            out[name] = ensure_aware_utc(value)
-    if errors:
-        raise ValidationErrors(errors=errors)
-    return out
+def _time_entry(name: str, value: TimeInput) -> dict[str, Any]:
+    """An API time as the domain's entry fields: the wall clock, or an instant."""
+    if isinstance(value, LocalTime):
+        return {f"{name}_date": value.date, f"{name}_time": value.time}
+    return {f"{name}_at": value}
 
 
 def _base_url(request: Request) -> str:
@@ -112,21 +91,17 @@ class AdminRoundController(Controller):
     async def create(
         self, request: Request, seat_id: FromPath[int], data: JSONBody[RoundCreate]
     ) -> RoundOut:
-        ensure_record_id(seat_id, NO_SEAT)
-        times = instants({"opens": data.opens, "closes": data.closes}, data.timezone)
+        entry = RoundInput(
+            timezone=data.timezone,
+            grace_minutes=data.grace_minutes,
+            anonymised=data.anonymised,
+            nomination_required=data.nomination_required,
+            **_time_entry("opens", data.opens),
+            **_time_entry("closes", data.closes),
+        )
         now = utcnow()
         async with write_transaction():
-            round_id = await create_round(
-                seat_id,
-                times["opens"],
-                times["closes"],
-                actor_of(request),
-                now,
-                timezone=data.timezone,
-                grace_minutes=data.grace_minutes,
-                anonymised=data.anonymised,
-                nomination_required=data.nomination_required,
-            )
+            round_id = await create_round(seat_id, entry, actor_of(request), now)
             row = await get_round(round_id)
         await clear_public_cache(request)
         return round_out(row, now, _base_url(request))
@@ -178,18 +153,16 @@ class AdminRoundController(Controller):
     ) -> RoundOut:
         ensure_record_id(round_id, NO_ROUND)
         now = utcnow()
-        async with write_transaction():
-            current = await get_round(round_id)
-            closes = instants({"closes": data.closes}, current["timezone"])["closes"]
+        entry = ExtensionInput(reason=data.reason, **_time_entry("closes", data.closes))
+        async with write_then_send() as mail:
             message_ids = await extend_round(
                 round_id,
-                closes,
-                data.reason,
+                entry,
                 actor_of(request),
                 now,
                 compose_mail=compose_round_extended(settings_of(request)),
             )
             row = await get_round(round_id)
-        dispatch(message_ids)  # after commit: applicants with drafts hear of the new time
+            mail.send(message_ids)
         await clear_public_cache(request)
         return round_out(row, now, _base_url(request))

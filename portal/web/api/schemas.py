@@ -14,8 +14,8 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from portal.domain.rounds.entry import MAX_REASON
 from portal.domain.rounds.phase import MAX_GRACE_MINUTES, RoundPhase, RoundStage
-from portal.domain.rounds.times import MAX_REASON
 from portal.domain.seats.editing import SLUG_MAX, SUMMARY_MAX, TEXT_MAX, TITLE_MAX
 from portal.domain.seats.parts import MAX_ITEMS, MAX_WEIGHT, MAX_WORD_LIMIT
 from portal.domain.timerules import DEFAULT_ZONE

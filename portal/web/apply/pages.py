@@ -39,10 +39,10 @@ from portal.domain.errors import DomainError, NotFound
 from portal.domain.outcomes.queries import applicant_outcomes
 from portal.domain.rounds.deadline import DeadlinePassed, can_write
 from portal.domain.timerules import utcnow
-from portal.mails import compose_receipt
+from portal.mail.compose.applications import compose_receipt
 from portal.web.auth import CurrentUser
 from portal.web.common import form_errors, settings_of
-from workers.mail import dispatch
+from workers.dispatch import write_then_send
 
 # Only these form fields are read; anything else (status, reference, received_at,
 # applicant...) is ignored.
@@ -243,7 +243,7 @@ class ApplyController(Controller):
         # The database clock at arrival, before any wait for SQLite's write lock.
         arrived_at = await database_now()
         try:
-            async with write_transaction():
+            async with write_then_send() as mail:
                 # Read first for the mail's seat title; the submit reads again under the write lock.
                 view = await load_application(application_id, request.user.id)
                 receipt = await submit_application(
@@ -254,6 +254,7 @@ class ApplyController(Controller):
                         settings, seat_title=view.round["seat_title"], round_id=view.round["id"]
                     ),
                 )
+                mail.send(receipt.outbox_ids)
         except NotFound:
             raise
         except DomainError as exc:
@@ -263,8 +264,6 @@ class ApplyController(Controller):
                 application_id,
                 title="Your application was not submitted",
             )
-        # After commit, so the worker finds the row (the sweep covers a lost message).
-        dispatch(receipt.outbox_ids)
         return _see_other(f"/applications/{application_id}/receipt")
 
     @get("/{application_id:int}/receipt")
@@ -296,8 +295,9 @@ class ApplyController(Controller):
         self, request: UserRequest, application_id: FromPath[int]
     ) -> Template | Redirect:
         try:
-            async with write_transaction():
+            async with write_then_send() as mail:
                 outbox_ids = await withdraw_application(application_id, request.user.id, utcnow())
+                mail.send(outbox_ids)
         except NotFound:
             raise
         except DomainError as exc:
@@ -307,7 +307,6 @@ class ApplyController(Controller):
                 application_id,
                 title="Your application was not withdrawn",
             )
-        dispatch(outbox_ids)
         return _see_other("/applications?withdrawn=1")
 
 

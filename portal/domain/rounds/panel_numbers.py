@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 
+from portal.domain.statuses import ApplicationStatus
 from portal.tables import Application
 
 _RANDOM = secrets.SystemRandom()
@@ -26,7 +27,9 @@ async def assign_panel_numbers(round_id: int) -> int:
     ).where(Application.round == round_id)
     highest = max((r["panel_number"] for r in rows if r["panel_number"] is not None), default=0)
     waiting = sorted(
-        r["id"] for r in rows if r["panel_number"] is None and r["status"] == "submitted"
+        r["id"]
+        for r in rows
+        if r["panel_number"] is None and r["status"] == ApplicationStatus.submitted.value
     )
     numbers = list(range(highest + 1, highest + 1 + len(waiting)))
     _RANDOM.shuffle(numbers)

@@ -12,12 +12,13 @@ from functools import partial
 
 from portal.domain.outbox.messages import Mail
 from portal.domain.outcomes.kinds import OutcomeNotice
-from portal.mails import _templated_mail, application_link
+from portal.mail.links import application_link
+from portal.mail.render import templated_mail
 from portal.settings import Settings
 
 
 def outcome_mail(settings: Settings, notice: OutcomeNotice) -> Mail:
-    return _templated_mail(
+    return templated_mail(
         settings,
         f"outcome_{notice.kind}",
         kind=f"outcome_{notice.kind}",

@@ -12,11 +12,11 @@ from dataclasses import replace
 from functools import partial
 
 from portal.domain.outbox.messages import Mail
-from portal.domain.reminders.optout import unsubscribe_token
 from portal.domain.reminders.planner import ReminderNotice
 from portal.domain.reminders.schedule import CLOSED_NOTICE_WINDOW, ReminderKind
 from portal.domain.timerules import describe_remaining
-from portal.mails import _templated_mail, application_link
+from portal.mail.links import application_link, link_to, panel_link, unsubscribe_link
+from portal.mail.render import templated_mail
 from portal.settings import Settings
 
 TEMPLATES = {
@@ -24,15 +24,6 @@ TEMPLATES = {
     ReminderKind.draft_closed: "reminder_draft_closed",
     ReminderKind.scoring_due: "reminder_scoring_due",
 }
-
-
-def unsubscribe_link(settings: Settings, user_id: int) -> str:
-    return f"{settings.base_url}/reminders/unsubscribe/{unsubscribe_token(settings.secret_key, user_id)}"
-
-
-def panel_link(settings: Settings, round_id: int) -> str:
-    """The member's page for the round's panel (portal.web.panel)."""
-    return f"{settings.base_url}/panel/rounds/{round_id}"
 
 
 def reminder_mail(settings: Settings, notice: ReminderNotice) -> Mail:
@@ -43,7 +34,7 @@ def reminder_mail(settings: Settings, notice: ReminderNotice) -> Mail:
         link = panel_link(settings, notice.round_id)
     else:
         link = application_link(settings, notice.application_id or 0)
-    mail = _templated_mail(
+    mail = templated_mail(
         settings,
         TEMPLATES[kind],
         kind=f"reminder_{kind.value}",
@@ -58,7 +49,7 @@ def reminder_mail(settings: Settings, notice: ReminderNotice) -> Mail:
         unscored=notice.unscored,
         link=link,
         unsubscribe_url=opt_out,
-        applications_url=f"{settings.base_url}/applications",
+        applications_url=link_to(settings, "/applications"),
     )
     headers = dict(mail.headers or {})
     if opt_out:

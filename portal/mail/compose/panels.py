@@ -1,7 +1,9 @@
-"""Mails about panels: the invitation to sit on a round's panel.
+"""Mails to panel members: the invitation to sit on a round's panel, and "the shortlist
+pack is ready".
 
-Kept apart from `portal.mails` so panel work grows in its own module; it uses the
-same renderer, so the mail looks and behaves like every other one.
+The pack mail names the seat, says how many applications were shortlisted and links
+to the pack behind sign-in: no applicant's name, organisation or contact details ever
+travel by mail.
 """
 
 from __future__ import annotations
@@ -10,13 +12,11 @@ from collections.abc import Callable
 from functools import partial
 
 from portal.domain.outbox.messages import Mail
+from portal.domain.outcomes.pack_mail import PackNotice, pack_path
 from portal.domain.panels.invitations import PanelInvitation
-from portal.mails import _templated_mail
+from portal.mail.links import link_to, panel_invitation_link
+from portal.mail.render import templated_mail
 from portal.settings import Settings
-
-
-def panel_invitation_link(settings: Settings, token: str) -> str:
-    return f"{settings.base_url}/panel/invitations/{token}"
 
 
 def panel_invitation_mail(settings: Settings, invitation: PanelInvitation) -> Mail:
@@ -25,7 +25,7 @@ def panel_invitation_mail(settings: Settings, invitation: PanelInvitation) -> Ma
     Someone who already has an account is told so and asked to sign in with it:
     no second account is made. One mail per link: a resend is a new token, so a new key.
     """
-    return _templated_mail(
+    return templated_mail(
         settings,
         "panel_invitation",
         kind="panel_invitation",
@@ -39,10 +39,31 @@ def panel_invitation_mail(settings: Settings, invitation: PanelInvitation) -> Ma
         existing_account=invitation.existing_account,
         link=panel_invitation_link(settings, invitation.token),
         expires_at=invitation.expires_at,
-        sign_in_url=f"{settings.base_url}/account/sign-in",
+        sign_in_url=link_to(settings, "/account/sign-in"),
     )
 
 
 def compose_panel_invitation(settings: Settings) -> Callable[[PanelInvitation], Mail]:
     """The callback `portal.domain.panels.invitations.invite_member` calls inside its transaction."""
     return partial(panel_invitation_mail, settings)
+
+
+def pack_mail(settings: Settings, notice: PackNotice) -> Mail:
+    return templated_mail(
+        settings,
+        "shortlist_pack",
+        kind="shortlist_pack",
+        # One per member and round: a retried confirmation writes none twice.
+        dedupe_key=f"pack:{notice.round_id}:{notice.member_id}",
+        recipient=notice.email,
+        round_id=notice.round_id,
+        recipient_name=notice.name,
+        seat_title=notice.seat_title,
+        shortlisted=notice.shortlisted,
+        link=link_to(settings, pack_path(notice.round_id)),
+    )
+
+
+def compose_pack_mail(settings: Settings) -> Callable[[PackNotice], Mail]:
+    """The callback `portal.domain.outcomes.pack_mail.queue_pack_mails` calls inside the confirm transaction."""
+    return partial(pack_mail, settings)

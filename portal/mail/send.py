@@ -1,0 +1,74 @@
+"""What a worker does with an outbox id, and the sweep: the outbox's delivery side.
+
+`deliver_outbox_message` claims the row, hands it to SMTP (or the local mailbox) and
+records the result; it is safe to run twice, because a second delivery of the same id
+finds the row already claimed or sent and sends nothing. `sweep` settles late rows and
+returns the ids that are due, for the caller to hand to the broker.
+
+The age limit comes from the settings (`PORTAL_MAIL_MAX_AGE_HOURS`) and is handed to
+the domain, which reads none. `now` is a callable, read afresh at each step.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from portal.domain.outbox import delivery
+from portal.mail.smtp import PermanentFailure, TemporaryFailure, deliver
+from portal.settings import Settings
+
+log = logging.getLogger("portal.mail.send")
+
+Clock = Callable[[], datetime]
+
+
+def max_age(settings: Settings) -> timedelta:
+    """How old a message may be and still go out without an admin's say-so."""
+    return timedelta(hours=settings.mail_max_age_hours)
+
+
+async def deliver_outbox_message(message_id: int, settings: Settings, now: Clock) -> str:
+    """Send one outbox row; returns what became of it ("sent", "skipped", or its new state)."""
+    row = await delivery.claim_message(message_id, now(), max_age=max_age(settings))
+    if row is None:
+        # Already sent, failed, held or discarded, not yet due, another worker holds
+        # it, or too late (past its expiry or the age limit: the sweep moves it).
+        return "skipped"
+    try:
+        await deliver(row, settings)
+    except TemporaryFailure as exc:
+        state = await delivery.mark_temporary_failure(message_id, row["attempts"], str(exc), now())
+        log.warning("outbox %s: temporary failure (%s), now %s", message_id, exc, state)
+        return state
+    except PermanentFailure as exc:
+        await delivery.mark_permanent_failure(message_id, str(exc), now())
+        log.error("outbox %s: permanent failure: %s", message_id, exc)
+        return "failed"
+    except Exception as exc:
+        # A bug or a broken row (say, a header the mail library refuses). Record it and
+        # back off like a temporary failure, so it ends as "failed" with the reason
+        # shown, instead of sitting in "sending" and being re-driven every lease.
+        log.exception("outbox %s: unexpected error while sending", message_id)
+        return await delivery.mark_temporary_failure(
+            message_id, row["attempts"], f"{type(exc).__name__}: {exc}"[:1000], now()
+        )
+    # The one window for a duplicate: the server accepted the mail but this UPDATE
+    # did not commit (the process died, or the database refused it). The row stays
+    # "sending" and the sweep sends it again once the lease (delivery.LEASE) runs out;
+    # the Message-ID is the same, so the receiving side can tell. (Past the age limit
+    # or its expiry, the sweep holds or discards it instead of sending it again.)
+    await delivery.mark_sent(message_id, now())
+    return "sent"
+
+
+async def sweep(settings: Settings, now: Clock) -> list[int]:
+    """Discard expired rows, hold ones past the age limit; return the ids due for sending."""
+    limit = max_age(settings)
+    discarded, held = await delivery.settle_late_messages(now(), max_age=limit)
+    if discarded:
+        log.info("outbox: discarded %d message(s) past their expiry: %s", len(discarded), discarded)
+    if held:
+        log.warning("outbox: held %d message(s) older than %s: %s", len(held), limit, held)
+    return await delivery.due_message_ids(now(), max_age=limit)
