@@ -1,4 +1,5 @@
-"""Database engines, the write-transaction helper and integrity-error translation.
+"""The bound engine, the write-transaction helper, pools, migrations and integrity-error
+translation. Engines are built in `portal.engines`.
 
 SQLite's default deferred transactions fail with "database is locked" when two
 read-then-write transactions race; every write transaction on SQLite is therefore
@@ -10,41 +11,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
-from portal.settings import Settings
+from portal.engines import SQLITE_BUSY_TIMEOUT_SECONDS, engine_for  # noqa: F401 (re-exported)
 
 os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
-
-SQLITE_BUSY_TIMEOUT_SECONDS = 30
-
-
-class IntegrityConflict(Exception):
-    """A unique or foreign-key constraint refused a write (either engine)."""
-
-
-def engine_for(settings: Settings) -> Engine:
-    url = settings.database_url
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
-    parts = urlsplit(url)
-    config: dict[str, Any] = {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 5432,
-        "database": parts.path.lstrip("/") or "postgres",
-        "user": parts.username or "postgres",
-    }
-    if parts.password:
-        config["password"] = parts.password
-    return PostgresEngine(config=config)
 
 
 def bind(engine: Engine) -> Engine:

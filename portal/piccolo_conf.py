@@ -6,7 +6,7 @@ app, the worker or a test binds another database.
 
 from piccolo.conf.apps import AppRegistry
 
-from portal.db import engine_for
+from portal.engines import engine_for
 from portal.settings import Settings
 
 DB = engine_for(Settings.from_env())

@@ -33,17 +33,8 @@ async def record_event(
     round_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    await AuditEvent.insert(
-        AuditEvent(
-            at=ensure_aware_utc(now),
-            actor=actor.user_id,
-            actor_label=actor.label[:254],
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            round=round_id,
-            detail=detail or {},
-        )
+    await record_events(
+        actor, action, subject_type, [(subject_id, detail or {})], now, round_id=round_id
     )
 
 
@@ -51,7 +42,7 @@ async def record_events(
     actor: Actor,
     action: str,
     subject_type: str,
-    subjects: list[tuple[int, dict[str, Any]]],
+    subjects: list[tuple[int | None, dict[str, Any]]],
     now: datetime,
     *,
     round_id: int | None = None,

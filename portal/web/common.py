@@ -8,7 +8,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 
 from portal.domain.audit import Actor
-from portal.domain.errors import DomainError, ValidationErrors
+from portal.domain.errors import DomainError, NotFound, ValidationErrors
 from portal.settings import Settings
 
 PUBLIC_CACHE_STORE = "response_cache"
@@ -23,6 +23,14 @@ def actor_of(request: Request) -> Actor:
     if user is None:
         return Actor.system()
     return Actor(user_id=user.id, label=user.email)
+
+
+def refusal_status(exc: DomainError) -> int:
+    """The status of a refusal to show on the form; NotFound is raised on to the 404 page
+    (an unknown record is never a form error)."""
+    if isinstance(exc, NotFound):
+        raise exc
+    return exc.status_code
 
 
 def form_errors(exc: DomainError) -> dict[str, str]:

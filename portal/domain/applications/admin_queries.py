@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from portal.domain.applications.records import Deadline, applicant_deadline
+from portal.domain.applications.records import Deadline, applicant_deadline, application_parts
 from portal.domain.audit import Actor, record_event
 from portal.domain.errors import NotFound, ensure_record_id
 from portal.domain.rounds.phase import RoundStage, get_round
@@ -20,14 +20,10 @@ from portal.domain.timerules import (
     ensure_aware_utc,
 )
 from portal.tables import (
-    Answer,
     Application,
-    Criterion,
     DeadlineExtension,
     Document,
-    Question,
     Seat,
-    Statement,
     Submission,
     User,
 )
@@ -172,36 +168,7 @@ async def load_for_admin(application_id: int) -> AdminApplicationView:
         .where(User.id == application["applicant"])
         .first()
     )
-    questions = (
-        await Question.select()
-        .where(Question.seat == round_row["seat"])
-        .order_by(Question.position)
-        .order_by(Question.id)
-    )
-    criteria = (
-        await Criterion.select()
-        .where(Criterion.seat == round_row["seat"])
-        .order_by(Criterion.position)
-        .order_by(Criterion.id)
-    )
-    answers = await Answer.select(Answer.question, Answer.text).where(
-        Answer.application == application_id
-    )
-    statements = await Statement.select(Statement.criterion, Statement.text).where(
-        Statement.application == application_id
-    )
-    documents = (
-        await Document.select(
-            Document.kind,
-            Document.filename,
-            Document.content_type,
-            Document.size,
-            Document.sha256,
-            Document.uploaded_at,
-        )
-        .where(Document.application == application_id)
-        .order_by(Document.kind)
-    )
+    parts = await application_parts(application_id, round_row["seat"])
     submissions = (
         await Submission.select(
             Submission.version,
@@ -231,11 +198,11 @@ async def load_for_admin(application_id: int) -> AdminApplicationView:
         applicant=applicant
         or {"id": application["applicant"], "name": "", "email": "", "adjustments": ""},
         deadline=await applicant_deadline(round_row, application["applicant"]),
-        questions=questions,
-        criteria=criteria,
-        answers={row["question"]: row["text"] for row in answers},
-        statements={row["criterion"]: row["text"] for row in statements},
-        documents=documents,
+        questions=parts.questions,
+        criteria=parts.criteria,
+        answers=parts.answers,
+        statements=parts.statements,
+        documents=parts.documents,
         submissions=submissions,
         extensions=extensions,
     )

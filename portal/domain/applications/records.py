@@ -110,11 +110,20 @@ class ApplicationView:
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-async def load_application(application_id: int, applicant_id: int) -> ApplicationView:
-    """The applicant's own application with its round, questions, criteria and parts."""
-    application = await owned_application(application_id, applicant_id)
-    round_row = await round_with_seat(application["round"])
-    seat_id = round_row["seat"]
+@dataclass(frozen=True)
+class ApplicationParts:
+    """A seat's questions and criteria in page order, and one application's answers,
+    statements and documents (never the bytes), as the applicant's and the admin's
+    pages both read them."""
+
+    questions: list[dict[str, Any]]
+    criteria: list[dict[str, Any]]
+    answers: dict[int, str]
+    statements: dict[int, str]
+    documents: list[dict[str, Any]]  # by kind
+
+
+async def application_parts(application_id: int, seat_id: int) -> ApplicationParts:
     questions = (
         await Question.select()
         .where(Question.seat == seat_id)
@@ -133,18 +142,41 @@ async def load_application(application_id: int, applicant_id: int) -> Applicatio
     statements = await Statement.select(Statement.criterion, Statement.text).where(
         Statement.application == application_id
     )
-    documents = await Document.select(
-        Document.kind, Document.filename, Document.content_type, Document.size, Document.sha256
-    ).where(Document.application == application_id)
-    return ApplicationView(
-        application=application,
-        round=round_row,
-        deadline=await applicant_deadline(round_row, applicant_id),
+    documents = (
+        await Document.select(
+            Document.kind,
+            Document.filename,
+            Document.content_type,
+            Document.size,
+            Document.sha256,
+            Document.uploaded_at,
+        )
+        .where(Document.application == application_id)
+        .order_by(Document.kind)
+    )
+    return ApplicationParts(
         questions=questions,
         criteria=criteria,
         answers={row["question"]: row["text"] for row in answers},
         statements={row["criterion"]: row["text"] for row in statements},
-        documents={row["kind"]: row for row in documents},
+        documents=documents,
+    )
+
+
+async def load_application(application_id: int, applicant_id: int) -> ApplicationView:
+    """The applicant's own application with its round, questions, criteria and parts."""
+    application = await owned_application(application_id, applicant_id)
+    round_row = await round_with_seat(application["round"])
+    parts = await application_parts(application_id, round_row["seat"])
+    return ApplicationView(
+        application=application,
+        round=round_row,
+        deadline=await applicant_deadline(round_row, applicant_id),
+        questions=parts.questions,
+        criteria=parts.criteria,
+        answers=parts.answers,
+        statements=parts.statements,
+        documents={row["kind"]: row for row in parts.documents},
     )
 
 

@@ -226,3 +226,31 @@ async def queue_health(now: datetime) -> QueueHealth:
         failures_last_hour=failures,
         held=held,
     )
+
+
+@dataclass(frozen=True)
+class OutboxOverview:
+    """Everything the outbox list page reads, in one read transaction."""
+
+    counts: dict[str, int]
+    kinds: list[str]
+    rounds: list[dict[str, Any]]
+    health: QueueHealth
+    messages: list[dict[str, Any]]
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+
+async def outbox_overview(wanted: OutboxFilter, now: datetime) -> OutboxOverview:
+    messages, total = await list_messages(wanted)
+    return OutboxOverview(
+        counts=await count_by_status(),
+        kinds=await message_kinds(),
+        rounds=await rounds_with_mail(),
+        health=await queue_health(now),
+        messages=messages,
+        total=total,
+    )

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from portal.domain.errors import NotFound, ensure_record_id
+from portal.domain.errors import NotFound
 from portal.domain.rounds.phase import RoundPhase, RoundView
 from portal.domain.seats.editing import SLUG_MAX
+from portal.domain.seats.queries import published_round
 from portal.domain.timerules import describe_until, ensure_aware_utc
 from portal.tables import AuditEvent, Criterion, Question, Round, Seat
 
@@ -181,18 +182,7 @@ async def public_seat_page(slug: str, now: datetime) -> SeatPage:
 
 async def public_round_calendar(round_id: int, now: datetime) -> RoundCalendar:
     """A round of a published seat, for its closing-time calendar file; two queries."""
-    ensure_record_id(round_id, "There is no published round with this number.")
-    row = (
-        await Round.select(
-            *Round.all_columns(),
-            Round.seat.slug.as_alias("seat_slug"),
-            Round.seat.title.as_alias("seat_title"),
-        )
-        .where((Round.id == round_id) & Round.seat.published.eq(True))
-        .first()
-    )
-    if row is None:
-        raise NotFound("There is no published round with this number.")
+    row = await published_round(round_id)
     changes = await AuditEvent.count().where(
         (AuditEvent.round == round_id) & AuditEvent.action.is_in(list(CLOSING_TIME_CHANGES))
     )

@@ -7,9 +7,8 @@ also the mailbox where admins read what was "sent"; each mail is also written as
 
 from __future__ import annotations
 
-import math
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +22,7 @@ from portal.domain.outbox import queries as outbox_page
 from portal.domain.outbox.messages import OutboxState
 from portal.domain.outbox.queries import MAX_RECIPIENT, STALL_AFTER
 from portal.domain.timerules import describe_duration, utcnow
+from portal.settings import Settings
 from portal.web.common import actor_of, settings_of
 from workers.dispatch import write_then_send
 
@@ -56,6 +56,47 @@ def _round_options(rounds: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [("", "Any round")] + [(str(r["id"]), label(r)) for r in rounds]
 
 
+def _list_context(
+    overview: outbox_page.OutboxOverview,
+    wanted: outbox_page.OutboxFilter,
+    settings: Settings,
+    now: datetime,
+) -> dict[str, Any]:
+    pages = overview.pages
+
+    def link(page_no: int) -> str:
+        return "/admin/outbox?" + urlencode(wanted.query(page_no) | {"page": page_no})
+
+    round_options = _round_options(overview.rounds)
+    if wanted.round_id and str(wanted.round_id) not in dict(round_options):
+        round_options.append((str(wanted.round_id), f"Round {wanted.round_id} (no mail)"))
+    health = overview.health
+    return {
+        "counts": overview.counts,
+        "total_all": sum(overview.counts.values()),
+        "kinds": overview.kinds,
+        "round_options": round_options,
+        "messages": overview.messages,
+        "total": overview.total,
+        "filter": wanted,
+        "status": wanted.status,
+        "kind": wanted.kind,
+        "page": wanted.page,
+        "pages": pages,
+        "previous_link": link(wanted.page - 1) if wanted.page > 1 else None,
+        "next_link": link(wanted.page + 1) if wanted.page < pages else None,
+        "problems": wanted.problems,
+        "health": health,
+        "oldest_age": _age(health.oldest_pending_age),
+        "overdue_age": _age(health.longest_overdue),
+        "stall_after": describe_duration(STALL_AFTER),
+        "max_recipient": MAX_RECIPIENT,
+        "local_mailbox": not settings.smtp_url,
+        "mailbox_dir": settings.mailbox_dir.resolve(),
+        "now": now,
+    }
+
+
 class OutboxController(Controller):
     path = "/outbox"
 
@@ -69,49 +110,14 @@ class OutboxController(Controller):
         recipient: FromQuery[str] = "",
         page: FromQuery[str] = "1",
     ) -> Template:
-        settings = settings_of(request)
+        """Admins: every mail with its state, filtered, paged, with the queue's health."""
         wanted = outbox_page.parse_outbox_filter(status, kind, round, recipient, page)
         now = utcnow()
         async with read_transaction():
-            counts = await outbox_page.count_by_status()
-            kinds = await outbox_page.message_kinds()
-            rounds = await outbox_page.rounds_with_mail()
-            health = await outbox_page.queue_health(now)
-            messages, total = await outbox_page.list_messages(wanted)
-        pages = max(1, math.ceil(total / outbox_page.PAGE_SIZE))
-
-        def link(page_no: int) -> str:
-            return "/admin/outbox?" + urlencode(wanted.query(page_no) | {"page": page_no})
-
-        round_options = _round_options(rounds)
-        if wanted.round_id and str(wanted.round_id) not in dict(round_options):
-            round_options.append((str(wanted.round_id), f"Round {wanted.round_id} (no mail)"))
+            overview = await outbox_page.outbox_overview(wanted, now)
         return Template(
             "admin/outbox_list.html",
-            context={
-                "counts": counts,
-                "total_all": sum(counts.values()),
-                "kinds": kinds,
-                "round_options": round_options,
-                "messages": messages,
-                "total": total,
-                "filter": wanted,
-                "status": wanted.status,
-                "kind": wanted.kind,
-                "page": wanted.page,
-                "pages": pages,
-                "previous_link": link(wanted.page - 1) if wanted.page > 1 else None,
-                "next_link": link(wanted.page + 1) if wanted.page < pages else None,
-                "problems": wanted.problems,
-                "health": health,
-                "oldest_age": _age(health.oldest_pending_age),
-                "overdue_age": _age(health.longest_overdue),
-                "stall_after": describe_duration(STALL_AFTER),
-                "max_recipient": MAX_RECIPIENT,
-                "local_mailbox": not settings.smtp_url,
-                "mailbox_dir": settings.mailbox_dir.resolve(),
-                "now": now,
-            },
+            context=_list_context(overview, wanted, settings_of(request), now),
         )
 
     @get("/{message_id:int}", name="admin_outbox_message")

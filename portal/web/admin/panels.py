@@ -14,13 +14,10 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.errors import DomainError, NotFound
+from portal.domain.errors import DomainError
 from portal.domain.panels.conflicts import (
-    MAX_REASON,
     conflict_counts,
-    conflict_for_ruling,
     round_conflicts,
-    rule_minor,
 )
 from portal.domain.panels.invitations import invite_member, resend_invitation
 from portal.domain.panels.roster import (
@@ -33,7 +30,8 @@ from portal.domain.panels.roster import (
 )
 from portal.domain.timerules import utcnow
 from portal.mail.compose.panels import compose_panel_invitation
-from portal.web.common import actor_of, checkbox, form_errors, settings_of
+from portal.web.common import actor_of, checkbox, form_errors, refusal_status, settings_of
+from portal.web.panel.ruling import RulingForm, RulingPlace, ruling_page, submit_ruling
 from workers.dispatch import write_then_send
 
 NOTICES = {
@@ -55,17 +53,6 @@ class PanelInviteForm:
 @dataclass
 class ConfirmForm:
     confirm: str = ""
-
-
-@dataclass
-class RulingForm:
-    reason: str = ""
-
-
-def _refused(exc: DomainError) -> int:
-    if isinstance(exc, NotFound):
-        raise exc
-    return exc.status_code
 
 
 class PanelAdminController(Controller):
@@ -131,7 +118,7 @@ class PanelAdminController(Controller):
                 )
                 mail.send(message_id)
         except DomainError as exc:
-            status = _refused(exc)
+            status = refusal_status(exc)
             errors = form_errors(exc)
             if "form" in errors:
                 errors = {"invite-heading": errors.pop("form"), **errors}
@@ -155,7 +142,7 @@ class PanelAdminController(Controller):
                 )
                 mail.send(message_id)
         except DomainError as exc:
-            status = _refused(exc)
+            status = refusal_status(exc)
             return await self._page(
                 request, round_id, errors={"members": exc.message}, status_code=status
             )
@@ -169,7 +156,7 @@ class PanelAdminController(Controller):
             async with write_transaction():
                 await remove_member(round_id, member_id, actor_of(request), utcnow())
         except DomainError as exc:
-            status = _refused(exc)
+            status = refusal_status(exc)
             return await self._page(
                 request, round_id, errors={"members": exc.message}, status_code=status
             )
@@ -211,45 +198,30 @@ class PanelAdminController(Controller):
             async with write_transaction():
                 await make_chair(round_id, member_id, actor_of(request), utcnow())
         except DomainError as exc:
-            status = _refused(exc)
+            status = refusal_status(exc)
             return await self._chair_page(round_id, member_id, {"confirm": exc.message}, status)
         return Redirect(f"/admin/rounds/{round_id}/panel?done=chair", status_code=303)
 
-    async def _ruling_page(
-        self,
-        round_id: int,
-        member_id: int,
-        application_id: int,
-        form: RulingForm,
-        errors: dict[str, str],
-        status_code: int = 200,
-    ) -> Template:
-        async with read_transaction():
-            round_row = await round_for_panel(round_id)
-            conflict = await conflict_for_ruling(
-                round_id, member_id, application_id, show_names=True
-            )
-        return Template(
-            "panel/conflict_rule.html",
-            context={
-                "round": round_row,
-                "conflict": conflict,
-                "own": False,
-                "form": form,
-                "errors": errors,
-                "max_reason": MAX_REASON,
-                "action": f"/admin/rounds/{round_id}/panel/conflicts/{member_id}/{application_id}",
-                "back": f"/admin/rounds/{round_id}/panel",
-                "admin": True,
-            },
-            status_code=status_code,
+    @staticmethod
+    def _place(round_id: int, member_id: int, application_id: int) -> RulingPlace:
+        async def authorise() -> None:
+            await round_for_panel(round_id)  # admins rule in any round that exists
+
+        return RulingPlace(
+            authorise=authorise,
+            action=f"/admin/rounds/{round_id}/panel/conflicts/{member_id}/{application_id}",
+            back=f"/admin/rounds/{round_id}/panel",
+            done=f"/admin/rounds/{round_id}/panel?done=ruled",
+            admin=True,
         )
 
     @get("/conflicts/{member_id:int}/{application_id:int}")
     async def ruling_form(
         self, round_id: FromPath[int], member_id: FromPath[int], application_id: FromPath[int]
     ) -> Template:
-        return await self._ruling_page(round_id, member_id, application_id, RulingForm(), {})
+        """An admin's form to rule any member's conflict minor."""
+        place = self._place(round_id, member_id, application_id)
+        return await ruling_page(place, round_id, member_id, application_id, RulingForm(), {})
 
     @post("/conflicts/{member_id:int}/{application_id:int}")
     async def rule(
@@ -260,18 +232,9 @@ class PanelAdminController(Controller):
         application_id: FromPath[int],
         data: URLEncodedBody[RulingForm],
     ) -> Template | Redirect:
-        try:
-            async with write_transaction():
-                await round_for_panel(round_id)
-                await rule_minor(
-                    round_id, member_id, application_id, data.reason, actor_of(request), utcnow()
-                )
-        except DomainError as exc:
-            status = _refused(exc)
-            return await self._ruling_page(
-                round_id, member_id, application_id, data, form_errors(exc), status
-            )
-        return Redirect(f"/admin/rounds/{round_id}/panel?done=ruled", status_code=303)
+        """An admin rules a conflict minor, with a reason; audited."""
+        place = self._place(round_id, member_id, application_id)
+        return await submit_ruling(request, place, round_id, member_id, application_id, data)
 
 
 controllers = [PanelAdminController]

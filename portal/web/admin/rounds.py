@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
-from portal.domain.errors import DomainError, NotFound
+from portal.domain.errors import DomainError
 from portal.domain.reminders.schedule import (
     ScheduleInput,
     reminder_counts,
@@ -39,7 +39,14 @@ from portal.domain.rounds.times import (
 from portal.domain.seats.editing import get_seat
 from portal.domain.timerules import to_local_inputs, utcnow, zone_label
 from portal.mail.compose.applications import compose_round_extended
-from portal.web.common import actor_of, checkbox, clear_public_cache, form_errors, settings_of
+from portal.web.common import (
+    actor_of,
+    checkbox,
+    clear_public_cache,
+    form_errors,
+    refusal_status,
+    settings_of,
+)
 from workers.dispatch import write_then_send
 
 NOTICES = {
@@ -91,12 +98,6 @@ def _zone_options(selected: str) -> list[tuple[str, str]]:
         )
         for name in zones
     ]
-
-
-def _refused(exc: DomainError) -> int:
-    if isinstance(exc, NotFound):
-        raise exc  # unknown seat or round: the 404 page
-    return exc.status_code
 
 
 async def _round_page(
@@ -189,7 +190,7 @@ class NewRoundController(Controller):
             async with write_transaction():
                 round_id = await create_round(seat_id, data, actor_of(request), utcnow())
         except DomainError as exc:
-            status = _refused(exc)
+            status = refusal_status(exc)
             return _new_round_page(await get_seat(seat_id), data, _entry_errors(exc), status)
         await clear_public_cache(request)
         return Redirect(f"/admin/rounds/{round_id}?done=created", status_code=303)
@@ -208,7 +209,7 @@ class RoundController(Controller):
             async with write_transaction():
                 await open_round_now(round_id, actor_of(request), utcnow())
         except DomainError as exc:
-            status = _refused(exc)
+            status = refusal_status(exc)
             return await _round_page(round_id, errors={"actions": exc.message}, status_code=status)
         await clear_public_cache(request)
         return Redirect(f"/admin/rounds/{round_id}?done=opened", status_code=303)
@@ -231,7 +232,7 @@ class RoundController(Controller):
             async with write_transaction():
                 await close_round_now(round_id, actor_of(request), utcnow())
         except DomainError as exc:
-            status = _refused(exc)
+            status = refusal_status(exc)
             return await self._close_page(round_id, {"confirm": exc.message}, status)
         await clear_public_cache(request)
         return Redirect(f"/admin/rounds/{round_id}?done=closed", status_code=303)
@@ -277,7 +278,7 @@ class RoundController(Controller):
                 )
                 mail.send(message_ids)
         except DomainError as exc:
-            status = _refused(exc)
+            status = refusal_status(exc)
             async with read_transaction():
                 detail = await round_detail(round_id, utcnow())
             return _extend_page(detail, data, _entry_errors(exc), status)
@@ -306,7 +307,7 @@ class RoundController(Controller):
                 )
                 mail.send(message_ids)
         except DomainError as exc:
-            status = _refused(exc)
+            status = refusal_status(exc)
             return await _round_page(round_id, errors={"stages": exc.message}, status_code=status)
         await clear_public_cache(request)
         return Redirect(f"/admin/rounds/{round_id}?done=stage", status_code=303)
@@ -324,7 +325,7 @@ class RoundController(Controller):
             async with write_transaction():
                 await update_reminder_schedule(round_id, change, actor_of(request), utcnow())
         except DomainError as exc:
-            status = _refused(exc)
+            status = refusal_status(exc)
             return await _round_page(
                 round_id, errors=form_errors(exc), status_code=status, schedule_form=data
             )

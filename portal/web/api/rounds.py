@@ -9,12 +9,15 @@ refuse the same things with the same words, naming the field.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody
 
 from portal.db import read_transaction, write_transaction
+from portal.domain.audit import Actor
 from portal.domain.errors import ensure_record_id
 from portal.domain.rounds.entry import ExtensionInput, RoundInput
 from portal.domain.rounds.phase import get_round
@@ -38,6 +41,24 @@ from portal.web.common import actor_of, clear_public_cache, settings_of
 from workers.dispatch import write_then_send
 
 NO_ROUND = "There is no such round."
+
+# One admin change to a round: (actor, now) -> the domain call's coroutine, which may
+# return outbox ids to send after commit.
+RoundChange = Callable[[Actor, datetime], Awaitable[Any]]
+
+
+async def _changed_round(request: Request, round_id: int, change: RoundChange) -> RoundOut:
+    """Run one change in a write transaction (audited as the token's owner), send its mail
+    after commit, clear the public pages' cache, and answer with the round as it now is."""
+    ensure_record_id(round_id, NO_ROUND)
+    now = utcnow()
+    async with write_then_send() as mail:
+        mail.send(await change(actor_of(request), now))
+        row = await get_round(round_id)
+    await clear_public_cache(request)
+    return round_out(row, now, _base_url(request))
+
+
 NO_SEAT = "There is no such seat."
 
 
@@ -115,13 +136,9 @@ class AdminRoundController(Controller):
         responses=responses.WRITE,
     )
     async def open_now(self, request: Request, round_id: FromPath[int]) -> RoundOut:
-        ensure_record_id(round_id, NO_ROUND)
-        now = utcnow()
-        async with write_transaction():
-            await open_round_now(round_id, actor_of(request), now)
-            row = await get_round(round_id)
-        await clear_public_cache(request)
-        return round_out(row, now, _base_url(request))
+        return await _changed_round(
+            request, round_id, lambda actor, now: open_round_now(round_id, actor, now)
+        )
 
     @post(
         "/rounds/{round_id:int}/close",
@@ -132,13 +149,9 @@ class AdminRoundController(Controller):
         responses=responses.WRITE,
     )
     async def close_now(self, request: Request, round_id: FromPath[int]) -> RoundOut:
-        ensure_record_id(round_id, NO_ROUND)
-        now = utcnow()
-        async with write_transaction():
-            await close_round_now(round_id, actor_of(request), now)
-            row = await get_round(round_id)
-        await clear_public_cache(request)
-        return round_out(row, now, _base_url(request))
+        return await _changed_round(
+            request, round_id, lambda actor, now: close_round_now(round_id, actor, now)
+        )
 
     @post(
         "/rounds/{round_id:int}/extend",
@@ -151,18 +164,10 @@ class AdminRoundController(Controller):
     async def extend(
         self, request: Request, round_id: FromPath[int], data: JSONBody[RoundExtend]
     ) -> RoundOut:
-        ensure_record_id(round_id, NO_ROUND)
-        now = utcnow()
         entry = ExtensionInput(reason=data.reason, **_time_entry("closes", data.closes))
-        async with write_then_send() as mail:
-            message_ids = await extend_round(
-                round_id,
-                entry,
-                actor_of(request),
-                now,
-                compose_mail=compose_round_extended(settings_of(request)),
-            )
-            row = await get_round(round_id)
-            mail.send(message_ids)
-        await clear_public_cache(request)
-        return round_out(row, now, _base_url(request))
+        compose = compose_round_extended(settings_of(request))
+        return await _changed_round(
+            request,
+            round_id,
+            lambda actor, now: extend_round(round_id, entry, actor, now, compose_mail=compose),
+        )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.db import read_transaction, write_transaction
+from portal.domain.audit import Actor
 from portal.domain.errors import ValidationErrors, ensure_record_id
 from portal.domain.rounds.phase import RoundPhase
 from portal.domain.seats.editing import (
@@ -48,6 +50,21 @@ from portal.web.api.schemas import (
 from portal.web.common import actor_of, clear_public_cache, settings_of
 
 NO_SEAT = "There is no such seat."
+
+# One admin change to a seat: (actor, now) -> the domain call's coroutine.
+SeatChange = Callable[[Actor, datetime], Awaitable[Any]]
+
+
+async def _changed_seat(request: Request, seat_id: int, change: SeatChange) -> SeatOut:
+    """Run one change in a write transaction (audited as the token's owner), then answer
+    with the seat as it now is; the public pages' cache is cleared after the commit."""
+    ensure_record_id(seat_id, NO_SEAT)
+    now = utcnow()
+    async with write_transaction():
+        await change(actor_of(request), now)
+        seat = await seat_with_parts(seat_id)
+    await clear_public_cache(request)
+    return seat_out(seat, now, _base_url(request))
 
 
 def _seat_input(data: SeatIn) -> SeatInput:
@@ -169,16 +186,13 @@ class AdminSeatController(Controller):
     async def replace(
         self, request: Request, seat_id: FromPath[int], data: JSONBody[SeatIn]
     ) -> SeatOut:
-        ensure_record_id(seat_id, NO_SEAT)
-        now, actor = utcnow(), actor_of(request)
-        async with write_transaction():
-            current = await get_seat(seat_id)
+
+        async def replace(actor: Actor, now: datetime) -> None:
             values = _seat_input(data)
-            values.slug = values.slug or current["slug"]
+            values.slug = values.slug or (await get_seat(seat_id))["slug"]
             await update_seat(seat_id, values, actor, now)
-            seat = await seat_with_parts(seat_id)
-        await clear_public_cache(request)
-        return seat_out(seat, now, _base_url(request))
+
+        return await _changed_seat(request, seat_id, replace)
 
     @patch(
         "/{seat_id:int}",
@@ -189,9 +203,8 @@ class AdminSeatController(Controller):
     async def change(
         self, request: Request, seat_id: FromPath[int], data: JSONBody[SeatPatch]
     ) -> SeatOut:
-        ensure_record_id(seat_id, NO_SEAT)
-        now, actor = utcnow(), actor_of(request)
-        async with write_transaction():
+
+        async def change(actor: Actor, now: datetime) -> None:
             current = await get_seat(seat_id)
             values = SeatInput(**{name: current[name] for name in asdict(SeatInput())})
             for name in asdict(values):
@@ -199,9 +212,8 @@ class AdminSeatController(Controller):
                 if isinstance(sent, str):
                     setattr(values, name, sent)
             await update_seat(seat_id, values, actor, now)
-            seat = await seat_with_parts(seat_id)
-        await clear_public_cache(request)
-        return seat_out(seat, now, _base_url(request))
+
+        return await _changed_seat(request, seat_id, change)
 
     @post(
         "/{seat_id:int}/publish",
@@ -224,13 +236,9 @@ class AdminSeatController(Controller):
         return await self._set_published(request, seat_id, False)
 
     async def _set_published(self, request: Request, seat_id: int, published: bool) -> SeatOut:
-        ensure_record_id(seat_id, NO_SEAT)
-        now = utcnow()
-        async with write_transaction():
-            await set_published(seat_id, published, actor_of(request), now)
-            seat = await seat_with_parts(seat_id)
-        await clear_public_cache(request)
-        return seat_out(seat, now, _base_url(request))
+        return await _changed_seat(
+            request, seat_id, lambda actor, now: set_published(seat_id, published, actor, now)
+        )
 
     @post(
         "/{seat_id:int}/criteria",
@@ -242,13 +250,10 @@ class AdminSeatController(Controller):
     async def add_seat_criterion(
         self, request: Request, seat_id: FromPath[int], data: JSONBody[CriterionIn]
     ) -> SeatOut:
-        ensure_record_id(seat_id, NO_SEAT)
-        now = utcnow()
-        async with write_transaction():
-            await add_criterion(seat_id, _criterion_input(data), actor_of(request), now)
-            seat = await seat_with_parts(seat_id)
-        await clear_public_cache(request)
-        return seat_out(seat, now, _base_url(request))
+        criterion = _criterion_input(data)
+        return await _changed_seat(
+            request, seat_id, lambda actor, now: add_criterion(seat_id, criterion, actor, now)
+        )
 
     @post(
         "/{seat_id:int}/questions",
@@ -260,10 +265,7 @@ class AdminSeatController(Controller):
     async def add_seat_question(
         self, request: Request, seat_id: FromPath[int], data: JSONBody[QuestionIn]
     ) -> SeatOut:
-        ensure_record_id(seat_id, NO_SEAT)
-        now = utcnow()
-        async with write_transaction():
-            await add_question(seat_id, _question_input(data), actor_of(request), now)
-            seat = await seat_with_parts(seat_id)
-        await clear_public_cache(request)
-        return seat_out(seat, now, _base_url(request))
+        question = _question_input(data)
+        return await _changed_seat(
+            request, seat_id, lambda actor, now: add_question(seat_id, question, actor, now)
+        )

@@ -18,27 +18,20 @@ from portal.domain.panels.access import ensure_chair, ensure_ready, membership
 from portal.domain.panels.conflicts import (
     KIND_LABELS,
     MAX_NOTE,
-    MAX_REASON,
     application_for_member,
-    conflict_for_ruling,
     declare_conflict,
     round_conflicts,
-    rule_minor,
 )
 from portal.domain.panels.roster import round_for_panel
 from portal.domain.timerules import utcnow
-from portal.web.common import actor_of, form_errors
+from portal.web.common import form_errors
+from portal.web.panel.ruling import RulingForm, RulingPlace, ruling_page, submit_ruling
 
 
 @dataclass
 class ConflictForm:
     kind: str = ""
     note: str = ""
-
-
-@dataclass
-class RulingForm:
-    reason: str = ""
 
 
 class DeclareConflictController(Controller):
@@ -126,33 +119,15 @@ class ChairConflictsController(Controller):
             },
         )
 
-    async def _ruling_page(
-        self,
-        request: Request,
-        round_id: int,
-        member_id: int,
-        application_id: int,
-        form: RulingForm,
-        errors: dict[str, str],
-        status_code: int = 200,
-    ) -> Template:
-        async with read_transaction():
-            chair = await self._chair(request, round_id)
-            round_row = await round_for_panel(round_id)
-            conflict = await conflict_for_ruling(round_id, member_id, application_id)
-        return Template(
-            "panel/conflict_rule.html",
-            context={
-                "round": round_row,
-                "conflict": conflict,
-                "own": conflict["member"] == chair["id"],
-                "form": form,
-                "errors": errors,
-                "max_reason": MAX_REASON,
-                "action": f"/panel/rounds/{round_id}/conflicts/{member_id}/{application_id}",
-                "back": f"/panel/rounds/{round_id}/conflicts",
-            },
-            status_code=status_code,
+    def _place(self, request: Request, round_id: int, member_id: int, application_id: int):
+        async def authorise() -> int:
+            return (await self._chair(request, round_id))["id"]
+
+        return RulingPlace(
+            authorise=authorise,
+            action=f"/panel/rounds/{round_id}/conflicts/{member_id}/{application_id}",
+            back=f"/panel/rounds/{round_id}/conflicts",
+            done=f"/panel/rounds/{round_id}/conflicts?done=ruled",
         )
 
     @get("/{member_id:int}/{application_id:int}", name="panel_conflict_rule")
@@ -163,9 +138,9 @@ class ChairConflictsController(Controller):
         member_id: FromPath[int],
         application_id: FromPath[int],
     ) -> Template:
-        return await self._ruling_page(
-            request, round_id, member_id, application_id, RulingForm(), {}
-        )
+        """The chair's form to rule a member's conflict minor."""
+        place = self._place(request, round_id, member_id, application_id)
+        return await ruling_page(place, round_id, member_id, application_id, RulingForm(), {})
 
     @post("/{member_id:int}/{application_id:int}")
     async def rule(
@@ -176,27 +151,9 @@ class ChairConflictsController(Controller):
         application_id: FromPath[int],
         data: URLEncodedBody[RulingForm],
     ) -> Template | Redirect:
-        try:
-            async with write_transaction():
-                chair = await self._chair(request, round_id)
-                await rule_minor(
-                    round_id,
-                    member_id,
-                    application_id,
-                    data.reason,
-                    actor_of(request),
-                    utcnow(),
-                    ruling_member_id=chair["id"],
-                )
-        except NotFound:
-            raise
-        except DomainError as exc:
-            if exc.status_code != 400:
-                raise
-            return await self._ruling_page(
-                request, round_id, member_id, application_id, data, form_errors(exc), 400
-            )
-        return Redirect(f"/panel/rounds/{round_id}/conflicts?done=ruled", status_code=303)
+        """The chair rules a conflict minor (never their own), with a reason; audited."""
+        place = self._place(request, round_id, member_id, application_id)
+        return await submit_ruling(request, place, round_id, member_id, application_id, data)
 
 
 controllers = [DeclareConflictController, ChairConflictsController]
