@@ -24,6 +24,7 @@ from portal.tables.panels import (
     ScoreSheet,
     Shortlist,
     ShortlistEntry,
+    UnscoredDecision,
 )
 from portal.tables.seats import Criterion, DeadlineExtension, Question, Round, Seat
 
@@ -54,6 +55,7 @@ ALL_TABLES: list[type[Table]] = [
     Shortlist,
     ShortlistEntry,
     Outcome,
+    UnscoredDecision,
 ]
 
 __all__ = [
@@ -84,4 +86,5 @@ __all__ = [
     "Shortlist",
     "ShortlistEntry",
     "Outcome",
+    "UnscoredDecision",
 ]

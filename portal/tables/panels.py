@@ -128,3 +128,14 @@ class Outcome(Table):
     outbox = ForeignKey(references=OutboxMessage, null=True, on_delete=OnDelete.set_null)
     sent_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     sent_at = Timestamptz(default=TimestamptzNow())
+
+
+class UnscoredDecision(Table):
+    """The chair's audited decision that an application goes forward short of its score
+    sheets ("not scored: reason"). One per application (raw unique index)."""
+
+    round = ForeignKey(references=Round, null=False, on_delete=OnDelete.cascade, index=True)
+    application = ForeignKey(references=Application, null=False, on_delete=OnDelete.cascade)
+    reason = Text()
+    decided_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    decided_at = Timestamptz()

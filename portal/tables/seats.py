@@ -75,6 +75,9 @@ class Round(Table, tablename="seat_round"):
     scale_max = Integer(default=4)
     scale_labels = Text(default="")
     panel_reminder_hours = Varchar(length=100, default="72,24")
+    # Issue 10: completed score sheets each application needs before it can be
+    # shortlisted out or turned down; None = every member not conflicted with it.
+    min_score_sheets = Integer(null=True, default=None)
 
 
 class DeadlineExtension(Table):
