@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import AsyncIO
+from dramatiq.middleware import AsyncIO, ShutdownNotifications
 
 from portal.settings import Settings
 from workers.pool import DatabasePool
+from workers.shutdown import GracefulStop
 
 
 def build_broker(settings: Settings) -> dramatiq.Broker:
@@ -27,6 +28,9 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     broker.add_middleware(AsyncIO())
     # After AsyncIO, so its event loop is running when the pool opens on it.
     broker.add_middleware(DatabasePool(settings))
+    # Just before dramatiq's ShutdownNotifications, so a stopping worker lets running
+    # messages finish for a grace period before interrupting them (workers/shutdown.py).
+    broker.add_middleware(GracefulStop(), before=ShutdownNotifications)
     return broker
 
 

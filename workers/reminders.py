@@ -3,7 +3,8 @@
 The scheduler enqueues it every `PORTAL_REMINDER_SECONDS`. Each pass plans a batch in its
 own write transaction and dispatches the mails after that commits, so a worker killed
 half-way loses nothing and repeats nothing: the reminder rows are the record, unique on
-(kind, round, recipient, offset). Safe to run twice, or twice at once.
+(kind, round, recipient, offset). Safe to run twice, or twice at once, and to interrupt
+(`notify_shutdown`: a stopping worker does, after its grace; the batch rolls back).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ BATCH = 500
 MAX_BATCHES = 1_000  # a bound on one run; the next tick carries on
 
 
-@dramatiq.actor(queue_name="mail", max_retries=3, time_limit=300_000)
+@dramatiq.actor(queue_name="mail", max_retries=3, time_limit=300_000, notify_shutdown=True)
 async def plan_reminders() -> None:
     compose = compose_reminder(context.settings())
     total = 0

@@ -11,6 +11,7 @@ the domain, which reads none. `now` is a callable, read afresh at each step.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -38,6 +39,15 @@ async def deliver_outbox_message(message_id: int, settings: Settings, now: Clock
         return "skipped"
     try:
         await deliver(row, settings)
+    except asyncio.CancelledError:
+        # Interrupted before the server's reply: the worker is stopping and this send
+        # outlasted its grace (workers/shutdown.py), or the actor's time limit ran out.
+        # Back to pending, due now, so the next worker or sweep sends it at once rather
+        # than after the lease. The server may have taken it already: the copy it gets
+        # again carries the same Message-ID (the duplicate window described below).
+        if await delivery.requeue_interrupted(message_id, row["attempts"], now()):
+            log.warning("outbox %s: interrupted mid-send; back to pending", message_id)
+        raise
     except TemporaryFailure as exc:
         state = await delivery.mark_temporary_failure(message_id, row["attempts"], str(exc), now())
         log.warning("outbox %s: temporary failure (%s), now %s", message_id, exc, state)
@@ -59,7 +69,9 @@ async def deliver_outbox_message(message_id: int, settings: Settings, now: Clock
     # "sending" and the sweep sends it again once the lease (delivery.LEASE) runs out;
     # the Message-ID is the same, so the receiving side can tell. (Past the age limit
     # or its expiry, the sweep holds or discards it instead of sending it again.)
-    await delivery.mark_sent(message_id, now())
+    # Shielded: once the server has said 250, a cancellation arriving now must not stop
+    # the row being marked sent (it would be sent again after the lease).
+    await asyncio.shield(delivery.mark_sent(message_id, now()))
     return "sent"
 
 

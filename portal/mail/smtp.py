@@ -75,19 +75,30 @@ async def deliver(row: dict[str, Any], settings: Settings) -> None:
         return
     url = urlsplit(settings.smtp_url)
     options = {k: v[-1] for k, v in parse_qs(url.query).items()}
+    client = aiosmtplib.SMTP(
+        hostname=url.hostname or "127.0.0.1",
+        port=url.port or (465 if url.scheme == "smtps" else 25),
+        username=unquote(url.username) if url.username else None,
+        password=unquote(url.password) if url.password else None,
+        use_tls=url.scheme == "smtps",
+        start_tls={"1": True, "0": False}.get(options.get("starttls", "")),  # unset: if offered
+        timeout=SMTP_TIMEOUT,
+    )
     try:
-        await aiosmtplib.send(
-            msg.as_bytes(policy=MAIL_POLICY),
-            sender=parseaddr(settings.mail_from)[1],
-            recipients=[row["recipient"]],
-            hostname=url.hostname or "127.0.0.1",
-            port=url.port or (465 if url.scheme == "smtps" else 25),
-            username=unquote(url.username) if url.username else None,
-            password=unquote(url.password) if url.password else None,
-            use_tls=url.scheme == "smtps",
-            start_tls={"1": True, "0": False}.get(options.get("starttls", "")),  # unset: if offered
-            timeout=SMTP_TIMEOUT,
-        )
+        async with client:
+            try:
+                await client.sendmail(
+                    parseaddr(settings.mail_from)[1],
+                    [row["recipient"]],
+                    msg.as_bytes(policy=MAIL_POLICY),
+                )
+            except asyncio.CancelledError:
+                # Cancelled mid-send (a stopping worker interrupts what outlasts its
+                # grace): drop the connection now. A polite QUIT would first wait for
+                # the reply to DATA, up to SMTP_TIMEOUT, and the caller must put the
+                # row back before the worker exits.
+                client.close()
+                raise
     except aiosmtplib.SMTPRecipientsRefused as exc:
         codes = [r.code for r in exc.recipients]
         if all(500 <= c < 600 for c in codes):

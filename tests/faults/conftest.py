@@ -113,12 +113,23 @@ class Proc:
             with contextlib.suppress(ProcessLookupError):
                 self.popen.send_signal(signal.SIGTERM)
 
+    def group_alive(self) -> bool:
+        """Whether any process of its group is left (the leader reaped, if it exited)."""
+        self.popen.poll()
+        try:
+            os.killpg(self.popen.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # pragma: no cover - a group member we may not signal
+            return True
+        return True
+
     def stop(self, timeout: float = 10) -> None:
         """SIGTERM to the process, then SIGKILL to its group if anything is left.
 
-        Only the leader gets SIGTERM: dramatiq's main process forwards it to its
-        worker processes, and a worker that gets a second SIGTERM takes it as "kill
-        now" and can hang.
+        Only the leader gets SIGTERM, as from a deploy that signals the main process
+        (dramatiq's forwards it to its worker processes); SIGTERM to the whole group
+        is what test_sigterm_group.py exercises.
         """
         self.terminate()
         try:
@@ -240,13 +251,18 @@ class Received:
 
 @dataclass
 class SmtpSink:
-    """Records every accepted message. `delay`: seconds each DATA waits before its 250;
-    `data_reply`: refuse every DATA with this reply instead ("550 ..." = permanent)."""
+    """Records every accepted message. `delay`: seconds each DATA waits before its 250
+    (`delays`: the same for given recipients, overriding it); a client that hangs up
+    during the wait has not had its message accepted (aiosmtpd cancels the handler).
+    `data_reply`: refuse every DATA with this reply instead ("550 ..." = permanent).
+    `data_started`: the Message-ID of every DATA received, accepted or not."""
 
     port: int = field(default_factory=free_port)
     delay: float = 0.0
+    delays: dict[str, float] = field(default_factory=dict)
     data_reply: str | None = None
     received: list[Received] = field(default_factory=list)
+    data_started: list[str] = field(default_factory=list)
     controller: object | None = None
 
     @property
@@ -268,9 +284,11 @@ class SmtpSink:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         if self.data_reply:
             return self.data_reply
-        if self.delay:
-            await asyncio.sleep(self.delay)
         headers = BytesHeaderParser().parsebytes(envelope.content)
+        self.data_started.append(str(headers["Message-ID"]))
+        delay = max((self.delays.get(r, self.delay) for r in envelope.rcpt_tos), default=0)
+        if delay:
+            await asyncio.sleep(delay)
         self.received.append(
             Received(str(headers["Message-ID"]), str(headers["To"]), str(headers["Subject"]))
         )

@@ -169,6 +169,56 @@ def test_every_failure_stamps_failed_at(settings):
     assert row(last)["failed_at"] == later and row(last)["status"] == "failed"
 
 
+# ---- A delivery interrupted by a stopping worker ------------------------------------
+
+
+def test_an_interrupted_delivery_is_due_again_at_once_not_after_the_lease(settings):
+    message_id = add("interrupted")
+    claimed = claim(message_id)
+    later = NOW + timedelta(seconds=7)
+    assert run(delivery.requeue_interrupted(message_id, claimed["attempts"], later)) is True
+    after = row(message_id)
+    assert after["status"] == "pending" and after["next_attempt_at"] == later
+    assert after["last_error"] == delivery.INTERRUPTED_REASON
+    assert after["failed_at"] is None, "an interruption is not a failure"
+    # The sweep finds it at once, and the next claim takes it (well inside the lease).
+    assert message_id in run(delivery.due_message_ids(later, max_age=DAY))
+    again = claim(message_id, later)
+    assert again is not None and again["attempts"] == claimed["attempts"] + 1
+
+
+def test_requeue_moves_only_the_callers_own_claim(settings):
+    stale = add("stale")
+    first = claim(stale)
+    # The lease ran out and another worker claimed it again: the first cannot undo that.
+    after_lease = NOW + LEASE + timedelta(seconds=1)
+    assert claim(stale, after_lease) is not None
+    assert run(delivery.requeue_interrupted(stale, first["attempts"], after_lease)) is False
+    assert row(stale)["status"] == "sending"
+    # Sent (or not claimed at all): nothing to put back.
+    sent = add("sent")
+    claimed = claim(sent)
+    run(delivery.mark_sent(sent, NOW))
+    assert run(delivery.requeue_interrupted(sent, claimed["attempts"], NOW)) is False
+    assert row(sent)["status"] == "sent"
+    pending = add("pending")
+    assert run(delivery.requeue_interrupted(pending, 0, NOW)) is False
+
+
+def test_a_row_without_a_dedupe_key_waits_for_the_lease(settings):
+    """Its Message-ID would be new on every send, so a copy the server may already have
+    taken could not be recognised: it is not put back early."""
+    message_id = add("no-key")
+    claimed = claim(message_id)
+    run(
+        OutboxMessage.update({OutboxMessage.dedupe_key: ""})
+        .where(OutboxMessage.id == message_id)
+        .run()
+    )
+    assert run(delivery.requeue_interrupted(message_id, claimed["attempts"], NOW)) is False
+    assert row(message_id)["status"] == "sending"
+
+
 # ---- The sweep's moves ---------------------------------------------------------------
 
 

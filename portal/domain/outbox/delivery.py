@@ -126,6 +126,45 @@ async def mark_sent(message_id: int, now: datetime) -> None:
     ).where((OutboxMessage.id == message_id) & (OutboxMessage.status == OutboxState.sending.value))
 
 
+INTERRUPTED_REASON = (
+    "Interrupted before the mail server confirmed it (the worker was stopping); "
+    "sent again with the same Message-ID."
+)
+
+
+async def requeue_interrupted(message_id: int, attempts: int, now: datetime) -> bool:
+    """sending -> pending, due at `now`: a delivery that was stopped before it finished.
+
+    A worker that is shutting down interrupts the sends still running after its grace
+    period; their rows come back here so the next worker (or the sweep) sends them at
+    once, instead of leaving them in `sending` until the lease runs out. The server may
+    already have taken the mail (the reply was not read yet): sending it again is the
+    documented duplicate window, and safe only because the Message-ID comes from the
+    dedupe key, so a row without one is left for the lease.
+
+    Only the caller's own claim moves: `attempts` is the count its claim returned, and
+    a later claim by another worker (after the lease) has a higher one. Not counted as
+    a failure (no backoff, `failed_at` untouched). Returns whether the row moved.
+    """
+    rows = (
+        await OutboxMessage.update(
+            {
+                OutboxMessage.status: OutboxState.pending.value,
+                OutboxMessage.next_attempt_at: ensure_aware_utc(now),
+                OutboxMessage.last_error: INTERRUPTED_REASON,
+            }
+        )
+        .where(
+            (OutboxMessage.id == message_id)
+            & (OutboxMessage.status == OutboxState.sending.value)
+            & (OutboxMessage.attempts == attempts)
+            & (OutboxMessage.dedupe_key != "")
+        )
+        .returning(OutboxMessage.id)
+    )
+    return bool(rows)
+
+
 async def mark_temporary_failure(
     message_id: int, attempts: int, error: str, now: datetime
 ) -> OutboxState:
