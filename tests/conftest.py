@@ -27,8 +27,13 @@ os.environ.setdefault(
 )
 
 from portal import db  # noqa: E402
+from portal.domain.accounts.credentials import use_cheap_hashing  # noqa: E402
 from portal.settings import Settings  # noqa: E402
 from portal.tables import ALL_TABLES  # noqa: E402
+
+# The suite runs as PORTAL_ENV=test: cheap password hashes, as its apps and servers use
+# (tests/unit/test_password_hashing.py checks the production cost).
+use_cheap_hashing()
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
