@@ -4,6 +4,7 @@ scoring, six submitted applications, and a ready chair and member to sign in as.
 The chair has submitted two score sheets (and the member one) so moderation shows
 something; the member declared a connection to one applicant's organisation, so that
 application is withheld from them. Loaded once: nothing is added if the seat exists.
+Built by `tests.factories`, the same builders the tests use.
 """
 
 from __future__ import annotations
@@ -13,27 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from portal.domain.accounts.credentials import Role, hash_password
-from portal.domain.applications.submission import content_hash, make_reference
 from portal.domain.audit import Actor
 from portal.domain.panels.access import PanelRole
-from portal.domain.panels.declarations import make_declarations
-from portal.domain.rounds.entry import RoundInput
 from portal.domain.rounds.phase import RoundStage
-from portal.domain.rounds.stages import transition_round
-from portal.domain.rounds.times import create_round
-from portal.domain.scoring.sheets import save_scores, submit_sheet
-from portal.tables import (
-    Answer,
-    Application,
-    Criterion,
-    PanelMember,
-    Question,
-    Round,
-    Seat,
-    Statement,
-    Submission,
-    User,
+from portal.tables import Seat
+from tests.factories import (
+    add_application,
+    add_panel_member,
+    advance_round,
+    make_round,
+    make_seat,
+    score_application,
 )
 
 DEMO_CHAIR_EMAIL = "demo-chair@example.org"
@@ -251,127 +242,6 @@ SHEETS = [
 ]
 
 
-async def _user(
-    email: str, name: str, organisation: str, job_title: str, password: str | None, now: datetime
-) -> int:
-    """The account with this address, made if it is missing (an existing one is kept as it is)."""
-    row = await User.select(User.id).where(User.email == email).first()
-    if row is not None:
-        return row["id"]
-    rows = await User.insert(
-        User(
-            email=email,
-            name=name,
-            role=Role.applicant.value,
-            password_hash=hash_password(password) if password else None,
-            organisation=organisation,
-            job_title=job_title,
-            email_verified_at=now,
-            created_at=now,
-        )
-    ).returning(User.id)
-    return rows[0]["id"]
-
-
-async def _seat(now: datetime) -> tuple[int, list[int], list[int]]:
-    rows = await Seat.insert(
-        Seat(**SEAT, published=True, created_at=now, updated_at=now)
-    ).returning(Seat.id)
-    seat_id = rows[0]["id"]
-    criteria, questions = [], []
-    for i, (title, guidance, weight) in enumerate(CRITERIA):
-        rows = await Criterion.insert(
-            Criterion(seat=seat_id, position=i, title=title, guidance=guidance, weight=weight)
-        ).returning(Criterion.id)
-        criteria.append(rows[0]["id"])
-    for i, (prompt, limit) in enumerate(QUESTIONS):
-        rows = await Question.insert(
-            Question(seat=seat_id, position=i, prompt=prompt, word_limit=limit, required=True)
-        ).returning(Question.id)
-        questions.append(rows[0]["id"])
-    return seat_id, criteria, questions
-
-
-async def _application(
-    person: DemoApplicant,
-    round_id: int,
-    questions: list[int],
-    criteria: list[int],
-    received_at: datetime,
-) -> int:
-    """A submitted application as the real submit leaves it: texts, hash, Submission row."""
-    user_id = await _user(
-        person.email, person.name, person.organisation, person.job_title, None, received_at
-    )
-    content = {
-        "round": round_id,
-        "answers": [
-            {"question": q, "text": t} for q, t in zip(questions, person.answers, strict=True)
-        ],
-        "statements": [
-            {"criterion": c, "text": t} for c, t in zip(criteria, person.statements, strict=True)
-        ],
-        "documents": [],
-    }
-    digest = content_hash(content)
-    reference = make_reference(received_at.year)
-    started = received_at - timedelta(days=5)
-    rows = await Application.insert(
-        Application(
-            applicant=user_id,
-            round=round_id,
-            status="submitted",
-            reference=reference,
-            created_at=started,
-            updated_at=received_at,
-            submitted_at=received_at,
-            received_at=received_at,
-            content_hash=digest,
-            version=1,
-        )
-    ).returning(Application.id)
-    app_id = rows[0]["id"]
-    for q, text in zip(questions, person.answers, strict=True):
-        await Answer.insert(Answer(application=app_id, question=q, text=text, updated_at=started))
-    for c, text in zip(criteria, person.statements, strict=True):
-        await Statement.insert(
-            Statement(application=app_id, criterion=c, text=text, updated_at=started)
-        )
-    await Submission.insert(
-        Submission(
-            application=app_id,
-            version=1,
-            received_at=received_at,
-            content_hash=digest,
-            snapshot={**content, "reference": reference, "received_at": received_at.isoformat()},
-        )
-    )
-    return app_id
-
-
-async def _member(
-    round_id: int, user_id: int, role: PanelRole, organisations: str, admin: Actor, now: datetime
-) -> dict[str, Any]:
-    """An accepted member who has confirmed confidentiality and declared organisations."""
-    rows = await PanelMember.insert(
-        PanelMember(
-            round=round_id,
-            user=user_id,
-            role=role.value,
-            invited_by=admin.user_id,
-            invited_at=now - timedelta(days=3),
-            accepted_at=now - timedelta(days=2),
-        )
-    ).returning(PanelMember.id)
-    member_id = rows[0]["id"]
-    member = await PanelMember.select().where(PanelMember.id == member_id).first()
-    assert member is not None
-    await make_declarations(member, True, organisations, now)
-    ready = await PanelMember.select().where(PanelMember.id == member_id).first()
-    assert ready is not None
-    return ready
-
-
 async def load_panel_demo(
     admin: Actor,
     passwords: Callable[[str], str],
@@ -381,41 +251,64 @@ async def load_panel_demo(
     """Add the panel demo unless its seat is already there; True when it was added.
 
     `passwords(email)` gives the demo chair's and member's sign-in passwords;
-    `at_ten(days)` is 10:00 London time that many days from today.
+    `at_ten(days)` is 10:00 London time that many days from today. Accounts that exist
+    already (from an earlier demo) are kept as they are.
     """
     if await Seat.exists().where(Seat.slug == SEAT["slug"]):
         return False
-    seat_id, criteria, questions = await _seat(now - timedelta(days=30))
-    closes_at = at_ten(-3)
-    round_id = await create_round(
-        seat_id,
-        RoundInput.at(closes_at - timedelta(days=28), closes_at),
-        admin,
-        now - timedelta(days=30),
+    entered = now - timedelta(days=30)
+    seat = await make_seat(
+        **SEAT,
+        criteria=CRITERIA,
+        questions=[(prompt, limit, True) for prompt, limit in QUESTIONS],
+        actor=admin,
+        now=entered,
     )
-    await Round.update({Round.scoring_deadline: at_ten(7)}).where(Round.id == round_id)
+    closes_at = at_ten(-3)
+    setup = await make_round(
+        seat=seat,
+        opens_at=closes_at - timedelta(days=28),
+        closes_at=closes_at,
+        grace_minutes=10,
+        scoring_deadline=at_ten(7),
+        actor=admin,
+        now=entered,
+    )
     apps: dict[str, int] = {}
     for i, person in enumerate(APPLICANTS):
         received = closes_at - timedelta(days=9 - i, hours=3 * i, minutes=17 * i)
-        apps[person.email] = await _application(person, round_id, questions, criteria, received)
-    await transition_round(round_id, RoundStage.scoring, admin, now - timedelta(days=2))
-
+        apps[person.email] = await add_application(
+            setup,
+            email=person.email,
+            name=person.name,
+            organisation=person.organisation,
+            job_title=person.job_title,
+            password=None,
+            answers=person.answers,
+            statements=person.statements,
+            received_at=received,
+            started_at=received - timedelta(days=5),
+        )
+    await advance_round(
+        setup.round_id, RoundStage.scoring, actor=admin, now=now - timedelta(days=2)
+    )
     members = {}
     for email, (name, organisation), role, declared in (
         (DEMO_CHAIR_EMAIL, CHAIR, PanelRole.chair, ""),
         (DEMO_MEMBER_EMAIL, MEMBER, PanelRole.member, MEMBER[1]),
     ):
-        user_id = await _user(email, name, organisation, "", passwords(email), now)
-        members[email] = (await _member(round_id, user_id, role, declared, admin, now), email)
-    for scorer, applicant, values, comment in SHEETS:
-        member, email = members[scorer]
-        app_id = apps[applicant]
-        await save_scores(
-            member,
-            app_id,
-            dict(zip(criteria, values, strict=True)),
-            {criteria[0]: comment},
-            now,
+        _, members[email] = await add_panel_member(
+            setup,
+            email=email,
+            name=name,
+            role=role,
+            organisations=declared,
+            invited_by=admin.user_id,
+            password=passwords(email),
+            organisation=organisation,
+            now=now,
         )
-        await submit_sheet(member, app_id, Actor(member["user"], email), now)
+    for scorer, applicant, values, comment in SHEETS:
+        comments = {setup.criteria[0]: comment}
+        await score_application(members[scorer], apps[applicant], values, comments, now=now)
     return True
