@@ -4,15 +4,17 @@ scoring, six submitted applications, and a ready chair and member to sign in as.
 The chair has submitted two score sheets (and the member one) so moderation shows
 something; the member declared a connection to one applicant's organisation, so that
 application is withheld from them. Loaded once: nothing is added if the seat exists.
-Built by `tests.factories`, the same builders the tests use.
+The texts are in demo_panel.toml; the data is built by `tests.factories`, the same
+builders the tests use.
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
 
 from portal.domain.audit import Actor
 from portal.domain.panels.access import PanelRole
@@ -30,53 +32,6 @@ from tests.factories import (
 DEMO_CHAIR_EMAIL = "demo-chair@example.org"
 DEMO_MEMBER_EMAIL = "demo-panel@example.org"
 
-SEAT: dict[str, Any] = {
-    "slug": "lived-experience-lead-youth-justice-board",
-    "title": "Lived experience lead, youth justice board",
-    "summary": (
-        "Someone with lived experience of the youth justice system, directly or as a family "
-        "member, to lead the board's work on hearing from young people."
-    ),
-    "description": (
-        "The youth justice board oversees services for children who come into contact with "
-        "the police, courts and custody. The lived experience lead makes sure the board hears "
-        "from children and families before it decides, and checks that what it decides makes "
-        "sense to them.\n\nThe seat is for eighteen months, with a review after the first year."
-    ),
-    "eligibility": (
-        "You have experience of the youth justice system yourself, or as the parent or carer "
-        "of a child who did. You do not need qualifications or board experience."
-    ),
-    "represents": "Children and families with experience of the youth justice system.",
-    "time_commitment": "About three days a month, including a board meeting every six weeks.",
-    "remuneration": "£200 a day, paid to you or your organisation; travel and care costs paid.",
-    "location": "Birmingham or online.",
-    "how_to_apply": "This round has closed. The panel is scoring the applications.",
-}
-
-CRITERIA = [
-    (
-        "Lived experience of youth justice",
-        "What you have been through, and what it taught you about how the system treats children.",
-        3,
-    ),
-    (
-        "Bringing others' voices",
-        "How you would hear from children and families who are not like you, and carry their views.",
-        2,
-    ),
-    (
-        "Working with the board",
-        "Raising difficult points in a room of professionals, and finding common ground.",
-        1,
-    ),
-]
-
-QUESTIONS = [
-    ("Why do you want this seat, and what would you change first?", 300),
-    ("How would you stay in touch with young people and families while you hold the seat?", 250),
-]
-
 
 @dataclass(frozen=True)
 class DemoApplicant:
@@ -84,161 +39,34 @@ class DemoApplicant:
     email: str
     organisation: str
     job_title: str
-    answers: tuple[str, str]
-    statements: tuple[str, str, str]
+    answers: tuple[str, ...]  # one per question
+    statements: tuple[str, ...]  # one per criterion
 
 
+# The texts (seat, criteria, questions, applicants, panel, score sheets) are data.
+_DATA = tomllib.loads((Path(__file__).parent / "demo_panel.toml").read_text(encoding="utf-8"))
+SEAT: dict[str, str] = _DATA["seat"]
+CRITERIA = [(c["title"], c["guidance"], c["weight"]) for c in _DATA["criteria"]]
+QUESTIONS = [(q["prompt"], q["word_limit"]) for q in _DATA["questions"]]
 APPLICANTS = [
     DemoApplicant(
-        "Amara Osei",
-        "amara.osei@example.net",
-        "Youth Voice Collective",
-        "Participation coordinator",
-        (
-            "I was remanded at sixteen and spent four months waiting for a trial that ended in "
-            "an acquittal. Nobody explained anything to my mum. I want the board to fix how "
-            "families are told what is happening, starting with remand.",
-            "I run monthly sessions with young people in two youth offending teams. I would "
-            "bring the board's papers to those sessions in plain words and report back what "
-            "they say, including when they disagree with me.",
-        ),
-        (
-            "Remand, a youth offending team order at seventeen, and five years since then "
-            "helping others through the same. I learnt that being listened to early changes "
-            "how a child sees every adult after.",
-            "I have set up a panel of twelve young people from different areas. Three are "
-            "girls, which matters because their experience is often left out.",
-            "I have presented to the police and crime commissioner twice and asked for changes "
-            "to stop-and-search recording. One was adopted.",
-        ),
-    ),
-    DemoApplicant(
-        "Callum Reid",
-        "callum.reid@example.net",
-        "Second Chances Mentoring",
-        "Peer mentor",
-        (
-            "I served a detention and training order at fifteen. I now mentor boys leaving "
-            "custody. Resettlement is where it goes wrong: I would push the board to measure "
-            "what happens in the first six weeks after release.",
-            "I see the boys I mentor every week, and I would ask them and their families what "
-            "they think of each thing the board is deciding.",
-        ),
-        (
-            "Custody at fifteen, then two years of struggling to get back into school. I know "
-            "how a missed appointment turns into a breach.",
-            "I mentor mostly white working-class boys; I would work with other mentors to reach "
-            "young people whose experience is different from mine.",
-            "I sit on my local resettlement forum and have learnt to make a point once, clearly, "
-            "and follow it up in writing.",
-        ),
-    ),
-    DemoApplicant(
-        "Priya Nair",
-        "priya.nair@example.net",
-        "Family Links Network",
-        "Parent advocate",
-        (
-            "My son went through the youth courts three years ago. As his mum I was treated as "
-            "part of the problem. I want the board to see parents as partners and to hear "
-            "from us before services are redesigned.",
-            "I run a parents' support group that meets online every fortnight and would use "
-            "it to test ideas and gather views.",
-        ),
-        (
-            "Supporting my son through arrest, court and a referral order. I learnt how much "
-            "depends on one good worker.",
-            "Our group has parents from many backgrounds; we use interpreters for three "
-            "languages and I would bring their views as they give them.",
-            "I have worked with the local authority on a leaflet for parents, and disagreed "
-            "with them politely until it said what parents needed to hear.",
-        ),
-    ),
-    DemoApplicant(
-        "Tomasz Nowak",
-        "tomasz.nowak@example.net",
-        "Northside Boxing Academy",
-        "Youth worker",
-        (
-            "I was in and out of youth court between thirteen and seventeen. Sport gave me "
-            "structure. I want diversion to be taken as seriously as punishment.",
-            "The academy trains about sixty young people a week, many referred by the youth "
-            "offending team; I would talk with them before and after each board meeting.",
-        ),
-        (
-            "Several cautions and a referral order as a teenager. I know what it feels like to "
-            "be written off at school.",
-            "I would make space for young people who do not like meetings, by going where they "
-            "already are.",
-            "I have less experience of formal meetings and would want support with the papers.",
-        ),
-    ),
-    DemoApplicant(
-        "Keisha Campbell",
-        "keisha.campbell@example.net",
-        "Beyond Custody CIC",
-        "Founder and director",
-        (
-            "I spent time in a young offender institution at seventeen. Black children are "
-            "still far more likely to be held in custody. I want the board to publish and act "
-            "on its own figures on disparity.",
-            "Our community interest company runs a youth advisory group; I would also hold "
-            "open sessions twice a year for any family that wants to come.",
-        ),
-        (
-            "Custody at seventeen and the long road after it. I learnt that the system "
-            "remembers your worst day far longer than you do.",
-            "I have built partnerships with four grassroots groups across the city and would "
-            "share the seat's work with them.",
-            "I sit on a police scrutiny panel and chair its subgroup on use of force.",
-        ),
-    ),
-    DemoApplicant(
-        "Ellie Morgan",
-        "ellie.morgan@example.net",
-        "",
-        "Student",
-        (
-            "I am twenty and was given a youth rehabilitation order at sixteen. I am studying "
-            "social work now. I want the board to ask young people what support actually "
-            "helped, not only what went wrong.",
-            "I would use the networks at my university and an online group of care leavers I "
-            "belong to.",
-        ),
-        (
-            "A youth rehabilitation order while I was in care. I learnt how many adults can be "
-            "involved in one child's life without anyone being in charge.",
-            "Many care leavers have been through youth justice; I would make sure their voice "
-            "is heard.",
-            "I have spoken at a conference for social workers and answered their questions.",
-        ),
-    ),
+        a["name"],
+        a["email"],
+        a["organisation"],
+        a["job_title"],
+        tuple(a["answers"]),
+        tuple(a["statements"]),
+    )
+    for a in _DATA["applicants"]
 ]
-
 # Who the demo panel is; the member is connected to one applicant's organisation.
-CHAIR = ("Ruth Adeyemi", "Youth justice board")
-MEMBER = ("Sam Whitfield", "Family Links Network")
-
+CHAIR = (_DATA["chair"]["name"], _DATA["chair"]["organisation"])
+MEMBER = (_DATA["member"]["name"], _DATA["member"]["organisation"])
 # Submitted score sheets: (email of the scorer, applicant's email, scores, comment).
+_SCORERS = {"chair": DEMO_CHAIR_EMAIL, "member": DEMO_MEMBER_EMAIL}
 SHEETS = [
-    (
-        DEMO_CHAIR_EMAIL,
-        "amara.osei@example.net",
-        (4, 3, 3),
-        "Clear, specific evidence; a concrete plan for the first year.",
-    ),
-    (
-        DEMO_CHAIR_EMAIL,
-        "keisha.campbell@example.net",
-        (3, 4, 3),
-        "Strong reach into grassroots groups.",
-    ),
-    (
-        DEMO_MEMBER_EMAIL,
-        "amara.osei@example.net",
-        (3, 3, 4),
-        "Good evidence throughout.",
-    ),
+    (_SCORERS[s["scorer"]], s["applicant"], tuple(s["scores"]), s["comment"])
+    for s in _DATA["sheets"]
 ]
 
 
