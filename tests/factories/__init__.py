@@ -34,7 +34,7 @@ From a sync test, inside one that uses the `settings` fixture (it binds the data
     setup = run(make_round(stage="scoring"))
     app_id = run(add_application(setup, email="ann@example.org", name="Ann"))
     rows = run(Application.select().where(Application.round == setup.round_id))
-    write(withdraw_application, app_id, setup.applicants[0], now())
+    write(transition_round, setup.round_id, RoundStage.shortlisted, BUILDER, now())
 
 `run` runs any coroutine or Piccolo query; `write(fn, *args)` runs `await fn(*args)` in
 a write transaction and commits, as a controller does (`write(lambda: query)` for a
