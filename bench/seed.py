@@ -1,9 +1,9 @@
 """Seed a benchmark database: the demo data plus enough seats that the seat list is full.
 
 The demo (portal/demo.py) gives three seats. A real list has more, so this adds
-seats with criteria, questions and a round each, through the same domain
-functions the admin pages use, until the list shows about twenty seats: most open,
-a few opening soon, a few recently closed.
+seats with criteria, questions and a round each, through `tests.factories` (which
+go through the same domain functions the admin pages use), until the list shows
+about twenty seats: most open, a few opening soon, a few recently closed.
 """
 
 from __future__ import annotations
@@ -19,14 +19,11 @@ from piccolo.engine.sqlite import SQLiteEngine
 from portal import db
 from portal.demo import RACIAL_EQUITY, load_demo
 from portal.domain.audit import Actor
-from portal.domain.rounds.entry import RoundInput
-from portal.domain.rounds.times import create_round
-from portal.domain.seats import editing as seats
-from portal.domain.seats.editing import SeatInput
-from portal.domain.seats.parts import CriterionInput, QuestionInput
+from portal.domain.seats.editing import slugify
 from portal.domain.timerules import utcnow
 from portal.settings import Settings
 from portal.tables import User
+from tests.factories import make_seat
 
 DEMO_SLUG = RACIAL_EQUITY["slug"]
 
@@ -123,61 +120,55 @@ EXTRA_SEATS = [
 PHASES = ["open"] * 11 + ["upcoming"] * 3 + ["closed"] * 3
 
 
-def _seat_input(i: int, title: str, represents: str, location: str) -> SeatInput:
-    return SeatInput(
-        title=title,
-        slug=f"{seats.slugify(title)[:100]}-{i}",
-        summary=f"A leader from the sector to represent {represents.lower()}, bringing their experience to the group's advice.",
-        description=(
+CRITERIA = [
+    (
+        "Connection to the people represented",
+        "How you and your organisation are connected to them.",
+        3,
+    ),
+    ("Expertise", "Service delivery, policy, advocacy or research in this field.", 2),
+    ("Representing others", "How you will gather and bring the views of other organisations.", 1),
+]
+
+
+def _seat_text(i: int, title: str, represents: str, location: str) -> dict[str, str]:
+    return {
+        "title": title,
+        "slug": f"{slugify(title)[:100]}-{i}",
+        "summary": f"A leader from the sector to represent {represents.lower()}, bringing their experience to the group's advice.",
+        "description": (
             f"The group advises on national and local policy. This seat makes sure the voice of {represents.lower()} "
             "is heard when the group forms its advice, and links the group with organisations across the country.\n\n"
             "The seat is for two years. You will attend quarterly meetings, review papers and lead one piece of work a year."
         ),
-        eligibility="You lead, or hold a senior role in, a voluntary or community organisation in this field.",
-        represents=represents,
-        time_commitment="About one day a month, including four meetings a year.",
-        remuneration="£200 a day for your organisation; travel and care expenses paid.",
-        location=location,
-        how_to_apply="Apply online before the closing time: answer the questions and give a statement against each criterion.",
-    )
+        "eligibility": "You lead, or hold a senior role in, a voluntary or community organisation in this field.",
+        "represents": represents,
+        "time_commitment": "About one day a month, including four meetings a year.",
+        "remuneration": "£200 a day for your organisation; travel and care expenses paid.",
+        "location": location,
+        "how_to_apply": "Apply online before the closing time: answer the questions and give a statement against each criterion.",
+    }
 
 
 async def _add_extra_seats(actor: Actor, now: datetime) -> None:
+    day = timedelta(days=1)
     for i, ((title, represents, location), phase) in enumerate(
         zip(EXTRA_SEATS, PHASES, strict=True)
     ):
-        seat_id = await seats.create_seat(_seat_input(i, title, represents, location), actor, now)
-        for position, (name, guidance) in enumerate(
-            [
-                (
-                    "Connection to the people represented",
-                    "How you and your organisation are connected to them.",
-                ),
-                ("Expertise", "Service delivery, policy, advocacy or research in this field."),
-                (
-                    "Representing others",
-                    "How you will gather and bring the views of other organisations.",
-                ),
-            ]
-        ):
-            await seats.add_criterion(
-                seat_id,
-                CriterionInput(title=name, guidance=guidance, weight=3 - position),
-                actor,
-                now,
-            )
-        await seats.add_question(
-            seat_id, QuestionInput(prompt="Why do you want this seat?", word_limit=300), actor, now
-        )
-        await seats.set_published(seat_id, True, actor, now)
-        day = timedelta(days=1)
         if phase == "open":
             opens, closes = now - (3 + i) * day, now + (2 + i) * day
         elif phase == "upcoming":
             opens, closes = now + (5 + i) * day, now + (30 + i) * day
         else:
             opens, closes = now - (40 + i) * day, now - (1 + i) * day
-        await create_round(seat_id, RoundInput.at(opens, closes), actor, min(now, opens))
+        await make_seat(
+            **_seat_text(i, title, represents, location),
+            criteria=CRITERIA,
+            questions=[("Why do you want this seat?", 300, True)],
+            rounds=[(opens, closes)],
+            actor=actor,
+            now=now,
+        )
 
 
 async def seed(settings: Settings, now: datetime | None = None) -> None:

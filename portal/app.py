@@ -18,6 +18,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 
 from portal import db
+from portal.domain.accounts.credentials import use_cheap_hashing
 from portal.settings import PROJECT_ROOT, Settings
 from portal.web import account, admin, api, documents, health, public
 from portal.web.apply import router as apply_router
@@ -61,6 +62,8 @@ def _no_such_store(name: str) -> Store:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = (settings or Settings.from_env()).with_secret()
     settings.check()
+    if settings.env == "test":
+        use_cheap_hashing()  # the suite's own servers sign in hundreds of times
     engine = db.bind(db.engine_for(settings))
 
     from workers import context

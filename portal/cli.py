@@ -160,6 +160,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = _settings()
     _setup_logging(settings)
+    if settings.env == "test":
+        from portal.domain.accounts.credentials import use_cheap_hashing
+
+        use_cheap_hashing()  # quick password hashes for the test suite's processes
     {
         "migrate": cmd_migrate,
         "create-admin": cmd_create_admin,

@@ -1,6 +1,9 @@
 """Demo data for the embedded mode: a realistic seat with an open round, one opening
 soon and one recently closed, and (portal.demo_panel) a round in scoring with a
-panel to sign in as. Loading twice changes nothing."""
+panel to sign in as. Loading twice changes nothing.
+
+Built by `tests.factories` (installed with the portal), the builders the tests use,
+so the demo goes through the same domain rules as an admin would."""
 
 from __future__ import annotations
 
@@ -8,13 +11,11 @@ import secrets
 from datetime import datetime, time, timedelta
 
 from portal.demo_panel import DEMO_CHAIR_EMAIL, DEMO_MEMBER_EMAIL, load_panel_demo
-from portal.domain.accounts import admins as accounts
 from portal.domain.audit import Actor
-from portal.domain.rounds.entry import RoundInput
-from portal.domain.rounds.times import create_round
 from portal.domain.timerules import local_to_utc, utcnow, zone
 from portal.settings import Settings
-from portal.tables import Criterion, Question, Seat, User
+from portal.tables import Seat, User
+from tests.factories import make_admin, make_seat
 
 DEMO_ADMIN_EMAIL = "admin@example.org"
 
@@ -125,12 +126,9 @@ def _at_ten(day_offset: int, now: datetime) -> datetime:
     return local_to_utc(datetime.combine(local, time(10, 0)), "Europe/London")
 
 
-async def _seat(data: dict, published: bool, now: datetime) -> int:
-    fields = {k: v for k, v in data.items() if not k.startswith("_")}
-    rows = await Seat.insert(
-        Seat(**fields, published=published, created_at=now, updated_at=now)
-    ).returning(Seat.id)
-    return rows[0]["id"]
+def _text(data: dict) -> dict:
+    """A seat's fields without the demo's own notes (keys starting with "_")."""
+    return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
 async def load_demo(settings: Settings, now: datetime | None = None) -> bool:
@@ -140,40 +138,31 @@ async def load_demo(settings: Settings, now: datetime | None = None) -> bool:
     admin = await User.select(User.id).where(User.email == DEMO_ADMIN_EMAIL).first()
     if admin is not None:
         return await _panel_demo(settings, Actor(admin["id"], DEMO_ADMIN_EMAIL), now)
-    admin_id = await accounts.create_admin(
-        DEMO_ADMIN_EMAIL, "Demo Admin", demo_password(settings), now
-    )
+    admin_id = await make_admin(DEMO_ADMIN_EMAIL, "Demo Admin", demo_password(settings), now)
     actor = Actor(admin_id, DEMO_ADMIN_EMAIL)
     if await Seat.exists().where(Seat.slug == RACIAL_EQUITY["slug"]):
         await _panel_demo(settings, actor, now)
         return True
-    seat_id = await _seat(RACIAL_EQUITY, True, now)
-    for i, (title, guidance, weight) in enumerate(CRITERIA):
-        await Criterion.insert(
-            Criterion(seat=seat_id, position=i, title=title, guidance=guidance, weight=weight)
-        )
-    for i, (prompt, limit, required) in enumerate(QUESTIONS):
-        await Question.insert(
-            Question(seat=seat_id, position=i, prompt=prompt, word_limit=limit, required=required)
-        )
-    await create_round(seat_id, RoundInput.at(now - timedelta(days=7), _at_ten(4, now)), actor, now)
+    await make_seat(
+        **_text(RACIAL_EQUITY),
+        criteria=CRITERIA,
+        questions=QUESTIONS,
+        rounds=[(now - timedelta(days=7), _at_ten(4, now))],
+        actor=actor,
+        now=now,
+    )
     for data in OTHER_SEATS:
-        other = await _seat(data, True, now)
-        await Criterion.insert(
-            Criterion(
-                seat=other,
-                position=0,
-                title="Relevant experience",
-                guidance="Tell us what you bring.",
-                weight=1,
-            )
-        )
         if data["_round"] == "upcoming":
-            await create_round(other, RoundInput.at(_at_ten(10, now), _at_ten(31, now)), actor, now)
-        else:
-            # Entered a month ago, when it was still to close.
-            opens = now - timedelta(days=30)
-            await create_round(other, RoundInput.at(opens, _at_ten(-3, now)), actor, opens)
+            rounds = [(_at_ten(10, now), _at_ten(31, now))]
+        else:  # entered a month ago, when it was still to close
+            rounds = [(now - timedelta(days=30), _at_ten(-3, now))]
+        await make_seat(
+            **_text(data),
+            criteria=[("Relevant experience", "Tell us what you bring.", 1)],
+            rounds=rounds,
+            actor=actor,
+            now=now,
+        )
     await _panel_demo(settings, actor, now)
     return True
 

@@ -23,7 +23,7 @@ ENVIRONMENTS = ("development", "test", "production")
 SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "PORTAL_ENV": (
         "development",
-        "development, test or production; production enforces safe settings",
+        "development, test (cheapest password hashes) or production (enforces safe settings)",
     ),
     "PORTAL_DATABASE_URL": (
         "sqlite:///var/portal.sqlite3",

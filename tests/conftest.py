@@ -27,8 +27,14 @@ os.environ.setdefault(
 )
 
 from portal import db  # noqa: E402
+from portal.domain.accounts.credentials import use_cheap_hashing  # noqa: E402
 from portal.settings import Settings  # noqa: E402
 from portal.tables import ALL_TABLES  # noqa: E402
+from tests.factories import make_admin, run  # noqa: E402
+
+# The suite runs as PORTAL_ENV=test: cheap password hashes, as its apps and servers use
+# (tests/unit/test_password_hashing.py checks the production cost).
+use_cheap_hashing()
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
@@ -159,11 +165,6 @@ def client(make_client) -> TestClient:
     return make_client()
 
 
-def run(coro):
-    """Run a coroutine from a sync test (the app runs in the client's own loop)."""
-    return asyncio.run(coro)
-
-
 def form_token(client: TestClient, path: str = "/admin/sign-in") -> str:
     """The CSRF token a page's form carries."""
     page = client.get(path)
@@ -180,14 +181,6 @@ def post_form(
     return client.post(path, data={**data, "_csrf_token": token}, **kwargs)
 
 
-async def _create_admin(email: str, name: str) -> int:
-    from portal.domain.accounts.admins import create_admin
-    from portal.domain.timerules import utcnow
-
-    async with db.write_transaction():
-        return await create_admin(email, name, ADMIN_PASSWORD, utcnow())
-
-
 def sign_in(client: TestClient, email: str, password: str = ADMIN_PASSWORD):
     return post_form(
         client, "/admin/sign-in", {"email": email, "password": password}, follow_redirects=False
@@ -196,7 +189,7 @@ def sign_in(client: TestClient, email: str, password: str = ADMIN_PASSWORD):
 
 @pytest.fixture
 def admin_id(settings: Settings) -> int:
-    return run(_create_admin("ada@example.org", "Ada Admin"))
+    return run(make_admin("ada@example.org", "Ada Admin", ADMIN_PASSWORD))
 
 
 @pytest.fixture

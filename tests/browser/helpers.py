@@ -34,34 +34,24 @@ PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
 # the applicant's email): a published seat with guidance on its criteria, a required
 # question with a word limit and an optional one, open since yesterday for a few days.
 OPEN_ROUND_SEED = r"""
-import asyncio, sys
+import asyncio, sys, time
 from datetime import timedelta
-from portal import db
-from portal.settings import Settings
-from portal.domain.accounts.credentials import hash_password
-from portal.domain.timerules import utcnow
-from portal.tables import Criterion, Question, Round, Seat, User
+from tests.factories import connect, make_round, make_user
 
 async def main(password):
-    db.bind(db.engine_for(Settings.from_env()))
-    now = utcnow()
-    tag = f"{now.timestamp():.6f}".replace(".", "")
-    async with db.write_transaction():
-        seat = (await Seat.insert(Seat(
-            slug=f"phone-apply-{tag}", title="Community voice seat",
-            summary="A leader from a community-led organisation.", published=True,
-        )).returning(Seat.id))[0]["id"]
-        await Question.insert(Question(seat=seat, position=0, prompt="Why do you want this seat?", word_limit=10, required=True))
-        await Question.insert(Question(seat=seat, position=1, prompt="Anything else we should know?", word_limit=50, required=False))
-        await Criterion.insert(Criterion(seat=seat, position=0, title="Lived experience",
-            guidance="Show how your experience shapes your work.", weight=2))
-        r = (await Round.insert(Round(seat=seat, opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=4))).returning(Round.id))[0]["id"]
-        email = f"phone-{tag}@example.org"
-        await User.insert(User(email=email, name="Pat Phone", role="applicant",
-            password_hash=hash_password(password), email_verified_at=now))
-    print(r, email)
+    tag = time.time_ns()
+    setup = await make_round(
+        title="Community voice seat", slug=f"phone-apply-{tag}",
+        summary="A leader from a community-led organisation.",
+        criteria=[("Lived experience", "Show how your experience shapes your work.", 2)],
+        questions=[("Why do you want this seat?", 10, True), ("Anything else we should know?", 50, False)],
+        opens_at=-timedelta(days=1), closes_at=timedelta(days=4), grace_minutes=10,
+    )
+    email = f"phone-{tag}@example.org"
+    await make_user(email, "Pat Phone", password=password)
+    print(setup.round_id, email)
 
+connect()
 asyncio.run(main(sys.argv[1]))
 """
 

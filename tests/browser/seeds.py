@@ -3,7 +3,7 @@
 Run in a subprocess (`python -m tests.browser.seeds NAME TAG [ARGS]`, see
 helpers.seed_round), because this pytest process binds Piccolo's tables to other
 databases. Each seed prints the round id and its application ids; the tag keeps its
-slugs and email addresses unique.
+slugs and email addresses unique. Everything is built by `tests.factories`.
 """
 
 from __future__ import annotations
@@ -12,11 +12,16 @@ import asyncio
 import sys
 from datetime import timedelta
 
-from portal import db
-from portal.domain.accounts.credentials import hash_token
-from portal.settings import Settings
-from portal.tables import PanelMember, Score, ScoreSheet, User
-from tests.factories import RoundSetup, add_application, add_panel_member, make_round, now
+from tests.factories import (
+    RoundSetup,
+    add_application,
+    add_invitation,
+    add_panel_member,
+    connect,
+    make_round,
+    make_shortlisted,
+    score_application,
+)
 
 
 async def _scoring_round(slug: str, emails: str, count: int, **application) -> RoundSetup:
@@ -34,15 +39,19 @@ async def _scoring_round(slug: str, emails: str, count: int, **application) -> R
     return setup
 
 
+async def _member_and_chair(setup: RoundSetup, tag: str) -> None:
+    await add_panel_member(setup, email=f"member-{tag}@example.org", name="Mo Member")
+    await add_panel_member(
+        setup, email=f"chair-{tag}@example.org", name="Chris Chair", role="chair"
+    )
+
+
 async def scoring(tag: str) -> RoundSetup:
     """Two applications, a member and a chair, nothing scored yet."""
     setup = await _scoring_round(
         f"scoring-{tag}", f"app{{i}}-{tag}@example.org", 2, text="Answer {n} in my own words."
     )
-    await add_panel_member(setup, email=f"member-{tag}@example.org", name="Mo Member")
-    await add_panel_member(
-        setup, email=f"chair-{tag}@example.org", name="Chris Chair", role="chair"
-    )
+    await _member_and_chair(setup, tag)
     return setup
 
 
@@ -50,29 +59,21 @@ async def panel(tag: str) -> RoundSetup:
     """Two applications, a ready member and chair, one not ready (no declarations yet),
     and an invitation whose token is `token-<tag>`."""
     setup = await _scoring_round(f"panel-{tag}", f"app{{i}}-{tag}@example.org", 2)
-    await add_panel_member(setup, email=f"member-{tag}@example.org", name="Mo Member")
-    await add_panel_member(
-        setup, email=f"chair-{tag}@example.org", name="Chris Chair", role="chair"
-    )
+    await _member_and_chair(setup, tag)
     await add_panel_member(setup, email=f"new-{tag}@example.org", name="Nia New", ready=False)
-    async with db.write_transaction():
-        rows = await User.insert(
-            User(email=f"invitee-{tag}@example.org", name="Ivy Invitee", role="applicant")
-        ).returning(User.id)
-        await PanelMember.insert(
-            PanelMember(
-                round=setup.round_id,
-                user=rows[0]["id"],
-                token_hash=hash_token(f"token-{tag}"),
-                token_expires_at=now() + timedelta(days=1),
-            )
-        )
+    await add_invitation(
+        setup,
+        email=f"invitee-{tag}@example.org",
+        name="Ivy Invitee",
+        token=f"token-{tag}",
+        valid_for=timedelta(days=1),
+    )
     return setup
 
 
 async def moderation(tag: str) -> RoundSetup:
-    """Three applications scored by two members who disagree on Applicant 1's first
-    criterion (spread 3), and a chair."""
+    """Three applications scored and submitted by two members who disagree on Applicant
+    1's first criterion (spread 3), and a chair."""
     setup = await _scoring_round(f"moderation-{tag}", f"mod{{i}}-{tag}@example.org", 3)
     _, m1 = await add_panel_member(setup, email=f"mm1-{tag}@example.org", name="Mo Member")
     _, m2 = await add_panel_member(setup, email=f"mm2-{tag}@example.org", name="Max Member")
@@ -80,23 +81,14 @@ async def moderation(tag: str) -> RoundSetup:
         setup, email=f"mchair-{tag}@example.org", name="Chris Chair", role="chair"
     )
     marks = {m1: [[4, 1], [3, 3], [1, 1]], m2: [[1, 1], [3, 3], [1, 1]]}
-    async with db.write_transaction():
-        for member, rows in marks.items():
-            for app, values in zip(setup.applications, rows, strict=True):
-                sheet = await ScoreSheet.insert(
-                    ScoreSheet(member=member, application=app, submitted_at=now())
-                ).returning(ScoreSheet.id)
-                for criterion, value in zip(setup.criteria, values, strict=True):
-                    await Score.insert(
-                        Score(sheet=sheet[0]["id"], criterion=criterion, value=value)
-                    )
+    for member, rows in marks.items():
+        for app, values in zip(setup.applications, rows, strict=True):
+            await score_application(member, app, values)
     return setup
 
 
 async def outcomes(tag: str) -> list[int]:
     """A confirmed shortlist of two of three applications (see test_shortlist_pack)."""
-    from tests.web.test_shortlist_pack import make_shortlisted
-
     s = await make_shortlisted(title=f"Seat {tag}", domain=f"{tag}.example")
     return [s.setup.round_id, s.first, s.second, s.unlisted]
 
@@ -110,12 +102,11 @@ async def panel_journey(tag: str, title: str) -> RoundSetup:
         ("Cal Lewis", "Shelter"),
         ("Dee Marsh", ""),
     ]
-    t = now()
     setup = await make_round(
         title=title,
         slug=f"panel-journey-{tag}",
-        opens_at=t - timedelta(days=7),
-        closes_at=t + timedelta(days=3),
+        opens_at=-timedelta(days=7),
+        closes_at=timedelta(days=3),
     )
     for i, (name, organisation) in enumerate(people):
         await add_application(
@@ -132,11 +123,11 @@ SEEDS = {f.__name__: f for f in (scoring, panel, moderation, outcomes, panel_jou
 
 
 async def main(name: str, *args: str) -> None:
-    db.bind(db.engine_for(Settings.from_env()))
     seeded = await SEEDS[name](*args)
     ids = seeded if isinstance(seeded, list) else [seeded.round_id, *seeded.applications]
     print(*ids)
 
 
 if __name__ == "__main__":
+    connect()
     asyncio.run(main(*sys.argv[1:]))

@@ -12,33 +12,24 @@ from tests.browser.helpers import axe_check, on_live_db, sign_in
 pytestmark = pytest.mark.browser
 
 SEED = r"""
-import asyncio, hashlib
+import asyncio, time
 from datetime import timedelta
-from portal import db
-from portal.settings import Settings
-from portal.domain.applications.drafts import save_answers, save_document, start_application
-from portal.domain.applications.submission import submit_application
-from portal.domain.timerules import utcnow
-from portal.tables import Criterion, Question, Round, Seat, User
+from tests.factories import apply, connect, make_round, make_user
 
 async def main():
-    db.bind(db.engine_for(Settings.from_env()))
-    now = utcnow()
-    async with db.write_transaction():
-        seat = (await Seat.insert(Seat(slug=f"a11y-{now.timestamp()}", title="Accessibility seat", published=True)).returning(Seat.id))[0]["id"]
-        q = (await Question.insert(Question(seat=seat, position=1, prompt="Why you?", word_limit=50)).returning(Question.id))[0]["id"]
-        c = (await Criterion.insert(Criterion(seat=seat, position=1, title="Lived experience")).returning(Criterion.id))[0]["id"]
-        r = (await Round.insert(Round(seat=seat, opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=3))).returning(Round.id))[0]["id"]
-        u = (await User.insert(User(email=f"a11y-{now.timestamp()}@example.org", name="Ama Applicant", role="applicant", organisation="Equity Network", adjustments="Large print")).returning(User.id))[0]["id"]
-    async with db.write_transaction():
-        a = await start_application(u, r, utcnow())
-        await save_answers(a, u, {q: "Because"}, {c: "Years of it"}, utcnow())
-        cv = b"%PDF-1.7\n" + b"x" * 50
-        await save_document(a, u, kind="cv", filename="cv.pdf", content_type="application/pdf", data=cv, sha256=hashlib.sha256(cv).hexdigest(), now=utcnow())
-    async with db.write_transaction():
-        await submit_application(a, u)
-    print(r, a)
+    tag = time.time_ns()
+    setup = await make_round(
+        title="Accessibility seat", slug=f"a11y-{tag}",
+        criteria=[("Lived experience", "", 1)], questions=[("Why you?", 50, True)],
+        opens_at=-timedelta(days=1), closes_at=timedelta(days=3), grace_minutes=10,
+    )
+    user = await make_user(f"a11y-{tag}@example.org", "Ama Applicant", password=None,
+        verified=False, organisation="Equity Network", adjustments="Large print")
+    application = await apply(setup, user, answers=["Because"], statements=["Years of it"],
+        cv=b"%PDF-1.7\n" + b"x" * 50)
+    print(setup.round_id, application)
 
+connect()
 asyncio.run(main())
 """
 

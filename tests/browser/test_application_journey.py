@@ -40,19 +40,15 @@ ZONE = "Europe/London"  # the seeded round's zone (the Round default)
 # Close the round the way time would: its closing time in the past and no grace left,
 # so the next write is decided late by the same rule the server applies.
 CLOSE = r"""
-import asyncio, sys
+import sys
 from datetime import datetime
-from portal import db
-from portal.settings import Settings
 from portal.tables import Round
+from tests.factories import connect, write
 
-async def main(round_id, closes_at):
-    db.bind(db.engine_for(Settings.from_env()))
-    async with db.write_transaction():
-        await Round.update({Round.closes_at: datetime.fromisoformat(closes_at),
-                            Round.grace_minutes: 0}).where(Round.id == int(round_id))
-
-asyncio.run(main(sys.argv[1], sys.argv[2]))
+connect()
+closes_at, round_id = datetime.fromisoformat(sys.argv[2]), int(sys.argv[1])
+write(lambda: Round.update({Round.closes_at: closes_at, Round.grace_minutes: 0}).where(
+    Round.id == round_id))
 """
 
 

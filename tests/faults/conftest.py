@@ -41,8 +41,10 @@ from pathlib import Path
 import pytest
 
 from portal import db
+from portal.domain.accounts.credentials import hash_password
 from portal.settings import PROJECT_ROOT, Settings
-from tests.conftest import PG_URL, _create_pg_database, run
+from tests.conftest import PG_URL, _create_pg_database
+from tests.factories import RoundSetup, make_round, run, set_reminders, write
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 BIN = Path(sys.executable).parent
@@ -486,30 +488,13 @@ def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-async def _query(query):
-    return await query
-
-
-def fetch(query):
-    return run(_query(query))
-
-
-async def _in_write(query):
-    async with db.write_transaction():
-        return await query
-
-
-def write(query):
-    return run(_in_write(query))
-
-
 def outbox_counts(kind: str | None = None) -> Counter:
     from portal.tables import OutboxMessage
 
     query = OutboxMessage.select(OutboxMessage.status)
     if kind:
         query = query.where(OutboxMessage.kind == kind)
-    return Counter(r["status"] for r in fetch(query))
+    return Counter(r["status"] for r in run(query))
 
 
 def insert_mails(n: int, prefix: str) -> list[int]:
@@ -530,8 +515,8 @@ def insert_mails(n: int, prefix: str) -> list[int]:
         )
         for i in range(n)
     ]
-    write(OutboxMessage.insert(*rows))
-    found = fetch(
+    write(lambda: OutboxMessage.insert(*rows))
+    found = run(
         OutboxMessage.select(OutboxMessage.id)
         .where(OutboxMessage.dedupe_key.like(f"{prefix}:%"))
         .order_by(OutboxMessage.id)
@@ -547,15 +532,9 @@ class Applicant:
     application_id: int
 
 
-# A cheap argon2 hash: the web app verifies with the parameters stored in the hash, so
-# signing in 100 applicants costs milliseconds instead of seconds (no rehash on sign-in).
+# Hashed at the test suite's cheap argon2 cost (tests/conftest.py); the web processes
+# verify with the parameters stored in the hash, so 100 sign-ins cost milliseconds.
 PASSWORD = "fault tests applicant password"
-
-
-def cheap_hash(password: str = PASSWORD) -> str:
-    from argon2 import PasswordHasher
-
-    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(password)
 
 
 def seed_drafts(
@@ -567,96 +546,76 @@ def seed_drafts(
     prefix: str = "applicant",
 ) -> tuple[int, list[Applicant]]:
     """A published seat with one question and one criterion, a round closing at
-    `closes_at`, and n verified applicants with drafts; `complete`: answered, with a
-    CV, ready to submit. Bulk inserts: the domain's one-by-one path is too slow here."""
-    from portal.tables import (
-        Answer,
-        Application,
-        Criterion,
-        Document,
-        Question,
-        Round,
-        Seat,
-        Statement,
-        User,
+    `closes_at` (no closed-round notice), and n verified applicants with drafts;
+    `complete`: answered, with a CV, ready to submit. The seat and round come from the
+    factories; the applicants are bulk inserts, as the one-by-one path is too slow here."""
+    setup = run(
+        make_round(
+            title="Fault seat",
+            criteria=[("Lived experience", "", 1)],
+            questions=[("Why you?", 300, True)],
+            opens_at=now() - timedelta(days=14),
+            closes_at=closes_at,
+        )
     )
+    run(set_reminders(setup.round_id, hours=reminder_hours, closed_notice=False))
+    emails = [f"{prefix}{i:05d}@example.org" for i in range(n)]
+    users, apps = run(_bulk_drafts(setup, emails, prefix, complete))
+    applicants = [Applicant(i, e, users[e], apps[users[e]]) for i, e in enumerate(emails)]
+    return setup.round_id, applicants
+
+
+async def _bulk_drafts(
+    setup: RoundSetup, emails: list[str], prefix: str, complete: bool
+) -> tuple[dict[str, int], dict[int, int]]:
+    from portal.tables import Answer, Application, Document, Statement, User
 
     t = now()
-    password_hash = cheap_hash()
-    seat = write(
-        Seat.insert(
-            Seat(slug=f"fault-seat-{secrets.token_hex(4)}", title="Fault seat", published=True)
-        ).returning(Seat.id)
-    )[0]["id"]
-    question = write(
-        Question.insert(Question(seat=seat, position=1, prompt="Why you?")).returning(Question.id)
-    )[0]["id"]
-    criterion = write(
-        Criterion.insert(Criterion(seat=seat, position=1, title="Lived experience")).returning(
-            Criterion.id
-        )
-    )[0]["id"]
-    round_id = write(
-        Round.insert(
-            Round(
-                seat=seat,
-                opens_at=t - timedelta(days=14),
-                closes_at=closes_at,
-                grace_minutes=0,
-                reminder_hours=reminder_hours,
-                closed_notice=False,
-            )
-        ).returning(Round.id)
-    )[0]["id"]
-    emails = [f"{prefix}{i:05d}@example.org" for i in range(n)]
-    for chunk in _chunks(emails, 500):
-        write(
-            User.insert(
+    hashed = hash_password(PASSWORD)
+    async with db.write_transaction():
+        for chunk in _chunks(emails, 500):
+            await User.insert(
                 *[
                     User(
                         email=e,
                         name=f"Applicant {e[len(prefix) : len(prefix) + 5]}",
                         role="applicant",
-                        password_hash=password_hash,
+                        password_hash=hashed,
                         email_verified_at=t,
                     )
                     for e in chunk
                 ]
             )
-        )
-    users = {
-        r["email"]: r["id"]
-        for r in fetch(User.select(User.id, User.email).where(User.email.is_in(emails)))
-    }
-    for chunk in _chunks(emails, 500):
-        write(
-            Application.insert(
-                *[Application(applicant=users[e], round=round_id, status="draft") for e in chunk]
+        users = {
+            r["email"]: r["id"]
+            for r in await User.select(User.id, User.email).where(User.email.is_in(emails))
+        }
+        for chunk in _chunks(emails, 500):
+            await Application.insert(
+                *[
+                    Application(applicant=users[e], round=setup.round_id, status="draft")
+                    for e in chunk
+                ]
             )
-        )
-    apps = {
-        r["applicant"]: r["id"]
-        for r in fetch(
-            Application.select(Application.id, Application.applicant).where(
-                Application.round == round_id
+        apps = {
+            r["applicant"]: r["id"]
+            for r in await Application.select(Application.id, Application.applicant).where(
+                Application.round == setup.round_id
             )
-        )
-    }
-    if complete:
-        cv = b"%PDF-1.7\n" + b"x" * 100
-        for chunk in _chunks(list(apps.values()), 300):
-            write(
-                Answer.insert(
-                    *[Answer(application=a, question=question, text="Me.") for a in chunk]
+        }
+        if complete:
+            cv = b"%PDF-1.7\n" + b"x" * 100
+            for chunk in _chunks(list(apps.values()), 300):
+                await Answer.insert(
+                    *[Answer(application=a, question=setup.questions[0], text="Me.") for a in chunk]
                 )
-            )
-            write(
-                Statement.insert(
-                    *[Statement(application=a, criterion=criterion, text="Years.") for a in chunk]
+                await Statement.insert(
+                    *[
+                        Statement(application=a, criterion=setup.criteria[0], text="Years.")
+                        for a in chunk
+                    ]
                 )
-            )
-            write(
-                Document.insert(
+                await Document.insert(
                     *[
                         Document(
                             application=a,
@@ -671,9 +630,7 @@ def seed_drafts(
                         for a in chunk
                     ]
                 )
-            )
-    applicants = [Applicant(i, e, users[e], apps[users[e]]) for i, e in enumerate(emails)]
-    return round_id, applicants
+    return users, apps
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -823,7 +780,7 @@ def all_receipts_sent_once(
 def submitted_application_ids(round_id: int) -> set[int]:
     from portal.tables import Application, Submission
 
-    rows = fetch(
+    rows = run(
         Submission.select(Submission.application).where(
             Submission.application.is_in(
                 Application.select(Application.id).where(Application.round == round_id)

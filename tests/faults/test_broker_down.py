@@ -13,10 +13,10 @@ import time
 import pytest
 
 from portal.tables import OutboxMessage
+from tests.factories import run
 from tests.faults.conftest import (
     all_receipts_sent_once,
     bounded,
-    fetch,
     note,
     outbox_counts,
     ready_to_submit,
@@ -55,6 +55,4 @@ def test_submissions_while_the_broker_is_down_are_accepted_and_receipted_after(
 
 
 def _fetch_attempts():
-    return fetch(
-        OutboxMessage.select(OutboxMessage.attempts).where(OutboxMessage.kind == "receipt")
-    )
+    return run(OutboxMessage.select(OutboxMessage.attempts).where(OutboxMessage.kind == "receipt"))

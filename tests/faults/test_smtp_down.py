@@ -9,8 +9,9 @@ from litestar.testing import TestClient
 
 from portal.mail.smtp import message_id_for
 from portal.tables import OutboxMessage
-from tests.conftest import _create_admin, run, sign_in
-from tests.faults.conftest import fetch, insert_mails, now, outbox_counts, wait_until, write
+from tests.conftest import ADMIN_PASSWORD, sign_in
+from tests.factories import make_admin, run, write
+from tests.faults.conftest import insert_mails, now, outbox_counts, wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -18,7 +19,7 @@ REFUSAL = "550 5.7.1 Fault test: this mailbox refuses all mail"
 
 
 def _rows(prefix: str) -> list[dict]:
-    return fetch(OutboxMessage.select().where(OutboxMessage.dedupe_key.like(f"{prefix}:%")))
+    return run(OutboxMessage.select().where(OutboxMessage.dedupe_key.like(f"{prefix}:%")))
 
 
 def test_mail_waits_while_smtp_is_down_and_goes_when_it_is_back(stack):
@@ -42,9 +43,9 @@ def test_mail_waits_while_smtp_is_down_and_goes_when_it_is_back(stack):
     stack.smtp.start()  # back, on the same port
     # The backoff runs out (done by hand: 30 s is longer than this test should take).
     write(
-        OutboxMessage.update({OutboxMessage.next_attempt_at: now() - timedelta(seconds=1)}).where(
-            OutboxMessage.id.is_in(ids)
-        )
+        lambda: OutboxMessage.update(
+            {OutboxMessage.next_attempt_at: now() - timedelta(seconds=1)}
+        ).where(OutboxMessage.id.is_in(ids))
     )
     wait_until(lambda: outbox_counts().get("sent", 0) == 5, 30, stack.diagnose)
     assert stack.smtp.message_ids() == {message_id_for(f"outage:{i}"): 1 for i in range(5)}
@@ -61,7 +62,7 @@ def test_a_permanent_refusal_is_marked_failed_and_shown_to_admins(stack):
     assert row["attempts"] == 1  # a 5xx is not retried
     assert REFUSAL in row["last_error"]
 
-    run(_create_admin("ada@example.org", "Ada Admin"))
+    run(make_admin("ada@example.org", "Ada Admin", ADMIN_PASSWORD))
     from portal.app import create_app
 
     with TestClient(create_app(stack.settings), base_url="http://portal.test") as client:

@@ -15,7 +15,8 @@ from datetime import timedelta
 import pytest
 
 from portal.tables import Reminder
-from tests.faults.conftest import fetch, note, now, outbox_counts, seed_drafts, wait_until
+from tests.factories import run
+from tests.faults.conftest import note, now, outbox_counts, seed_drafts, wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -38,7 +39,7 @@ def test_two_schedulers_send_each_reminder_once(stack, request):
     wait_until(lambda: len(stack.smtp.received) >= DRAFTS, 60, stack.diagnose)
     time.sleep(4)  # several more ticks of both schedulers: nothing else may arrive
 
-    reminders = fetch(
+    reminders = run(
         Reminder.select(Reminder.kind, Reminder.recipient, Reminder.offset_minutes).where(
             Reminder.round == round_id
         )

@@ -10,7 +10,8 @@ import pytest
 
 from portal.mail.smtp import message_id_for
 from portal.tables import OutboxMessage
-from tests.faults.conftest import fetch, insert_mails, note, now, outbox_counts, wait_until, write
+from tests.factories import run, write
+from tests.faults.conftest import insert_mails, note, now, outbox_counts, wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -41,7 +42,7 @@ def test_a_killed_worker_loses_nothing_and_repeats_only_what_smtp_had_accepted(s
     first.popen.wait(timeout=10)
     time.sleep(0.3)  # a DATA already in its 50 ms wait still gets its 250 recorded
     accepted_before = set(stack.smtp.message_ids())
-    rows = fetch(
+    rows = run(
         OutboxMessage.select(OutboxMessage.id, OutboxMessage.dedupe_key, OutboxMessage.status)
     )
     sending = {r["id"]: r["dedupe_key"] for r in rows if r["status"] == "sending"}
@@ -56,9 +57,9 @@ def test_a_killed_worker_loses_nothing_and_repeats_only_what_smtp_had_accepted(s
 
     # The lease of the killed worker's rows runs out (5 minutes, done by hand here).
     write(
-        OutboxMessage.update({OutboxMessage.claimed_at: now() - timedelta(minutes=6)}).where(
-            OutboxMessage.id.is_in(list(sending) or [0])
-        )
+        lambda: OutboxMessage.update(
+            {OutboxMessage.claimed_at: now() - timedelta(minutes=6)}
+        ).where(OutboxMessage.id.is_in(list(sending) or [0]))
     )
     # The sweep re-drives what the dead worker had taken from the queue.
     stack.wait_ready(stack.worker("worker-2", wait=False), stack.scheduler(wait=False))

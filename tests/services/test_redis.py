@@ -13,12 +13,12 @@ import pytest
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO
 
-from portal import db
 from portal.domain.outbox.messages import Mail, enqueue_mail
 from portal.domain.timerules import utcnow
 from portal.settings import Settings
 from portal.tables import OutboxMessage
 from tests.conftest import form_token, post_form, sign_in
+from tests.factories import write
 
 pytestmark = pytest.mark.services
 
@@ -98,20 +98,19 @@ def test_redis_broker_delivers_an_outbox_message_through_a_real_worker(
     )
     context.configure(settings)
 
-    async def write() -> int | None:
-        async with db.write_transaction():
-            return await enqueue_mail(
-                Mail(
-                    kind="test",
-                    dedupe_key=f"redis-broker-test-{uuid.uuid4().hex}",
-                    recipient="grace@example.org",
-                    subject="Through Redis",
-                    body_text="Delivered by a real Dramatiq worker.",
-                ),
-                utcnow(),
-            )
+    async def enqueue() -> int | None:
+        return await enqueue_mail(
+            Mail(
+                kind="test",
+                dedupe_key=f"redis-broker-test-{uuid.uuid4().hex}",
+                recipient="grace@example.org",
+                subject="Through Redis",
+                body_text="Delivered by a real Dramatiq worker.",
+            ),
+            utcnow(),
+        )
 
-    message_id = asyncio.run(write())
+    message_id = write(enqueue)
     assert message_id is not None
     actor.send(message_id)  # after the commit, as the controllers do
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal import db
 from portal.domain.accounts.applicants import (
     ProfileChange,
     ensure_adjustments,
@@ -33,7 +32,7 @@ from portal.domain.accounts.links import (
 from portal.domain.errors import DomainError, NotFound, ValidationErrors
 from portal.domain.outbox.messages import Mail
 from portal.tables import AccountToken, OutboxMessage, User
-from tests.conftest import run
+from tests.factories import run, write
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 NONCE = "n" * 43
@@ -52,14 +51,6 @@ def compose(message: AccountMessage) -> Mail:
         subject=message.kind,
         body_text=message.token or "",
     )
-
-
-def write(coro_fn):
-    async def go():
-        async with db.write_transaction():
-            return await coro_fn()
-
-    return run(go())
 
 
 @pytest.fixture(autouse=True)

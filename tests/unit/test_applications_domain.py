@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal import db
 from portal.domain.applications.drafts import (
     save_answers,
     save_document,
@@ -33,114 +32,56 @@ from portal.tables import (
     Answer,
     Application,
     AuditEvent,
-    Criterion,
     DeadlineExtension,
     OutboxMessage,
-    Question,
     Round,
     Seat,
     Submission,
-    User,
 )
-from tests.conftest import run as run_coroutine
+from tests.factories import (
+    SHORT_FORM,
+    RoundSetup,
+    in_write_transaction,
+    make_round,
+    make_user,
+    run,
+    write,
+)
 
 CV = b"%PDF-1.7\n" + b"x" * 100
 CV_SHA = hashlib.sha256(CV).hexdigest()
-
-
-def run(awaitable):
-    """`tests.conftest.run` for coroutines and Piccolo queries alike (queries are awaitables)."""
-
-    async def wait():
-        return await awaitable
-
-    return run_coroutine(wait())
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _tx(fn, *args, **kwargs):
-    async with db.write_transaction():
-        return await fn(*args, **kwargs)
-
-
-def write(fn, *args, **kwargs):
-    return run(_tx(fn, *args, **kwargs))
-
-
-async def _make_user(email: str) -> int:
-    rows = await User.insert(
-        User(email=email, name=email.split("@")[0], role="applicant")
-    ).returning(User.id)
-    return rows[0]["id"]
-
-
-async def _make_round(
-    *,
-    opens: timedelta,
-    closes: timedelta,
-    grace: int = 10,
-    published: bool = True,
-    closes_at: datetime | None = None,
-) -> dict:
-    t = now()
-    seat = (
-        await Seat.insert(
-            Seat(slug=f"seat-{t.timestamp()}", title="Racial equity lead", published=published)
-        ).returning(Seat.id)
-    )[0]["id"]
-    q1 = (
-        await Question.insert(
-            Question(seat=seat, position=1, prompt="Why you?", word_limit=5, required=True)
-        ).returning(Question.id)
-    )[0]["id"]
-    q2 = (
-        await Question.insert(
-            Question(seat=seat, position=2, prompt="Anything else?", word_limit=50, required=False)
-        ).returning(Question.id)
-    )[0]["id"]
-    crit = (
-        await Criterion.insert(
-            Criterion(seat=seat, position=1, title="Lived experience")
-        ).returning(Criterion.id)
-    )[0]["id"]
-    round_id = (
-        await Round.insert(
-            Round(
-                seat=seat,
-                opens_at=t + opens,
-                closes_at=closes_at or (t + closes),
-                grace_minutes=grace,
-            )
-        ).returning(Round.id)
-    )[0]["id"]
-    return {"seat": seat, "round": round_id, "q1": q1, "q2": q2, "criterion": crit}
-
-
 @pytest.fixture
-def open_round(settings) -> dict:
-    return run(_make_round(opens=-timedelta(days=1), closes=timedelta(days=1)))
+def open_round(settings) -> RoundSetup:
+    return run(
+        make_round(
+            **SHORT_FORM, opens_at=-timedelta(days=1), closes_at=timedelta(days=1), grace_minutes=10
+        )
+    )
 
 
 @pytest.fixture
 def alice(settings) -> int:
-    return run(_make_user("alice@example.org"))
+    return run(make_user("alice@example.org", "alice", password=None, verified=False))
 
 
 @pytest.fixture
 def bob(settings) -> int:
-    return run(_make_user("bob@example.org"))
+    return run(make_user("bob@example.org", "bob", password=None, verified=False))
 
 
-def _complete(app_id: int, user_id: int, parts: dict, answer: str = "Because I care") -> None:
+def _complete(app_id: int, user_id: int, parts: RoundSetup, answer: str = "Because I care") -> None:
     write(
         save_answers,
         app_id,
         user_id,
-        {parts["q1"]: answer},
-        {parts["criterion"]: "Twenty years."},
+        {parts.questions[0]: answer},
+        {parts.criteria[0]: "Twenty years."},
         now(),
     )
     write(
@@ -183,9 +124,9 @@ def test_count_words_counts_whitespace_separated_tokens(text, words):
 
 
 def test_start_application_twice_returns_the_same_draft(open_round, alice):
-    first = write(start_application, alice, open_round["round"], now())
+    first = write(start_application, alice, open_round.round_id, now())
 
-    second = write(start_application, alice, open_round["round"], now())
+    second = write(start_application, alice, open_round.round_id, now())
 
     assert first == second
     assert run(_count(Application, Application.applicant == alice)) == 1
@@ -198,7 +139,10 @@ def test_start_application_twice_returns_the_same_draft(open_round, alice):
 def test_start_application_concurrent_starts_make_one_row(open_round, alice):
     async def go():
         return await asyncio.gather(
-            *[_tx(start_application, alice, open_round["round"], now()) for _ in range(10)]
+            *[
+                in_write_transaction(start_application, alice, open_round.round_id, now())
+                for _ in range(10)
+            ]
         )
 
     ids = run(go())
@@ -208,10 +152,18 @@ def test_start_application_concurrent_starts_make_one_row(open_round, alice):
 
 
 def test_start_application_on_unpublished_seat_is_not_found(settings, alice):
-    parts = run(_make_round(opens=-timedelta(days=1), closes=timedelta(days=1), published=False))
+    parts = run(
+        make_round(
+            **SHORT_FORM,
+            opens_at=-timedelta(days=1),
+            closes_at=timedelta(days=1),
+            published=False,
+            grace_minutes=10,
+        )
+    )
 
     with pytest.raises(NotFound):
-        write(start_application, alice, parts["round"], now())
+        write(start_application, alice, parts.round_id, now())
 
 
 def test_start_application_on_unknown_round_is_not_found(settings, alice):
@@ -221,25 +173,43 @@ def test_start_application_on_unknown_round_is_not_found(settings, alice):
 
 
 def test_start_application_before_opening_is_refused(settings, alice):
-    parts = run(_make_round(opens=timedelta(days=1), closes=timedelta(days=2)))
+    parts = run(
+        make_round(
+            **SHORT_FORM, opens_at=timedelta(days=1), closes_at=timedelta(days=2), grace_minutes=10
+        )
+    )
 
     with pytest.raises(DomainError, match="not open for applications yet"):
-        write(start_application, alice, parts["round"], now())
+        write(start_application, alice, parts.round_id, now())
 
 
 def test_start_application_after_closing_states_closing_time(settings, alice):
-    parts = run(_make_round(opens=-timedelta(days=2), closes=-timedelta(hours=1), grace=0))
+    parts = run(
+        make_round(
+            **SHORT_FORM,
+            opens_at=-timedelta(days=2),
+            closes_at=-timedelta(hours=1),
+            grace_minutes=0,
+        )
+    )
 
     with pytest.raises(DeadlinePassed, match=r"This round closed at .*\(UK time\)"):
-        write(start_application, alice, parts["round"], now())
+        write(start_application, alice, parts.round_id, now())
 
 
 def test_start_application_after_closing_with_own_extension_is_allowed(settings, alice, bob):
-    parts = run(_make_round(opens=-timedelta(days=2), closes=-timedelta(hours=1), grace=0))
+    parts = run(
+        make_round(
+            **SHORT_FORM,
+            opens_at=-timedelta(days=2),
+            closes_at=-timedelta(hours=1),
+            grace_minutes=0,
+        )
+    )
     run(
         DeadlineExtension.insert(
             DeadlineExtension(
-                round=parts["round"],
+                round=parts.round_id,
                 applicant=alice,
                 previous_closes_at=now() - timedelta(hours=1),
                 closes_at=now() + timedelta(days=1),
@@ -248,53 +218,53 @@ def test_start_application_after_closing_with_own_extension_is_allowed(settings,
         )
     )
 
-    app_id = write(start_application, alice, parts["round"], now())
+    app_id = write(start_application, alice, parts.round_id, now())
 
     assert app_id
     with pytest.raises(DeadlinePassed):
-        write(start_application, bob, parts["round"], now())
+        write(start_application, bob, parts.round_id, now())
 
 
 # ---- Saving ----------------------------------------------------------------------
 
 
 def test_save_answers_saves_and_replaces_text(open_round, alice):
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
 
-    write(save_answers, app_id, alice, {open_round["q1"]: "First try"}, {}, now())
+    write(save_answers, app_id, alice, {open_round.questions[0]: "First try"}, {}, now())
     write(
         save_answers,
         app_id,
         alice,
-        {open_round["q1"]: "  Second\r\ntry  "},
-        {open_round["criterion"]: "Yes"},
+        {open_round.questions[0]: "  Second\r\ntry  "},
+        {open_round.criteria[0]: "Yes"},
         now(),
     )
 
     view = run(load_application(app_id, alice))
-    assert view.answers == {open_round["q1"]: "Second\ntry"}
-    assert view.statements == {open_round["criterion"]: "Yes"}
+    assert view.answers == {open_round.questions[0]: "Second\ntry"}
+    assert view.statements == {open_round.criteria[0]: "Yes"}
     assert run(_count(Answer, Answer.application == app_id)) == 1
 
 
 def test_save_answers_over_word_limit_is_refused_and_keeps_saved_text(open_round, alice):
-    app_id = write(start_application, alice, open_round["round"], now())
-    write(save_answers, app_id, alice, {open_round["q1"]: "Kept answer"}, {}, now())
+    app_id = write(start_application, alice, open_round.round_id, now())
+    write(save_answers, app_id, alice, {open_round.questions[0]: "Kept answer"}, {}, now())
 
     with pytest.raises(ValidationErrors) as caught:
         write(
             save_answers,
             app_id,
             alice,
-            {open_round["q1"]: "one two three four five six"},
+            {open_round.questions[0]: "one two three four five six"},
             {},
             now(),
         )
 
     assert caught.value.errors == {
-        f"question_{open_round['q1']}": "Your answer to question 1 has 6 words; the limit is 5."
+        f"question_{open_round.questions[0]}": "Your answer to question 1 has 6 words; the limit is 5."
     }
-    assert run(load_application(app_id, alice)).answers[open_round["q1"]] == "Kept answer"
+    assert run(load_application(app_id, alice)).answers[open_round.questions[0]] == "Kept answer"
 
 
 @pytest.mark.parametrize(
@@ -308,38 +278,49 @@ def test_save_answers_over_word_limit_is_refused_and_keeps_saved_text(open_round
 def test_save_answers_refuses_hostile_text_and_keeps_saved_text(
     open_round, alice, hostile, message
 ):
-    app_id = write(start_application, alice, open_round["round"], now())
-    write(save_answers, app_id, alice, {}, {open_round["criterion"]: "Kept statement"}, now())
+    app_id = write(start_application, alice, open_round.round_id, now())
+    write(save_answers, app_id, alice, {}, {open_round.criteria[0]: "Kept statement"}, now())
 
     with pytest.raises(ValidationErrors, match=message):
-        write(save_answers, app_id, alice, {}, {open_round["criterion"]: hostile}, now())
+        write(save_answers, app_id, alice, {}, {open_round.criteria[0]: hostile}, now())
 
     assert (
-        run(load_application(app_id, alice)).statements[open_round["criterion"]] == "Kept statement"
+        run(load_application(app_id, alice)).statements[open_round.criteria[0]] == "Kept statement"
     )
 
 
 def test_save_answers_keeps_markup_as_text(open_round, alice):
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
 
-    write(save_answers, app_id, alice, {open_round["q1"]: "<script>alert(1)</script>"}, {}, now())
+    write(
+        save_answers,
+        app_id,
+        alice,
+        {open_round.questions[0]: "<script>alert(1)</script>"},
+        {},
+        now(),
+    )
 
     assert (
-        run(load_application(app_id, alice)).answers[open_round["q1"]]
+        run(load_application(app_id, alice)).answers[open_round.questions[0]]
         == "<script>alert(1)</script>"
     )
 
 
 def test_save_answers_for_another_seats_question_is_refused(open_round, alice, settings):
-    other = run(_make_round(opens=-timedelta(days=1), closes=timedelta(days=1)))
-    app_id = write(start_application, alice, open_round["round"], now())
+    other = run(
+        make_round(
+            **SHORT_FORM, opens_at=-timedelta(days=1), closes_at=timedelta(days=1), grace_minutes=10
+        )
+    )
+    app_id = write(start_application, alice, open_round.round_id, now())
 
     with pytest.raises(DomainError, match="not part of this application"):
-        write(save_answers, app_id, alice, {other["q1"]: "Sneaky"}, {}, now())
+        write(save_answers, app_id, alice, {other.questions[0]: "Sneaky"}, {}, now())
 
 
 def test_missing_parts_lists_what_is_left_then_nothing(open_round, alice):
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
 
     before = missing_parts(run(load_application(app_id, alice)))
     _complete(app_id, alice, open_round)
@@ -357,12 +338,12 @@ def test_missing_parts_lists_what_is_left_then_nothing(open_round, alice):
 
 
 def test_another_applicants_application_is_not_found_everywhere(open_round, alice, bob):
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
     _complete(app_id, alice, open_round)
 
     attempts = [
         lambda: run(load_application(app_id, bob)),
-        lambda: write(save_answers, app_id, bob, {open_round["q1"]: "Hijack"}, {}, now()),
+        lambda: write(save_answers, app_id, bob, {open_round.questions[0]: "Hijack"}, {}, now()),
         lambda: write(
             save_document,
             app_id,
@@ -381,7 +362,7 @@ def test_another_applicants_application_is_not_found_everywhere(open_round, alic
         with pytest.raises(NotFound, match="There is no such application."):
             attempt()
 
-    assert run(load_application(app_id, alice)).answers[open_round["q1"]] == "Because I care"
+    assert run(load_application(app_id, alice)).answers[open_round.questions[0]] == "Because I care"
     assert run(Application.select().where(Application.id == app_id).first())["status"] == "draft"
 
 
@@ -389,7 +370,7 @@ def test_another_applicants_application_is_not_found_everywhere(open_round, alic
 
 
 def test_submit_with_missing_parts_is_refused(open_round, alice):
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
 
     with pytest.raises(DomainError, match="not complete yet: Answer question 1."):
         write(submit_application, app_id, alice)
@@ -398,7 +379,7 @@ def test_submit_with_missing_parts_is_refused(open_round, alice):
 
 
 def test_submit_gives_a_receipt_read_from_the_database_clock(open_round, alice):
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
     _complete(app_id, alice, open_round)
     before = now() - timedelta(seconds=2)
 
@@ -419,7 +400,7 @@ def test_submit_gives_a_receipt_read_from_the_database_clock(open_round, alice):
 
 
 def test_submit_twice_unchanged_returns_the_same_receipt(open_round, alice):
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
     _complete(app_id, alice, open_round)
     first = write(submit_application, app_id, alice)
 
@@ -436,10 +417,10 @@ def test_submit_twice_unchanged_returns_the_same_receipt(open_round, alice):
 
 
 def test_resubmit_after_edit_makes_a_new_version_and_keeps_the_old(open_round, alice):
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
     _complete(app_id, alice, open_round)
     first = write(submit_application, app_id, alice)
-    write(save_answers, app_id, alice, {open_round["q1"]: "Better answer now"}, {}, now())
+    write(save_answers, app_id, alice, {open_round.questions[0]: "Better answer now"}, {}, now())
     assert has_unsubmitted_changes(run(load_application(app_id, alice)))
 
     second = write(submit_application, app_id, alice)
@@ -457,7 +438,7 @@ def test_resubmit_after_edit_makes_a_new_version_and_keeps_the_old(open_round, a
 
 
 def test_submit_queues_the_receipt_mail_once(open_round, alice):
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
     _complete(app_id, alice, open_round)
 
     def receipt_mail(receipt: Receipt, applicant) -> Mail:
@@ -479,9 +460,9 @@ def test_submit_queues_the_receipt_mail_once(open_round, alice):
 
 
 def test_submit_to_unpublished_seat_is_refused(open_round, alice):
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
     _complete(app_id, alice, open_round)
-    run(Seat.update({Seat.published: False}).where(Seat.id == open_round["seat"]))
+    run(Seat.update({Seat.published: False}).where(Seat.id == open_round.seat_id))
 
     with pytest.raises(DomainError, match="no longer open"):
         write(submit_application, app_id, alice)
@@ -490,16 +471,16 @@ def test_submit_to_unpublished_seat_is_refused(open_round, alice):
 # ---- The deadline on every write ------------------------------------------------
 
 
-def _close_round(parts: dict, *, ago: timedelta, grace: int) -> None:
+def _close_round(parts: RoundSetup, *, ago: timedelta, grace: int) -> None:
     run(
         Round.update({Round.closes_at: now() - ago, Round.grace_minutes: grace}).where(
-            Round.id == parts["round"]
+            Round.id == parts.round_id
         )
     )
 
 
 def test_submit_inside_grace_is_accepted_and_flagged(open_round, alice):
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
     _complete(app_id, alice, open_round)
     _close_round(open_round, ago=timedelta(minutes=1), grace=10)
 
@@ -517,7 +498,7 @@ def test_submit_inside_grace_is_accepted_and_flagged(open_round, alice):
 def test_submit_that_arrived_before_the_close_but_waited_for_the_lock_is_on_time(open_round, alice):
     # The request reached the server 2 s before the close, then queued behind other
     # writers (SQLite has one write lock) until after it: it was sent in time.
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
     _complete(app_id, alice, open_round)
     _close_round(open_round, ago=timedelta(seconds=1), grace=0)
     arrived_at = now() - timedelta(seconds=3)
@@ -531,14 +512,14 @@ def test_submit_that_arrived_before_the_close_but_waited_for_the_lock_is_on_time
 
 
 def test_arrival_time_cannot_move_a_submission_later(open_round, alice):
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
     _complete(app_id, alice, open_round)
     receipt = write(submit_application, app_id, alice, arrived_at=now() + timedelta(days=30))
     assert receipt.received_at <= now()
 
 
 def test_submit_after_grace_is_refused_and_the_draft_stays(open_round, alice):
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
     _complete(app_id, alice, open_round)
     _close_round(open_round, ago=timedelta(minutes=11), grace=10)
 
@@ -547,18 +528,20 @@ def test_submit_after_grace_is_refused_and_the_draft_stays(open_round, alice):
 
     view = run(load_application(app_id, alice))
     assert view.application["status"] == "draft"
-    assert view.answers[open_round["q1"]] == "Because I care"
+    assert view.answers[open_round.questions[0]] == "Because I care"
     assert run(_count(Submission, Submission.application == app_id)) == 0
 
 
 def test_every_write_after_the_deadline_is_refused(open_round, alice):
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
     _complete(app_id, alice, open_round)
     first = write(submit_application, app_id, alice)
     _close_round(open_round, ago=timedelta(hours=1), grace=10)
 
     for attempt in (
-        lambda: write(save_answers, app_id, alice, {open_round["q1"]: "Late edit"}, {}, now()),
+        lambda: write(
+            save_answers, app_id, alice, {open_round.questions[0]: "Late edit"}, {}, now()
+        ),
         lambda: write(
             save_document,
             app_id,
@@ -583,13 +566,13 @@ def test_every_write_after_the_deadline_is_refused(open_round, alice):
 def test_own_extension_lets_one_applicant_submit_after_closing(open_round, alice, bob):
     apps = {}
     for user in (alice, bob):
-        apps[user] = write(start_application, user, open_round["round"], now())
+        apps[user] = write(start_application, user, open_round.round_id, now())
         _complete(apps[user], user, open_round)
     _close_round(open_round, ago=timedelta(hours=1), grace=0)
     run(
         DeadlineExtension.insert(
             DeadlineExtension(
-                round=open_round["round"],
+                round=open_round.round_id,
                 applicant=alice,
                 previous_closes_at=now(),
                 closes_at=now() + timedelta(days=1),
@@ -607,7 +590,7 @@ def test_own_extension_lets_one_applicant_submit_after_closing(open_round, alice
 
 
 def test_withdraw_then_no_writes_until_started_again(open_round, alice):
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
     _complete(app_id, alice, open_round)
     write(submit_application, app_id, alice)
 
@@ -616,8 +599,8 @@ def test_withdraw_then_no_writes_until_started_again(open_round, alice):
     with pytest.raises(ApplicationWithdrawn):
         write(submit_application, app_id, alice)
     with pytest.raises(ApplicationWithdrawn):
-        write(save_answers, app_id, alice, {open_round["q1"]: "Edit"}, {}, now())
-    assert write(start_application, alice, open_round["round"], now()) == app_id
+        write(save_answers, app_id, alice, {open_round.questions[0]: "Edit"}, {}, now())
+    assert write(start_application, alice, open_round.round_id, now()) == app_id
     assert run(load_application(app_id, alice)).application["status"] == "draft"
     assert write(submit_application, app_id, alice).version == 2
 
@@ -626,7 +609,7 @@ def test_withdraw_then_no_writes_until_started_again(open_round, alice):
 
 
 def test_fifty_concurrent_submits_give_one_submission(open_round, alice):
-    app_id = write(start_application, alice, open_round["round"], now())
+    app_id = write(start_application, alice, open_round.round_id, now())
     _complete(app_id, alice, open_round)
 
     def receipt_mail(receipt: Receipt, applicant) -> Mail:
@@ -640,7 +623,10 @@ def test_fifty_concurrent_submits_give_one_submission(open_round, alice):
 
     async def go():
         return await asyncio.gather(
-            *[_tx(submit_application, app_id, alice, receipt_mail=receipt_mail) for _ in range(50)]
+            *[
+                in_write_transaction(submit_application, app_id, alice, receipt_mail=receipt_mail)
+                for _ in range(50)
+            ]
         )
 
     receipts = run(go())
@@ -654,20 +640,27 @@ def test_fifty_concurrent_submits_give_one_submission(open_round, alice):
 
 def test_concurrent_submits_around_the_closing_instant_are_each_decided_by_the_clock_read(settings):
     applicants = 16
-    parts = run(_make_round(opens=-timedelta(days=1), closes=timedelta(days=1), grace=0))
-    users = [run(_make_user(f"applicant{i}@example.org")) for i in range(applicants)]
+    parts = run(
+        make_round(
+            **SHORT_FORM, opens_at=-timedelta(days=1), closes_at=timedelta(days=1), grace_minutes=0
+        )
+    )
+    users = [
+        run(make_user(f"applicant{i}@example.org", f"applicant{i}", password=None, verified=False))
+        for i in range(applicants)
+    ]
     apps = {}
     for user in users:
-        apps[user] = write(start_application, user, parts["round"], now())
+        apps[user] = write(start_application, user, parts.round_id, now())
         _complete(apps[user], user, parts)
     # Close about 1.5 s ahead by the database's own clock; submits spread over 3 s.
     closes_at = run(database_now()) + timedelta(seconds=1.5)
-    run(Round.update({Round.closes_at: closes_at}).where(Round.id == parts["round"]))
+    run(Round.update({Round.closes_at: closes_at}).where(Round.id == parts.round_id))
 
     async def one(i: int, user: int):
         await asyncio.sleep(i * 3.0 / applicants)
         try:
-            return await _tx(submit_application, apps[user], user)
+            return await in_write_transaction(submit_application, apps[user], user)
         except DeadlinePassed as refused:
             return refused
 

@@ -19,7 +19,7 @@ from portal.domain.outbox.delivery import EXPIRED_REASON, LEASE
 from portal.domain.outbox.messages import Mail, enqueue_mail
 from portal.domain.outbox.queries import parse_outbox_filter, queue_health
 from portal.tables import OutboxMessage
-from tests.conftest import run
+from tests.factories import run, write
 
 NOW = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 DAY = timedelta(hours=24)
@@ -27,24 +27,23 @@ ADMIN = Actor(user_id=None, label="ada@example.org")
 
 
 def add(key: str, *, created: datetime = NOW, expires_at: datetime | None = None, **changes) -> int:
-    async def write() -> int:
-        async with db.write_transaction():
-            message_id = await enqueue_mail(
-                Mail(
-                    kind="test",
-                    dedupe_key=key,
-                    recipient=f"{key}@example.org",
-                    subject=key,
-                    body_text=key,
-                    expires_at=expires_at,
-                ),
-                created,
-            )
-            if changes:
-                await OutboxMessage.update(changes).where(OutboxMessage.id == message_id)
-            return message_id
+    async def insert() -> int:
+        message_id = await enqueue_mail(
+            Mail(
+                kind="test",
+                dedupe_key=key,
+                recipient=f"{key}@example.org",
+                subject=key,
+                body_text=key,
+                expires_at=expires_at,
+            ),
+            created,
+        )
+        if changes:
+            await OutboxMessage.update(changes).where(OutboxMessage.id == message_id)
+        return message_id
 
-    return run(write())
+    return write(insert)
 
 
 def row(message_id: int) -> dict:

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from portal import db
 from portal.domain.audit import Actor
 from portal.domain.errors import Conflict, DomainError, NotFound
 from portal.domain.panels.access import conflicted_application_ids, membership
@@ -22,20 +21,10 @@ from portal.domain.panels.roster import member_state
 from portal.mail.compose.panels import compose_panel_invitation
 from portal.settings import Settings
 from portal.tables import Application, OutboxMessage, PanelMember
-from tests.conftest import run
-from tests.factories import add_application, add_panel_member, make_round, now
+from tests.factories import add_application, add_panel_member, make_round, now, run, write
 
 ADMIN = Actor(None, "tester")
 WEEK = timedelta(days=7)
-
-
-async def _write(coro_fn):
-    async with db.write_transaction():
-        return await coro_fn()
-
-
-def write(coro_fn):
-    return run(_write(coro_fn))
 
 
 def test_parse_organisations_normalises_dedupes_and_limits():

@@ -26,26 +26,16 @@ from portal.domain.scoring.rules import (
 )
 from portal.domain.scoring.sheets import save_scores, submit_sheet
 from portal.tables import Application, AuditEvent, PanelConflict, Round, Score, ScoreSheet
-from tests.conftest import run
 from tests.factories import (
     add_application,
     add_panel_member,
-    fetch,
     make_round,
     make_user,
     now,
+    run,
     set_stage,
+    write,
 )
-
-
-async def _write(coro_fn):
-    async with db.write_transaction():
-        return await coro_fn()
-
-
-def write(coro_fn):
-    """Run `coro_fn()` inside a write transaction, as a controller would."""
-    return run(_write(coro_fn))
 
 
 async def _member(user_id: int, round_id: int) -> dict:
@@ -118,7 +108,7 @@ def test_moving_to_scoring_gives_shuffled_unique_panel_numbers_to_submitted_only
             return await assign_panel_numbers(setup.round_id)
 
     assert run(again()) == 0  # stable: nothing renumbered
-    rows = run(fetch(Application.select(Application.id, Application.panel_number)))
+    rows = run(Application.select(Application.id, Application.panel_number))
     assert {r["id"]: r["panel_number"] for r in rows} == numbers
 
 
@@ -177,12 +167,12 @@ def test_save_then_submit_then_save_again_is_refused(scoring):
     with pytest.raises(SheetSubmitted) as refused:
         write(lambda: save_scores(a, app, {c1: 4}, {}, now()))
     assert "ask the chair to reopen" in refused.value.message
-    scores = run(fetch(Score.select(Score.criterion, Score.value, Score.comment)))
+    scores = run(Score.select(Score.criterion, Score.value, Score.comment))
     assert {(s["criterion"], s["value"], s["comment"]) for s in scores} == {
         (c1, 3, "Clear evidence"),
         (c2, 2, ""),
     }
-    events = run(fetch(AuditEvent.select().where(AuditEvent.action == "scoring.sheet_submitted")))
+    events = run(AuditEvent.select().where(AuditEvent.action == "scoring.sheet_submitted"))
     assert len(events) == 1
 
 
@@ -213,7 +203,7 @@ def test_hostile_scores_are_refused_and_nothing_saved_is_lost(scoring, values, c
     with pytest.raises(ValidationErrors) as refused:
         write(lambda: save_scores(a, app, values, comments, now()))
     assert field.replace("c1", str(c1)) in refused.value.errors
-    rows = run(fetch(Score.select(Score.value, Score.comment)))
+    rows = run(Score.select(Score.value, Score.comment))
     assert rows == [{"value": 1, "comment": "kept"}]
 
 
@@ -228,7 +218,7 @@ def test_another_seats_criterion_and_too_many_criteria_are_refused(settings, sco
     with pytest.raises(ValidationErrors) as many:
         write(lambda: save_scores(a, app, too_many, {}, now()))
     assert "This seat has 2 criteria" in many.value.errors["form"]
-    assert run(fetch(ScoreSheet.count())) == 0
+    assert run(ScoreSheet.count()) == 0
 
 
 def test_saving_after_scoring_closed_is_refused_with_when(scoring):
@@ -239,10 +229,10 @@ def test_saving_after_scoring_closed_is_refused_with_when(scoring):
     with pytest.raises(ScoringClosed) as refused:
         write(lambda: save_scores(a, app, {setup.criteria[0]: 4}, {}, now() + timedelta(seconds=1)))
     assert refused.value.message.startswith("Scoring closed at ")
-    assert run(fetch(Score.select(Score.value))) == [{"value": 2}]
-    rnd = run(fetch(Round.select().where(Round.id == setup.round_id).first()))
+    assert run(Score.select(Score.value)) == [{"value": 2}]
+    rnd = run(Round.select().where(Round.id == setup.round_id).first())
     assert rnd["scoring_deadline"] is not None
-    assert run(fetch(AuditEvent.count().where(AuditEvent.action == "scoring.closed"))) == 1
+    assert run(AuditEvent.count().where(AuditEvent.action == "scoring.closed")) == 1
     with pytest.raises(ScoringClosed):  # closing twice
         write(lambda: close_scoring(setup.round_id, actor(chair_user), now()))
 
@@ -252,7 +242,7 @@ def test_only_the_chair_or_an_admin_closes_and_reopens(scoring):
     app = setup.applications[0]
     write(lambda: save_scores(a, app, dict.fromkeys(setup.criteria, 3), {}, now()))
     write(lambda: submit_sheet(a, app, actor(a["user"]), now()))
-    sheet_id = run(fetch(ScoreSheet.select(ScoreSheet.id).first()))["id"]
+    sheet_id = run(ScoreSheet.select(ScoreSheet.id).first())["id"]
     with pytest.raises(NotFound):
         write(lambda: reopen_sheet(setup.round_id, sheet_id, actor(b["user"]), now()))
     with pytest.raises(NotFound):
@@ -261,7 +251,7 @@ def test_only_the_chair_or_an_admin_closes_and_reopens(scoring):
     with pytest.raises(NotFound):  # the sheet is not in that round
         write(lambda: reopen_sheet(other.round_id, sheet_id, actor(chair_user), now()))
     write(lambda: reopen_sheet(setup.round_id, sheet_id, actor(chair_user), now()))
-    sheet = run(fetch(ScoreSheet.select().first()))
+    sheet = run(ScoreSheet.select().first())
     assert sheet["submitted_at"] is None and sheet["reopened_by"] == chair_user
     with pytest.raises(Conflict):  # nothing to reopen now
         write(lambda: reopen_sheet(setup.round_id, sheet_id, actor(chair_user), now()))
@@ -270,8 +260,7 @@ def test_only_the_chair_or_an_admin_closes_and_reopens(scoring):
     admin = run(make_user("root@example.org", "Root", role="admin"))
     write(lambda: reopen_sheet(setup.round_id, sheet_id, actor(admin), now()))
     actions = [
-        e["action"]
-        for e in run(fetch(AuditEvent.select().where(AuditEvent.subject_id == sheet_id)))
+        e["action"] for e in run(AuditEvent.select().where(AuditEvent.subject_id == sheet_id))
     ]
     assert actions.count("scoring.sheet_reopened") == 2
 
@@ -380,13 +369,11 @@ def test_two_members_saving_at_once_lose_nothing(scoring):
 
     run(together())
     rows = run(
-        fetch(
-            Score.select(
-                Score.sheet.member.user.name.as_alias("name"),
-                Score.criterion,
-                Score.value,
-                Score.comment,
-            )
+        Score.select(
+            Score.sheet.member.user.name.as_alias("name"),
+            Score.criterion,
+            Score.value,
+            Score.comment,
         )
     )
     got = {(r["name"], r["criterion"]): (r["value"], r["comment"]) for r in rows}
@@ -398,4 +385,4 @@ def test_two_members_saving_at_once_lose_nothing(scoring):
         ("Chris Chair", c1): (0, ""),
         ("Chris Chair", c2): (4, "chair again"),
     }
-    assert run(fetch(ScoreSheet.count())) == 3
+    assert run(ScoreSheet.count()) == 3

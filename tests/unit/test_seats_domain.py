@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal import db
 from portal.domain.audit import Actor
 from portal.domain.errors import NotFound, ValidationErrors, ensure_record_id
 from portal.domain.rounds.entry import RoundInput
@@ -32,19 +31,10 @@ from portal.domain.seats.parts import (
     remove_criterion,
 )
 from portal.tables import Criterion, Seat
-from tests.conftest import run
+from tests.factories import run, write
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 ACTOR = Actor(None, "test")
-
-
-async def _in_transaction(coro_fn):
-    async with db.write_transaction():
-        return await coro_fn()
-
-
-def write(coro_fn):
-    return run(_in_transaction(coro_fn))
 
 
 # ---- Cleaning ---------------------------------------------------------------------

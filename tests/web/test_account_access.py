@@ -9,20 +9,17 @@ import pytest
 
 from portal.domain.timerules import utcnow
 from portal.tables import AccountToken, AuditEvent, OutboxMessage, User
-from tests.conftest import ADMIN_PASSWORD, form_token, post_form, run
+from tests.conftest import ADMIN_PASSWORD, form_token, post_form
+from tests.factories import run
 
 PASSWORD = "a long enough applicant password"
-
-
-def fetch(query):
-    return run(query.run())
 
 
 def outbox_rows(kind: str | None = None) -> list[dict]:
     query = OutboxMessage.select().order_by(OutboxMessage.id)
     if kind:
         query = query.where(OutboxMessage.kind == kind)
-    return fetch(query)
+    return run(query)
 
 
 def link_in(row: dict, path: str) -> str:
@@ -54,7 +51,7 @@ def registered(client, email="rae@example.org", password=PASSWORD) -> int:
     register(client, email=email)
     confirm(client, link_in(outbox_rows("verify")[-1], "/account/verify/"), password)
     post_form(client, "/account/sign-out", {}, token_from="/account/sign-in")
-    return fetch(User.select(User.id).where(User.email == email).first())["id"]
+    return run(User.select(User.id).where(User.email == email).first())["id"]
 
 
 # ---- Register and confirm ---------------------------------------------------------
@@ -72,7 +69,7 @@ def test_register_then_confirm_link_signs_in(client):
     assert "Hello Rae Applicant" in mail["body_text"] and "(UK time)" in mail["body_text"]
     path = link_in(mail, "/account/verify/")
     assert path in mail["body_html"]
-    user = fetch(User.select().where(User.email == "rae@example.org").first())
+    user = run(User.select().where(User.email == "rae@example.org").first())
     assert (
         user["role"] == "applicant"
         and user["email_verified_at"] is None
@@ -87,9 +84,7 @@ def test_register_then_confirm_link_signs_in(client):
     profile = client.get(done.headers["location"])
     assert profile.status_code == 200
     assert "Your email address is confirmed and you are signed in." in profile.text
-    assert (
-        fetch(User.select().where(User.id == user["id"]).first())["email_verified_at"] is not None
-    )
+    assert run(User.select().where(User.id == user["id"]).first())["email_verified_at"] is not None
 
 
 def test_confirm_link_works_only_once(client, another_app_client):
@@ -108,14 +103,12 @@ def test_confirm_link_works_only_once(client, another_app_client):
 def test_confirm_link_expires_after_24_hours(client):
     register(client)
     path = link_in(outbox_rows()[0], "/account/verify/")
-    token = fetch(AccountToken.select().first())
+    token = run(AccountToken.select().first())
     assert token["expires_at"] - token["created_at"] == timedelta(hours=24)
-    fetch(
-        AccountToken.update({AccountToken.expires_at: utcnow() - timedelta(seconds=1)}, force=True)
-    )
+    run(AccountToken.update({AccountToken.expires_at: utcnow() - timedelta(seconds=1)}, force=True))
     assert client.get(path).status_code == 404
     assert confirm(client, path, token_from="/account/register").status_code == 404
-    assert fetch(User.select().first())["email_verified_at"] is None
+    assert run(User.select().first())["email_verified_at"] is None
 
 
 def test_confirm_with_password_then_password_sign_in_rotates_session(client):
@@ -153,11 +146,11 @@ def test_register_existing_address_gets_same_page_and_mail_to_owner(client, admi
     assert "http://testserver.local/account/reset" in rae["body_text"]
     # Nothing about the account changed.
     assert (
-        fetch(User.select(User.name).where(User.email == "rae@example.org").first())["name"]
+        run(User.select(User.name).where(User.email == "rae@example.org").first())["name"]
         == "Rae Applicant"
     )
     assert (
-        fetch(User.select(User.role).where(User.email == "ada@example.org").first())["role"]
+        run(User.select(User.role).where(User.email == "ada@example.org").first())["role"]
         == "admin"
     )
 
@@ -188,7 +181,7 @@ def test_sign_in_link_signs_in_once_in_the_same_browser(client):
     assert mail["subject"] == "Your sign-in link for the Seat portal"
     assert "15 minutes" in mail["body_text"]
     path = link_in(mail, "/account/link/")
-    token = fetch(AccountToken.select().where(AccountToken.purpose == "sign_in").first())
+    token = run(AccountToken.select().where(AccountToken.purpose == "sign_in").first())
     assert token["expires_at"] - token["created_at"] == timedelta(minutes=15)
     assert token["nonce_hash"]
 
@@ -223,7 +216,7 @@ def test_sign_in_link_expires_after_15_minutes(client):
     registered(client)
     ask_for_link(client)
     path = link_in(outbox_rows("sign_in")[0], "/account/link/")
-    fetch(
+    run(
         AccountToken.update({AccountToken.expires_at: utcnow() - timedelta(seconds=1)}).where(
             AccountToken.purpose == "sign_in"
         )
@@ -299,7 +292,7 @@ def test_password_reset_sets_new_password_once(client, another_app_client):
     [mail] = outbox_rows("reset")
     assert mail["subject"] == "Reset your password for the Seat portal"
     path = link_in(mail, "/account/reset/")
-    token = fetch(AccountToken.select().where(AccountToken.purpose == "reset").first())
+    token = run(AccountToken.select().where(AccountToken.purpose == "reset").first())
     assert token["expires_at"] - token["created_at"] == timedelta(hours=1)
 
     new_password = "another long enough password"
@@ -317,7 +310,7 @@ def test_password_reset_sets_new_password_once(client, another_app_client):
         302,
         303,
     )
-    events = fetch(
+    events = run(
         AuditEvent.select(AuditEvent.action).where(AuditEvent.action == "applicant.password_reset")
     )
     assert len(events) == 1
@@ -327,7 +320,7 @@ def test_reset_link_expires_after_an_hour(client):
     registered(client)
     post_form(client, "/account/reset", {"email": "rae@example.org"})
     path = link_in(outbox_rows("reset")[0], "/account/reset/")
-    fetch(
+    run(
         AccountToken.update({AccountToken.expires_at: utcnow() - timedelta(seconds=1)}).where(
             AccountToken.purpose == "reset"
         )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from portal.tables import AuditEvent, OutboxMessage, User
-from tests.conftest import post_form, run
+from tests.conftest import post_form
+from tests.factories import run
 from tests.web.test_account_access import (
     PASSWORD,
     outbox_rows,
@@ -23,10 +24,6 @@ PROFILE = {
 }
 
 
-def fetch(query):
-    return run(query.run())
-
-
 @pytest.fixture
 def applicant_client(client):
     registered(client)
@@ -39,7 +36,7 @@ def save(client, **changes):
 
 
 def stored() -> dict:
-    return fetch(User.select().where(User.email == "rae@example.org").first())
+    return run(User.select().where(User.email == "rae@example.org").first())
 
 
 def test_profile_saves_and_shows_again(applicant_client):
@@ -63,9 +60,9 @@ def test_profile_saves_and_shows_again(applicant_client):
 
 def test_adjustments_are_a_secret_column_and_stay_out_of_the_audit_log(applicant_client):
     save(applicant_client)
-    row = fetch(User.select(exclude_secrets=True).where(User.email == "rae@example.org").first())
+    row = run(User.select(exclude_secrets=True).where(User.email == "rae@example.org").first())
     assert "adjustments" not in row
-    [event] = fetch(AuditEvent.select().where(AuditEvent.action == "applicant.profile_updated"))
+    [event] = run(AuditEvent.select().where(AuditEvent.action == "applicant.profile_updated"))
     assert "large print" not in str(event["detail"])
     assert "adjustments" in str(event["detail"])  # which fields changed, not what they say
 
@@ -135,7 +132,7 @@ def test_register_ignores_a_role_field(client):
         client, "/account/register", {"name": "Mal", "email": "mal@example.org", "role": "admin"}
     )
     assert (
-        fetch(User.select(User.role).where(User.email == "mal@example.org").first())["role"]
+        run(User.select(User.role).where(User.email == "mal@example.org").first())["role"]
         == "applicant"
     )
 
@@ -167,8 +164,8 @@ def test_register_refuses_malformed_address_and_sends_nothing(client, email):
         "Enter an email address like name@example.org." in response.text
         or "under 254" in response.text
     )
-    assert fetch(OutboxMessage.count()) == 0
-    assert fetch(User.count()) == 0
+    assert run(OutboxMessage.count()) == 0
+    assert run(User.count()) == 0
 
 
 def test_link_and_reset_requests_with_header_injection_send_nothing(client):
@@ -204,7 +201,7 @@ def test_register_refuses_overlong_and_nul_name(client):
     response = register(client, name="Rae\x00")
     assert response.status_code == 400
     assert "Your name contains a character that cannot be used." in response.text
-    assert fetch(User.count()) == 0
+    assert run(User.count()) == 0
 
 
 @pytest.mark.parametrize("path", ["/account/verify/", "/account/link/", "/account/reset/"])

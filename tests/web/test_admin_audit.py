@@ -11,8 +11,9 @@ import pytest
 from portal import db
 from portal.domain.audit import Actor, AuditFilter, list_events, parse_audit_filter, record_event
 from portal.domain.errors import DomainError
-from tests.conftest import post_form, run
-from tests.web.test_admin_seats import HOSTILE, make_round, make_seat, seat_data
+from tests.conftest import post_form
+from tests.factories import make_round, make_seat, run
+from tests.web.test_admin_seats import ADMIN_SEAT, HOSTILE, seat_data
 
 
 def add_events(
@@ -92,9 +93,20 @@ def test_page_numbers_out_of_range_show_the_nearest_page(admin_client):
 
 
 def test_filter_by_round_shows_only_that_rounds_events(admin_client):
-    seat_id = make_seat()
-    first_round = make_round(seat_id, timedelta(days=1), timedelta(days=5))
-    second_round = make_round(seat_id, timedelta(days=10), timedelta(days=15))
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
+    first_round = run(
+        make_round(
+            seat=seat_id, opens_at=timedelta(days=1), closes_at=timedelta(days=5), grace_minutes=10
+        )
+    ).round_id
+    second_round = run(
+        make_round(
+            seat=seat_id,
+            opens_at=timedelta(days=10),
+            closes_at=timedelta(days=15),
+            grace_minutes=10,
+        )
+    ).round_id
     add_events(
         3, start=datetime(2026, 1, 1, tzinfo=UTC), action="other.thing", round_id=second_round
     )
@@ -111,7 +123,14 @@ def test_filter_by_round_shows_only_that_rounds_events(admin_client):
 
 
 def test_filter_by_action_and_round_together_keeps_both_in_page_links(admin_client):
-    round_id = make_round(make_seat(), timedelta(days=1), timedelta(days=5))
+    round_id = run(
+        make_round(
+            seat=run(make_seat(**ADMIN_SEAT)).seat_id,
+            opens_at=timedelta(days=1),
+            closes_at=timedelta(days=5),
+            grace_minutes=10,
+        )
+    ).round_id
     add_events(60, start=datetime(2026, 1, 1, tzinfo=UTC), action="round.poked", round_id=round_id)
     add_events(5, start=datetime(2026, 1, 1, tzinfo=UTC), action="round.poked")
 
@@ -141,7 +160,7 @@ def test_hostile_filter_values_get_a_clear_400_page(admin_client):
 
 
 def test_unknown_round_or_action_shows_no_entries(admin_client):
-    make_seat()
+    run(make_seat(**ADMIN_SEAT))
 
     assert "No entries match." in admin_client.get("/admin/audit?round=424242").text
     response = admin_client.get("/admin/audit", params={"action": HOSTILE[:60]})

@@ -5,51 +5,46 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from portal import db
 from portal.domain.outbox.messages import Mail, enqueue_mail
 from portal.domain.timerules import utcnow
 from portal.tables import AuditEvent, OutboxMessage
-from tests.conftest import post_form, run
-
-
-def fetch(query):
-    return run(query.run())
+from tests.conftest import post_form
+from tests.factories import PASSWORD, make_round, make_user, run, write
 
 
 def add_mail(
     n: int = 1, *, kind: str = "invitation", status: str = "pending", minutes_ago: int = 0, **fields
 ) -> list[int]:
-    async def write() -> list[int]:
+    async def add() -> list[int]:
         ids = []
-        async with db.write_transaction():
-            for i in range(n):
-                key = f"{kind}:{status}:{minutes_ago}:{i}:{fields.get('subject', '')}"
-                mail = Mail(
-                    kind=kind,
-                    dedupe_key=key,
-                    recipient=fields.get("recipient", f"person{i}@example.org"),
-                    subject=fields.get("subject", f"Subject {i}"),
-                    body_text=fields.get("body_text", f"Hello number {i}"),
-                    body_html=fields.get("body_html", f"<p>Hello number {i}</p>"),
-                    round_id=fields.get("round_id"),
-                    expires_at=fields.get("expires_at"),
-                )
-                message_id = await enqueue_mail(mail, utcnow() - timedelta(minutes=minutes_ago + i))
-                changes = {OutboxMessage.status: status}
-                if "last_error" in fields:
-                    changes[OutboxMessage.last_error] = fields["last_error"]
-                if status != "pending":
-                    changes[OutboxMessage.attempts] = fields.get("attempts", 1)
-                if status == "sent":
-                    changes[OutboxMessage.sent_at] = utcnow()
-                for name in ("failed_at", "next_attempt_at", "released_at"):
-                    if name in fields:
-                        changes[getattr(OutboxMessage, name)] = fields[name]
-                await OutboxMessage.update(changes).where(OutboxMessage.id == message_id)
-                ids.append(message_id)
+        for i in range(n):
+            key = f"{kind}:{status}:{minutes_ago}:{i}:{fields.get('subject', '')}"
+            mail = Mail(
+                kind=kind,
+                dedupe_key=key,
+                recipient=fields.get("recipient", f"person{i}@example.org"),
+                subject=fields.get("subject", f"Subject {i}"),
+                body_text=fields.get("body_text", f"Hello number {i}"),
+                body_html=fields.get("body_html", f"<p>Hello number {i}</p>"),
+                round_id=fields.get("round_id"),
+                expires_at=fields.get("expires_at"),
+            )
+            message_id = await enqueue_mail(mail, utcnow() - timedelta(minutes=minutes_ago + i))
+            changes = {OutboxMessage.status: status}
+            if "last_error" in fields:
+                changes[OutboxMessage.last_error] = fields["last_error"]
+            if status != "pending":
+                changes[OutboxMessage.attempts] = fields.get("attempts", 1)
+            if status == "sent":
+                changes[OutboxMessage.sent_at] = utcnow()
+            for name in ("failed_at", "next_attempt_at", "released_at"):
+                if name in fields:
+                    changes[getattr(OutboxMessage, name)] = fields[name]
+            await OutboxMessage.update(changes).where(OutboxMessage.id == message_id)
+            ids.append(message_id)
         return ids
 
-    return run(write())
+    return write(add)
 
 
 def rows_in(page: str) -> int:
@@ -60,7 +55,7 @@ def rows_in(page: str) -> int:
 
 
 def status_of(message_id: int) -> str:
-    return fetch(
+    return run(
         OutboxMessage.select(OutboxMessage.status).where(OutboxMessage.id == message_id).first()
     )["status"]
 
@@ -203,10 +198,10 @@ def test_retry_failed_message_makes_it_pending_and_audits(admin_client, monkeypa
     )
     assert response.status_code == 200
     assert "The message is queued to be sent again." in response.text
-    row = fetch(OutboxMessage.select().where(OutboxMessage.id == message_id).first())
+    row = run(OutboxMessage.select().where(OutboxMessage.id == message_id).first())
     assert row["status"] == "pending" and row["attempts"] == 0
     assert dispatched == [message_id]
-    [event] = fetch(AuditEvent.select().where(AuditEvent.action == "outbox.retried"))
+    [event] = run(AuditEvent.select().where(AuditEvent.action == "outbox.retried"))
     assert event["subject_id"] == message_id and event["actor_label"] == "ada@example.org"
     detail = event["detail"] if isinstance(event["detail"], dict) else json.loads(event["detail"])
     assert detail["attempts"] == 8 and detail["last_error"] == "550 no such user"
@@ -240,7 +235,7 @@ def test_discard_pending_or_failed_message(admin_client):
         assert "The message was discarded and will not be sent." in response.text
         assert ">Discarded</strong>" in response.text
         assert status_of(message_id) == "discarded"
-    assert fetch(AuditEvent.count().where(AuditEvent.action == "outbox.discarded")) == 2
+    assert run(AuditEvent.count().where(AuditEvent.action == "outbox.discarded")) == 2
     assert "Discarded: 2" in admin_client.get("/admin/outbox").text
 
 
@@ -308,11 +303,11 @@ def test_held_message_is_explained_and_an_admin_can_send_it_anyway(admin_client,
     assert response.status_code == 200
     assert "The message is queued to be sent now, although it is late." in response.text
     assert "Released by an admin" in response.text and ">Pending</strong>" in response.text
-    row = fetch(OutboxMessage.select().where(OutboxMessage.id == held_id).first())
+    row = run(OutboxMessage.select().where(OutboxMessage.id == held_id).first())
     assert row["status"] == "pending" and row["released_at"] is not None
     assert row["next_attempt_at"] <= utcnow()
     assert dispatched == [held_id]
-    [event] = fetch(AuditEvent.select().where(AuditEvent.action == "outbox.released"))
+    [event] = run(AuditEvent.select().where(AuditEvent.action == "outbox.released"))
     detail = event["detail"] if isinstance(event["detail"], dict) else json.loads(event["detail"])
     assert detail["previous_status"] == "held" and event["subject_id"] == held_id
 
@@ -442,16 +437,10 @@ def test_a_message_waiting_on_purpose_is_not_a_stall(admin_client):
 # ---- Filters: round and recipient ----------------------------------------------------
 
 
-def make_round(title: str) -> int:
-    from tests.factories import make_round as factory
-
-    return run(factory(title=title, slug=title.lower().replace(" ", "-"))).round_id
-
-
 def test_outbox_filters_by_round(admin_client):
-    first = make_round("Racial equity lead")
-    second = make_round("Youth justice seat")
-    make_round("Seat without mail")
+    first = run(make_round(title="Racial equity lead", slug="racial-equity-lead")).round_id
+    second = run(make_round(title="Youth justice seat", slug="youth-justice-seat")).round_id
+    run(make_round(title="Seat without mail", slug="seat-without-mail"))
     add_mail(subject="About the first", round_id=first)
     add_mail(subject="About the second", round_id=second, recipient="x@example.org")
     add_mail(subject="About no round", recipient="y@example.org")
@@ -531,8 +520,6 @@ def test_outbox_hostile_recipient_and_kind_are_harmless(admin_client):
 
 
 def test_applicant_is_refused_the_outbox(client, admin_id):
-    from tests.factories import PASSWORD, make_user
-
     [failed_id] = add_mail(status="failed")
     run(make_user("rae@example.org", "Rae Applicant"))
     signed = post_form(

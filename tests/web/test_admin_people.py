@@ -9,14 +9,10 @@ from datetime import timedelta
 from portal import db
 from portal.domain.timerules import utcnow
 from portal.tables import AuditEvent, Invitation, OutboxMessage, User
-from tests.conftest import ADMIN_PASSWORD, post_form, run, sign_in
+from tests.conftest import ADMIN_PASSWORD, post_form, sign_in
+from tests.factories import run
 
 NEW_PASSWORD = "a long enough new password"
-
-
-def fetch(query):
-    """Run a Piccolo query from a sync test."""
-    return run(query.run())
 
 
 def invite(client, name="Bo Builder", email="bo@example.org", **kwargs):
@@ -30,7 +26,7 @@ def invite(client, name="Bo Builder", email="bo@example.org", **kwargs):
 
 
 def outbox_rows() -> list[dict]:
-    return fetch(OutboxMessage.select().order_by(OutboxMessage.id))
+    return run(OutboxMessage.select().order_by(OutboxMessage.id))
 
 
 def link_in(row: dict) -> str:
@@ -58,9 +54,9 @@ def test_invite_writes_user_invitation_and_mail_then_shows_notice(admin_client):
     assert "Bo Builder (bo@example.org)" in page.text
     assert "Not set yet: invitation link expires at" in page.text
 
-    user = fetch(User.select().where(User.email == "bo@example.org").first())
+    user = run(User.select().where(User.email == "bo@example.org").first())
     assert user["password_hash"] is None and user["role"] == "admin"
-    invitation = fetch(Invitation.select().where(Invitation.user == user["id"]).first())
+    invitation = run(Invitation.select().where(Invitation.user == user["id"]).first())
     assert invitation["used_at"] is None
     assert invitation["expires_at"] - invitation["created_at"] == timedelta(hours=72)
     [mail] = outbox_rows()
@@ -75,7 +71,7 @@ def test_invite_writes_user_invitation_and_mail_then_shows_notice(admin_client):
     # The raw token is only in the mail; the database keeps its hash.
     token = link_in(mail).rsplit("/", 1)[1]
     assert token not in invitation["token_hash"]
-    events = fetch(AuditEvent.select(AuditEvent.action).where(AuditEvent.action == "admin.invited"))
+    events = run(AuditEvent.select(AuditEvent.action).where(AuditEvent.action == "admin.invited"))
     assert len(events) == 1
 
 
@@ -100,7 +96,7 @@ def test_invitation_link_sets_password_signs_in_and_works_once(
         again = visitor.get(path)
     assert again.status_code == 404
     assert "Ask an admin for a new one" in again.text
-    user = fetch(User.select().where(User.email == "bo@example.org").first())
+    user = run(User.select().where(User.email == "bo@example.org").first())
     assert user["last_sign_in_at"] is not None
     people = admin_client.get("/admin/people").text
     assert "Not set yet" not in people
@@ -174,7 +170,7 @@ def test_short_or_mismatched_password_is_refused_and_link_still_works(
 def test_expired_link_gives_clear_404_page(client, admin_client):
     invite(admin_client)
     path = link_in(outbox_rows()[0])
-    fetch(
+    run(
         Invitation.update({Invitation.expires_at: utcnow() - timedelta(seconds=1)}).where(
             Invitation.id > 0
         )
@@ -191,7 +187,7 @@ def test_expired_link_gives_clear_404_page(client, admin_client):
     )
     assert refused.status_code == 404
     assert (
-        fetch(User.select(User.password_hash).where(User.email == "bo@example.org").first())[
+        run(User.select(User.password_hash).where(User.email == "bo@example.org").first())[
             "password_hash"
         ]
         is None
@@ -217,7 +213,7 @@ def test_reinvite_without_password_sends_new_link_and_retires_old(client, admin_
     assert "Hello Bo B. Builder" in second["body_text"]
     assert client.get(link_in(first)).status_code == 404
     assert client.get(link_in(second)).status_code == 200
-    assert fetch(User.count().where(User.email == "bo@example.org")) == 1
+    assert run(User.count().where(User.email == "bo@example.org")) == 1
 
 
 def test_inviting_someone_with_a_password_is_refused(admin_client):
@@ -227,7 +223,7 @@ def test_inviting_someone_with_a_password_is_refused(admin_client):
     assert 'value="Ada Again"' in page.text  # what was typed is kept
     assert outbox_rows() == []
     assert (
-        fetch(User.select(User.name).where(User.email == "ada@example.org").first())["name"]
+        run(User.select(User.name).where(User.email == "ada@example.org").first())["name"]
         == "Ada Admin"
     )
 
@@ -251,7 +247,7 @@ def test_invite_hostile_input_is_refused_or_escaped_and_nothing_lost(admin_clien
         assert page.status_code == 400, (name, email)
         assert message in page.text
     assert outbox_rows() == []
-    assert fetch(User.count()) == 1
+    assert run(User.count()) == 1
 
     page = invite(
         admin_client,
@@ -316,7 +312,7 @@ def test_invite_dispatches_only_after_commit(admin_client, monkeypatch):
             # Another thread, another connection: it sees committed rows only.
             with ThreadPoolExecutor(1) as pool:
                 row = pool.submit(
-                    fetch,
+                    run,
                     OutboxMessage.select(OutboxMessage.status)
                     .where(OutboxMessage.id == message_id)
                     .first(),

@@ -10,7 +10,8 @@ import pytest
 
 from portal.tables import AuditEvent, DeadlineExtension, Round
 from tests.conftest import form_token, post_form
-from tests.web.test_admin_seats import criteria_of, error_summary, fetch, make_round, make_seat
+from tests.factories import make_round, make_seat, run
+from tests.web.test_admin_seats import ADMIN_SEAT, criteria_of, error_summary
 
 # Europe/London in 2027: clocks go forward at 1am on 28 March, back at 2am on 31 October.
 SPRING_GAP = ("2027-03-28", "01:30")
@@ -32,11 +33,11 @@ def round_form(**changes: str) -> dict[str, str]:
 
 
 def round_row(round_id: int) -> dict:
-    return fetch(Round.select().where(Round.id == round_id).first())
+    return run(Round.select().where(Round.id == round_id).first())
 
 
 def actions_of(round_id: int) -> list[str]:
-    rows = fetch(
+    rows = run(
         AuditEvent.select(AuditEvent.action)
         .where(AuditEvent.round == round_id)
         .order_by(AuditEvent.id)
@@ -48,7 +49,7 @@ def actions_of(round_id: int) -> list[str]:
 
 
 def test_new_round_form_has_the_defaults(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
 
     page = admin_client.get(f"/admin/seats/{seat_id}/rounds/new")
 
@@ -61,7 +62,7 @@ def test_new_round_form_has_the_defaults(admin_client):
 
 
 def test_create_round_in_uk_time_stores_utc_and_shows_the_local_time(admin_client, admin_id):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
 
     response = post_form(
         admin_client,
@@ -82,7 +83,7 @@ def test_create_round_in_uk_time_stores_utc_and_shows_the_local_time(admin_clien
     assert "Upcoming" in page.text
     assert actions_of(round_id) == ["round.created"]
     assert (
-        fetch(AuditEvent.select(AuditEvent.actor).where(AuditEvent.round == round_id).first())[
+        run(AuditEvent.select(AuditEvent.actor).where(AuditEvent.round == round_id).first())[
             "actor"
         ]
         == admin_id
@@ -90,7 +91,7 @@ def test_create_round_in_uk_time_stores_utc_and_shows_the_local_time(admin_clien
 
 
 def test_create_round_in_another_zone_uses_that_zone(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
 
     response = post_form(
         admin_client,
@@ -121,7 +122,7 @@ def test_create_round_in_another_zone_uses_that_zone(admin_client):
     ],
 )
 def test_local_time_at_a_clock_change_is_refused_with_the_reason(admin_client, day, clock, message):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
 
     response = post_form(
         admin_client,
@@ -133,7 +134,7 @@ def test_local_time_at_a_clock_change_is_refused_with_the_reason(admin_client, d
     assert message in error_summary(response.text)
     assert 'href="#closes_time"' in response.text
     assert f'value="{day}"' in response.text and f'value="{clock}"' in response.text
-    assert fetch(Round.count()) == 0
+    assert run(Round.count()) == 0
 
 
 MALFORMED_ENTRIES = [
@@ -169,7 +170,7 @@ MALFORMED_ENTRIES = [
 
 
 def test_malformed_round_entry_gets_a_field_error_and_saves_nothing(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
     token = form_token(admin_client, f"/admin/seats/{seat_id}/rounds/new")
 
     for changes, field, message in MALFORMED_ENTRIES:
@@ -182,11 +183,11 @@ def test_malformed_round_entry_gets_a_field_error_and_saves_nothing(admin_client
         assert message in error_summary(response.text), changes
         assert f'href="#{field}"' in response.text and f'id="{field}"' in response.text, changes
         assert "<script>alert" not in response.text, changes
-    assert fetch(Round.count()) == 0
+    assert run(Round.count()) == 0
 
 
 def test_several_entry_problems_are_reported_together(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
 
     response = post_form(
         admin_client,
@@ -199,7 +200,7 @@ def test_several_entry_problems_are_reported_together(admin_client):
 
 
 def test_round_pages_of_unknown_ids_get_the_404_page(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
     token = form_token(admin_client, f"/admin/seats/{seat_id}")
     huge = "9" * 30
 
@@ -229,15 +230,19 @@ def test_round_pages_of_unknown_ids_get_the_404_page(admin_client):
         response = admin_client.post(path, data={**data, "_csrf_token": token})
         assert response.status_code == 404, path
         assert "There is no such" in response.text, path
-    assert fetch(Round.count()) == 0
+    assert run(Round.count()) == 0
 
 
 # ---- Open now, close now ----------------------------------------------------------
 
 
 def test_open_now_opens_an_upcoming_round_and_locks_the_criteria(admin_client):
-    seat_id = make_seat()
-    round_id = make_round(seat_id, timedelta(days=2), timedelta(days=9))
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
+    round_id = run(
+        make_round(
+            seat=seat_id, opens_at=timedelta(days=2), closes_at=timedelta(days=9), grace_minutes=10
+        )
+    ).round_id
     page = admin_client.get(f"/admin/rounds/{round_id}")
     assert "Open now" in page.text and "Close now" not in page.text
 
@@ -256,7 +261,14 @@ def test_open_now_opens_an_upcoming_round_and_locks_the_criteria(admin_client):
 
 
 def test_open_now_on_an_open_round_is_refused_with_the_reason(admin_client):
-    round_id = make_round(make_seat(), timedelta(days=-1), timedelta(days=9))
+    round_id = run(
+        make_round(
+            seat=run(make_seat(**ADMIN_SEAT)).seat_id,
+            opens_at=timedelta(days=-1),
+            closes_at=timedelta(days=9),
+            grace_minutes=10,
+        )
+    ).round_id
     before = round_row(round_id)
 
     response = post_form(
@@ -272,7 +284,14 @@ def test_open_now_on_an_open_round_is_refused_with_the_reason(admin_client):
 
 
 def test_close_now_needs_the_confirmation_box(admin_client):
-    round_id = make_round(make_seat(), timedelta(days=-1), timedelta(days=9))
+    round_id = run(
+        make_round(
+            seat=run(make_seat(**ADMIN_SEAT)).seat_id,
+            opens_at=timedelta(days=-1),
+            closes_at=timedelta(days=9),
+            grace_minutes=10,
+        )
+    ).round_id
     page = admin_client.get(f"/admin/rounds/{round_id}/close")
     assert "Yes, close this round to applications now" in page.text
 
@@ -285,7 +304,14 @@ def test_close_now_needs_the_confirmation_box(admin_client):
 
 
 def test_close_now_with_confirmation_closes_the_round(admin_client):
-    round_id = make_round(make_seat(), timedelta(days=-1), timedelta(days=9))
+    round_id = run(
+        make_round(
+            seat=run(make_seat(**ADMIN_SEAT)).seat_id,
+            opens_at=timedelta(days=-1),
+            closes_at=timedelta(days=9),
+            grace_minutes=10,
+        )
+    ).round_id
 
     response = post_form(admin_client, f"/admin/rounds/{round_id}/close", {"confirm": "1"})
 
@@ -302,7 +328,7 @@ def test_close_now_with_confirmation_closes_the_round(admin_client):
 
 
 def test_extend_form_shows_the_current_closing_time_in_the_rounds_zone(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
     response = post_form(
         admin_client, f"/admin/seats/{seat_id}/rounds/new", round_form(), follow_redirects=False
     )
@@ -314,7 +340,14 @@ def test_extend_form_shows_the_current_closing_time_in_the_rounds_zone(admin_cli
 
 
 def test_extend_needs_a_reason(admin_client):
-    round_id = make_round(make_seat(), timedelta(days=-1), timedelta(days=2))
+    round_id = run(
+        make_round(
+            seat=run(make_seat(**ADMIN_SEAT)).seat_id,
+            opens_at=timedelta(days=-1),
+            closes_at=timedelta(days=2),
+            grace_minutes=10,
+        )
+    ).round_id
     before = round_row(round_id)
 
     response = post_form(
@@ -327,11 +360,18 @@ def test_extend_needs_a_reason(admin_client):
     assert "Give a reason: it is kept in the audit log." in error_summary(response.text)
     assert 'value="2027-07-12"' in response.text
     assert round_row(round_id) == before
-    assert fetch(DeadlineExtension.count()) == 0
+    assert run(DeadlineExtension.count()) == 0
 
 
 def test_extend_to_an_earlier_or_impossible_time_is_refused(admin_client):
-    round_id = make_round(make_seat(), timedelta(days=-1), timedelta(days=2))
+    round_id = run(
+        make_round(
+            seat=run(make_seat(**ADMIN_SEAT)).seat_id,
+            opens_at=timedelta(days=-1),
+            closes_at=timedelta(days=2),
+            grace_minutes=10,
+        )
+    ).round_id
     before = round_row(round_id)
     token = form_token(admin_client, f"/admin/rounds/{round_id}/extend")
     cases = [
@@ -355,11 +395,18 @@ def test_extend_to_an_earlier_or_impossible_time_is_refused(admin_client):
         assert message in error_summary(response.text), day
         assert "Kept reason" in response.text
     assert round_row(round_id) == before
-    assert fetch(DeadlineExtension.count()) == 0
+    assert run(DeadlineExtension.count()) == 0
 
 
 def test_overlong_reason_is_refused(admin_client):
-    round_id = make_round(make_seat(), timedelta(days=-1), timedelta(days=2))
+    round_id = run(
+        make_round(
+            seat=run(make_seat(**ADMIN_SEAT)).seat_id,
+            opens_at=timedelta(days=-1),
+            closes_at=timedelta(days=2),
+            grace_minutes=10,
+        )
+    ).round_id
 
     response = post_form(
         admin_client,
@@ -369,11 +416,18 @@ def test_overlong_reason_is_refused(admin_client):
 
     assert response.status_code == 400
     assert "Keep the reason under 2000 characters." in response.text
-    assert fetch(DeadlineExtension.count()) == 0
+    assert run(DeadlineExtension.count()) == 0
 
 
 def test_extend_moves_the_closing_time_and_keeps_the_history(admin_client, admin_id):
-    round_id = make_round(make_seat(), timedelta(days=-1), timedelta(days=2))
+    round_id = run(
+        make_round(
+            seat=run(make_seat(**ADMIN_SEAT)).seat_id,
+            opens_at=timedelta(days=-1),
+            closes_at=timedelta(days=2),
+            grace_minutes=10,
+        )
+    ).round_id
     reason = "The form was down for two hours <script>alert(1)</script>"
 
     response = post_form(
@@ -389,12 +443,19 @@ def test_extend_moves_the_closing_time_and_keeps_the_history(admin_client, admin
     assert "<script>alert" not in response.text
     assert "ada@example.org" in response.text
     assert actions_of(round_id)[-1] == "round.extended"
-    extension = fetch(DeadlineExtension.select().first())
+    extension = run(DeadlineExtension.select().first())
     assert extension["granted_by"] == admin_id and extension["reason"] == reason
 
 
 def test_extend_reopens_a_round_closed_early(admin_client):
-    round_id = make_round(make_seat(), timedelta(days=-2), timedelta(days=-1))
+    round_id = run(
+        make_round(
+            seat=run(make_seat(**ADMIN_SEAT)).seat_id,
+            opens_at=timedelta(days=-2),
+            closes_at=timedelta(days=-1),
+            grace_minutes=10,
+        )
+    ).round_id
 
     post_form(
         admin_client,
@@ -409,7 +470,7 @@ def test_extend_reopens_a_round_closed_early(admin_client):
 
 
 def test_stage_moves_before_closing_are_refused_with_the_reason(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
     cases = [
         (
             timedelta(days=-1),
@@ -419,7 +480,9 @@ def test_stage_moves_before_closing_are_refused_with_the_reason(admin_client):
         (timedelta(days=1), timedelta(days=2), "The round has not opened yet"),
     ]
     for opens_in, closes_in, message in cases:
-        round_id = make_round(seat_id, opens_in, closes_in)
+        round_id = run(
+            make_round(seat=seat_id, opens_at=opens_in, closes_at=closes_in, grace_minutes=10)
+        ).round_id
         for stage in ("scoring", "archived"):
             response = post_form(
                 admin_client,
@@ -435,7 +498,14 @@ def test_stage_moves_before_closing_are_refused_with_the_reason(admin_client):
 
 
 def test_stage_moves_after_closing_go_in_order_and_are_audited(admin_client):
-    round_id = make_round(make_seat(), timedelta(days=-9), timedelta(days=-1))
+    round_id = run(
+        make_round(
+            seat=run(make_seat(**ADMIN_SEAT)).seat_id,
+            opens_at=timedelta(days=-9),
+            closes_at=timedelta(days=-1),
+            grace_minutes=10,
+        )
+    ).round_id
     path = f"/admin/rounds/{round_id}"
     page = admin_client.get(path)
     assert "Move to scoring" in page.text and "the panel scores them" in page.text
@@ -459,7 +529,14 @@ def test_stage_moves_after_closing_go_in_order_and_are_audited(admin_client):
 
 
 def test_skipping_a_stage_is_refused(admin_client):
-    round_id = make_round(make_seat(), timedelta(days=-9), timedelta(days=-1))
+    round_id = run(
+        make_round(
+            seat=run(make_seat(**ADMIN_SEAT)).seat_id,
+            opens_at=timedelta(days=-9),
+            closes_at=timedelta(days=-1),
+            grace_minutes=10,
+        )
+    ).round_id
 
     response = post_form(
         admin_client,
@@ -474,7 +551,14 @@ def test_skipping_a_stage_is_refused(admin_client):
 
 
 def test_unknown_stage_gets_a_clear_400(admin_client):
-    round_id = make_round(make_seat(), timedelta(days=-9), timedelta(days=-1))
+    round_id = run(
+        make_round(
+            seat=run(make_seat(**ADMIN_SEAT)).seat_id,
+            opens_at=timedelta(days=-9),
+            closes_at=timedelta(days=-1),
+            grace_minutes=10,
+        )
+    ).round_id
     token = form_token(admin_client, f"/admin/rounds/{round_id}")
 
     for stage in ["bogus", "", "<script>x</script>", "s" * 5000]:
@@ -489,7 +573,14 @@ def test_unknown_stage_gets_a_clear_400(admin_client):
 
 
 def test_extend_after_scoring_began_is_refused(admin_client):
-    round_id = make_round(make_seat(), timedelta(days=-9), timedelta(days=-1))
+    round_id = run(
+        make_round(
+            seat=run(make_seat(**ADMIN_SEAT)).seat_id,
+            opens_at=timedelta(days=-9),
+            closes_at=timedelta(days=-1),
+            grace_minutes=10,
+        )
+    ).round_id
     post_form(
         admin_client,
         f"/admin/rounds/{round_id}/stage",
@@ -511,7 +602,14 @@ def test_extend_after_scoring_began_is_refused(admin_client):
 
 
 def test_round_page_links_to_its_filtered_audit_log(admin_client):
-    round_id = make_round(make_seat(), timedelta(days=-1), timedelta(days=2))
+    round_id = run(
+        make_round(
+            seat=run(make_seat(**ADMIN_SEAT)).seat_id,
+            opens_at=timedelta(days=-1),
+            closes_at=timedelta(days=2),
+            grace_minutes=10,
+        )
+    ).round_id
 
     page = admin_client.get(f"/admin/rounds/{round_id}")
 
@@ -519,8 +617,12 @@ def test_round_page_links_to_its_filtered_audit_log(admin_client):
 
 
 def test_criteria_of_a_seat_whose_round_is_upcoming_stay_unlocked_until_open_now(admin_client):
-    seat_id = make_seat()
-    round_id = make_round(seat_id, timedelta(days=2), timedelta(days=9))
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
+    round_id = run(
+        make_round(
+            seat=seat_id, opens_at=timedelta(days=2), closes_at=timedelta(days=9), grace_minutes=10
+        )
+    ).round_id
     assert "Add criterion" in admin_client.get(f"/admin/seats/{seat_id}").text
 
     post_form(

@@ -6,15 +6,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from portal import db
-from portal.domain.audit import Actor
-from portal.domain.rounds.entry import RoundInput
-from portal.domain.rounds.times import create_round
-from portal.domain.seats.editing import SeatInput, create_seat
-from portal.domain.seats.parts import CriterionInput, QuestionInput, add_criterion, add_question
-from portal.domain.timerules import utcnow
 from portal.tables import AuditEvent, Criterion, Question, Seat
-from tests.conftest import ADMIN_PASSWORD, form_token, post_form, run
+from tests.conftest import ADMIN_PASSWORD, form_token, post_form
+from tests.factories import make_round, make_seat, make_user, run
 
 SEAT_FIELDS = (
     "title",
@@ -47,55 +41,26 @@ def seat_data(**changes: str) -> dict[str, str]:
     return {**data, **changes}
 
 
-def make_seat(title: str = "Racial equity lead", **changes: str) -> int:
-    """Arrange a seat (with one criterion and one question) straight through the domain."""
-
-    async def go() -> int:
-        actor = Actor(None, "test")
-        async with db.write_transaction():
-            seat_id = await create_seat(
-                SeatInput(**seat_data(title=title, **changes)), actor, utcnow()
-            )
-            await add_criterion(
-                seat_id,
-                CriterionInput("Criminal justice expertise", "Policy or practice.", 2),
-                actor,
-                utcnow(),
-            )
-            await add_question(
-                seat_id, QuestionInput("Why do you want this seat?", 300, True), actor, utcnow()
-            )
-        return seat_id
-
-    return run(go())
-
-
-def make_round(seat_id: int, opens_in: timedelta, closes_in: timedelta) -> int:
-    async def go() -> int:
-        now = utcnow()
-        async with db.write_transaction():
-            opens = now + opens_in
-            entry = RoundInput.at(opens, now + closes_in)
-            return await create_round(seat_id, entry, Actor(None, "test"), min(now, opens))
-
-    return run(go())
-
-
-def fetch(query):
-    """Run a Piccolo query from a sync test."""
-    return run(query.run())
+# The seat these pages start from, made as an admin makes it: not published, with one
+# criterion and one question (pass the title first: `make_seat("Open seat", **ADMIN_SEAT)`).
+ADMIN_SEAT = {
+    **{name: value for name, value in seat_data().items() if name != "title"},
+    "published": False,
+    "criteria": [("Criminal justice expertise", "Policy or practice.", 2)],
+    "questions": [("Why do you want this seat?", 300, True)],
+}
 
 
 def seat_row(seat_id: int) -> dict:
-    return fetch(Seat.select().where(Seat.id == seat_id).first())
+    return run(Seat.select().where(Seat.id == seat_id).first())
 
 
 def criteria_of(seat_id: int) -> list[dict]:
-    return fetch(Criterion.select().where(Criterion.seat == seat_id).order_by(Criterion.id))
+    return run(Criterion.select().where(Criterion.seat == seat_id).order_by(Criterion.id))
 
 
 def questions_of(seat_id: int) -> list[dict]:
-    return fetch(Question.select().where(Question.seat == seat_id).order_by(Question.id))
+    return run(Question.select().where(Question.seat == seat_id).order_by(Question.id))
 
 
 def error_summary(html: str) -> str:
@@ -108,9 +73,16 @@ def error_summary(html: str) -> str:
 
 
 def test_seat_list_shows_every_seat_with_its_rounds_and_phase(admin_client):
-    open_seat = make_seat("Open seat")
-    make_round(open_seat, timedelta(days=-1), timedelta(days=3))
-    make_seat("Seat without a round")
+    open_seat = run(make_seat("Open seat", **ADMIN_SEAT)).seat_id
+    run(
+        make_round(
+            seat=open_seat,
+            opens_at=timedelta(days=-1),
+            closes_at=timedelta(days=3),
+            grace_minutes=10,
+        )
+    )
+    run(make_seat("Seat without a round", **ADMIN_SEAT))
 
     page = admin_client.get("/admin/seats")
 
@@ -122,9 +94,13 @@ def test_seat_list_shows_every_seat_with_its_rounds_and_phase(admin_client):
 
 
 def test_dashboard_lists_seats_and_rounds_with_their_phase_and_links(admin_client):
-    seat_id = make_seat("Dashboard seat")
-    round_id = make_round(seat_id, timedelta(days=2), timedelta(days=9))
-    make_seat("Seat with no round")
+    seat_id = run(make_seat("Dashboard seat", **ADMIN_SEAT)).seat_id
+    round_id = run(
+        make_round(
+            seat=seat_id, opens_at=timedelta(days=2), closes_at=timedelta(days=9), grace_minutes=10
+        )
+    ).round_id
+    run(make_seat("Seat with no round", **ADMIN_SEAT))
 
     page = admin_client.get("/admin")
 
@@ -187,7 +163,7 @@ def test_create_seat_with_criteria_and_questions_shows_them_on_its_page(admin_cl
 def test_create_seat_writes_audit_event_with_the_admin(admin_client, admin_id):
     post_form(admin_client, "/admin/seats/new", seat_data())
 
-    events = fetch(AuditEvent.select().where(AuditEvent.action == "seat.created"))
+    events = run(AuditEvent.select().where(AuditEvent.action == "seat.created"))
 
     assert len(events) == 1
     assert events[0]["actor"] == admin_id and events[0]["actor_label"] == "ada@example.org"
@@ -203,11 +179,11 @@ def test_create_seat_without_title_keeps_what_was_entered(admin_client):
     assert 'href="#title"' in response.text
     assert "Kept summary" in response.text
     assert "<title>Error:" in response.text
-    assert fetch(Seat.count()) == 0
+    assert run(Seat.count()) == 0
 
 
 def test_edit_seat_form_shows_saved_values_and_saves_changes(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
     form = admin_client.get(f"/admin/seats/{seat_id}/edit")
     assert "Two days a month." in form.text
 
@@ -224,7 +200,7 @@ def test_edit_seat_form_shows_saved_values_and_saves_changes(admin_client):
 
 
 def test_duplicate_web_address_name_is_refused(admin_client):
-    make_seat("First", slug="shared-name")
+    run(make_seat("First", **{**ADMIN_SEAT, "slug": "shared-name"}))
 
     response = post_form(
         admin_client, "/admin/seats/new", seat_data(title="Second", slug="shared-name")
@@ -232,11 +208,11 @@ def test_duplicate_web_address_name_is_refused(admin_client):
 
     assert response.status_code == 400
     assert "Another seat already uses that web address name." in response.text
-    assert fetch(Seat.count()) == 1
+    assert run(Seat.count()) == 1
 
 
 def test_publish_and_unpublish_change_the_seat_and_are_audited(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
 
     published = post_form(
         admin_client, f"/admin/seats/{seat_id}/publish", {}, token_from=f"/admin/seats/{seat_id}"
@@ -249,7 +225,7 @@ def test_publish_and_unpublish_change_the_seat_and_are_audited(admin_client):
 
     assert "The seat is unpublished" in unpublished.text
     assert seat_row(seat_id)["published"] is False
-    actions = fetch(
+    actions = run(
         AuditEvent.select(AuditEvent.action)
         .where(AuditEvent.subject_id == seat_id)
         .order_by(AuditEvent.id)
@@ -258,7 +234,7 @@ def test_publish_and_unpublish_change_the_seat_and_are_audited(admin_client):
 
 
 def test_edit_and_remove_a_criterion_and_a_question(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
     criterion, question = criteria_of(seat_id)[0], questions_of(seat_id)[0]
     edit_criterion = f"/admin/seats/{seat_id}/criteria/{criterion['id']}/edit"
     edit_question = f"/admin/seats/{seat_id}/questions/{question['id']}/edit"
@@ -353,7 +329,7 @@ def test_hostile_title_on_a_refused_form_is_escaped_when_shown_back(admin_client
 
 
 def test_overlong_field_on_edit_shows_the_error_and_keeps_the_saved_seat(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
     before = seat_row(seat_id)
     token = form_token(admin_client, f"/admin/seats/{seat_id}/edit")
 
@@ -376,7 +352,7 @@ def test_overlong_field_on_edit_shows_the_error_and_keeps_the_saved_seat(admin_c
 
 
 def test_criterion_weight_of_the_wrong_type_gets_a_field_error(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
     token = form_token(admin_client, f"/admin/seats/{seat_id}")
     cases = [
         ("abc", "The weight must be a whole number from 1 to 10."),
@@ -407,7 +383,7 @@ def test_criterion_weight_of_the_wrong_type_gets_a_field_error(admin_client):
 
 
 def test_bad_criterion_edit_keeps_the_saved_criterion(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
     criterion = criteria_of(seat_id)[0]
 
     response = post_form(
@@ -429,7 +405,7 @@ def test_bad_criterion_edit_keeps_the_saved_criterion(admin_client):
 
 
 def test_question_with_a_bad_word_limit_or_no_prompt_is_refused(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
     token = form_token(admin_client, f"/admin/seats/{seat_id}")
 
     for word_limit in ["abc", "0", "5001", ""]:
@@ -449,7 +425,7 @@ def test_question_with_a_bad_word_limit_or_no_prompt_is_refused(admin_client):
 
 
 def test_bad_question_edit_keeps_the_saved_question(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
     question = questions_of(seat_id)[0]
 
     response = post_form(
@@ -467,7 +443,7 @@ def test_bad_question_edit_keeps_the_saved_question(admin_client):
 
 
 def test_two_megabyte_form_gets_the_413_page_and_saves_nothing(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
     before = seat_row(seat_id)
     big = "z" * (2 * 1024 * 1024)
 
@@ -489,7 +465,7 @@ def test_two_megabyte_form_gets_the_413_page_and_saves_nothing(admin_client):
     for response in (created, edited, criterion):
         assert response.status_code == 413
         assert "That upload or form is too large" in response.text
-    assert fetch(Seat.count()) == 1
+    assert run(Seat.count()) == 1
     assert seat_row(seat_id) == before
     assert len(criteria_of(seat_id)) == 1
 
@@ -505,7 +481,7 @@ def test_repeated_form_field_gets_a_clear_400(admin_client):
 
     assert response.status_code == 400
     assert "Something in the request was not right" in response.text
-    assert fetch(Seat.count()) == 0
+    assert run(Seat.count()) == 0
 
 
 def test_nul_bytes_are_dropped_not_a_database_error(admin_client):
@@ -514,12 +490,12 @@ def test_nul_bytes_are_dropped_not_a_database_error(admin_client):
     )
 
     assert response.status_code == 303
-    assert fetch(Seat.select(Seat.title).first())["title"] == "Null seat"
+    assert run(Seat.select(Seat.title).first())["title"] == "Null seat"
 
 
 def test_unknown_ids_get_the_404_page(admin_client):
-    seat_id = make_seat()
-    other_seat = make_seat("Other seat")
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
+    other_seat = run(make_seat("Other seat", **ADMIN_SEAT)).seat_id
     other_criterion = criteria_of(other_seat)[0]["id"]
     other_question = questions_of(other_seat)[0]["id"]
     criterion_form = {"criterion_title": "x", "criterion_guidance": "", "criterion_weight": "1"}
@@ -569,15 +545,22 @@ def test_post_without_csrf_token_is_refused(admin_client):
     response = admin_client.post("/admin/seats/new", data=seat_data())
 
     assert response.status_code == 403
-    assert fetch(Seat.count()) == 0
+    assert run(Seat.count()) == 0
 
 
 # ---- The criteria lock ------------------------------------------------------------
 
 
 def test_criteria_lock_after_a_round_opened_shows_the_reason_instead_of_forms(admin_client):
-    seat_id = make_seat()
-    make_round(seat_id, timedelta(minutes=-1), timedelta(days=3))
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
+    run(
+        make_round(
+            seat=seat_id,
+            opens_at=timedelta(minutes=-1),
+            closes_at=timedelta(days=3),
+            grace_minutes=10,
+        )
+    )
 
     page = admin_client.get(f"/admin/seats/{seat_id}")
 
@@ -590,10 +573,17 @@ def test_criteria_lock_after_a_round_opened_shows_the_reason_instead_of_forms(ad
 
 
 def test_criteria_lock_refuses_every_change_with_the_reason(admin_client):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
     criterion, question = criteria_of(seat_id)[0], questions_of(seat_id)[0]
     token = form_token(admin_client, f"/admin/seats/{seat_id}")
-    make_round(seat_id, timedelta(minutes=-1), timedelta(days=3))
+    run(
+        make_round(
+            seat=seat_id,
+            opens_at=timedelta(minutes=-1),
+            closes_at=timedelta(days=3),
+            grace_minutes=10,
+        )
+    )
     criterion_form = {
         "criterion_title": "Changed",
         "criterion_guidance": "",
@@ -620,8 +610,12 @@ def test_criteria_lock_refuses_every_change_with_the_reason(admin_client):
 
 
 def test_criteria_stay_editable_while_the_only_round_is_upcoming(admin_client):
-    seat_id = make_seat()
-    make_round(seat_id, timedelta(days=1), timedelta(days=3))
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
+    run(
+        make_round(
+            seat=seat_id, opens_at=timedelta(days=1), closes_at=timedelta(days=3), grace_minutes=10
+        )
+    )
 
     response = post_form(
         admin_client,
@@ -640,8 +634,15 @@ def test_criteria_stay_editable_while_the_only_round_is_upcoming(admin_client):
 
 def test_seat_edit_after_a_round_opened_is_still_allowed(admin_client):
     # Only criteria and questions lock: fixing a typo in the description stays possible.
-    seat_id = make_seat()
-    make_round(seat_id, timedelta(minutes=-1), timedelta(days=3))
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
+    run(
+        make_round(
+            seat=seat_id,
+            opens_at=timedelta(minutes=-1),
+            closes_at=timedelta(days=3),
+            grace_minutes=10,
+        )
+    )
 
     response = post_form(admin_client, f"/admin/seats/{seat_id}/edit", seat_data(location="Leeds"))
 
@@ -667,27 +668,16 @@ def _routes_of_this_area(app, ids: dict[str, int]) -> list[tuple[str, str]]:
 
 
 def _make_applicant() -> None:
-    from portal.domain.accounts.credentials import hash_password
-    from portal.tables import User
-
-    async def go() -> None:
-        async with db.write_transaction():
-            await User.insert(
-                User(
-                    email="appl@example.org",
-                    name="An Applicant",
-                    role="applicant",
-                    password_hash=hash_password(ADMIN_PASSWORD),
-                    created_at=utcnow(),
-                )
-            )
-
-    run(go())
+    run(make_user("appl@example.org", "An Applicant", password=ADMIN_PASSWORD, verified=False))
 
 
 def _area_routes(client) -> list[tuple[str, str]]:
-    seat_id = make_seat()
-    round_id = make_round(seat_id, timedelta(days=1), timedelta(days=3))
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
+    round_id = run(
+        make_round(
+            seat=seat_id, opens_at=timedelta(days=1), closes_at=timedelta(days=3), grace_minutes=10
+        )
+    ).round_id
     ids = {
         "seat_id": seat_id,
         "round_id": round_id,
@@ -707,7 +697,7 @@ def _area_routes(client) -> list[tuple[str, str]]:
 def test_every_route_of_this_area_refuses_signed_out_visitors_with_401(client, settings):
     routes = _area_routes(client)
     token = form_token(client, "/admin/sign-in")
-    before = fetch(AuditEvent.count())
+    before = run(AuditEvent.count())
 
     for method, path in routes:
         response = client.request(
@@ -715,7 +705,7 @@ def test_every_route_of_this_area_refuses_signed_out_visitors_with_401(client, s
         )
         assert response.status_code == 401, (method, path)
         assert "Please sign in" in response.text, (method, path)
-    assert fetch(AuditEvent.count()) == before
+    assert run(AuditEvent.count()) == before
 
 
 def test_every_route_of_this_area_refuses_a_signed_in_applicant_with_403(client, settings):
@@ -729,7 +719,7 @@ def test_every_route_of_this_area_refuses_a_signed_in_applicant_with_403(client,
     )
     assert signed_in.status_code in (302, 303)
     token = form_token(client, "/admin/sign-in")
-    before = fetch(AuditEvent.count())
+    before = run(AuditEvent.count())
 
     for method, path in routes:
         response = client.request(
@@ -737,7 +727,7 @@ def test_every_route_of_this_area_refuses_a_signed_in_applicant_with_403(client,
         )
         assert response.status_code == 403, (method, path)
         assert "You do not have access to this page" in response.text, (method, path)
-    assert fetch(AuditEvent.count()) == before
+    assert run(AuditEvent.count()) == before
 
 
 def test_admin_changes_clear_the_public_page_cache(make_client, admin_id):
@@ -745,8 +735,12 @@ def test_admin_changes_clear_the_public_page_cache(make_client, admin_id):
 
     client = make_client(public_cache_seconds=300)
     assert sign_in(client, "ada@example.org").status_code in (302, 303)
-    seat_id = make_seat("Cached seat")
-    make_round(seat_id, timedelta(days=-1), timedelta(days=3))
+    seat_id = run(make_seat("Cached seat", **ADMIN_SEAT)).seat_id
+    run(
+        make_round(
+            seat=seat_id, opens_at=timedelta(days=-1), closes_at=timedelta(days=3), grace_minutes=10
+        )
+    )
     assert "Cached seat" not in client.get("/").text  # now cached without the seat
 
     post_form(client, f"/admin/seats/{seat_id}/publish", {}, token_from=f"/admin/seats/{seat_id}")

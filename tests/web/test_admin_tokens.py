@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from portal.tables import ApiToken, AuditEvent
-from tests.conftest import _create_admin as create_admin
-from tests.conftest import post_form, run, sign_in
+from tests.conftest import ADMIN_PASSWORD, post_form, sign_in
+from tests.factories import make_admin, run
 
 
 def create_token(client, name: str = "Report script"):
@@ -23,10 +23,6 @@ def api_create_seat(client, raw: str, title: str = "Via the API"):
     return client.post(
         "/api/v1/seats", json={"title": title}, headers={"Authorization": f"Bearer {raw}"}
     )
-
-
-def fetch(query):
-    return run(query.run())
 
 
 def test_token_page_needs_a_signed_in_admin(client):
@@ -51,14 +47,14 @@ def test_new_token_is_shown_once_and_works(admin_client):
 def test_only_a_hash_of_the_token_is_stored(admin_client):
     raw = raw_token(create_token(admin_client).text)
 
-    row = fetch(ApiToken.select().first())
+    row = run(ApiToken.select().first())
 
     assert raw not in str(row.values())
 
 
 def test_revoked_token_is_refused_by_the_api(admin_client):
     raw = raw_token(create_token(admin_client).text)
-    token_id = fetch(ApiToken.select(ApiToken.id).first())["id"]
+    token_id = run(ApiToken.select(ApiToken.id).first())["id"]
 
     response = post_form(
         admin_client, f"/admin/tokens/{token_id}/revoke", {}, token_from="/admin/tokens"
@@ -67,13 +63,13 @@ def test_revoked_token_is_refused_by_the_api(admin_client):
     assert response.status_code == 200  # after the redirect
     assert "The token was revoked" in response.text and "Revoked" in response.text
     assert api_create_seat(admin_client, raw).status_code == 401
-    assert fetch(AuditEvent.exists().where(AuditEvent.action == "api_token.revoked"))
+    assert run(AuditEvent.exists().where(AuditEvent.action == "api_token.revoked"))
 
 
 def test_another_admin_cannot_revoke_someone_elses_token(admin_client, make_client):
     raw = raw_token(create_token(admin_client).text)
-    token_id = fetch(ApiToken.select(ApiToken.id).first())["id"]
-    run(create_admin("grace@example.org", "Grace Admin"))
+    token_id = run(ApiToken.select(ApiToken.id).first())["id"]
+    run(make_admin("grace@example.org", "Grace Admin", ADMIN_PASSWORD))
     other = make_client()
     sign_in(other, "grace@example.org")
 
@@ -86,7 +82,7 @@ def test_another_admin_cannot_revoke_someone_elses_token(admin_client, make_clie
 
 def test_revoking_twice_or_an_unknown_token_is_404(admin_client):
     create_token(admin_client)
-    token_id = fetch(ApiToken.select(ApiToken.id).first())["id"]
+    token_id = run(ApiToken.select(ApiToken.id).first())["id"]
     post_form(admin_client, f"/admin/tokens/{token_id}/revoke", {}, token_from="/admin/tokens")
 
     again = post_form(
@@ -102,7 +98,7 @@ def test_revoking_twice_or_an_unknown_token_is_404(admin_client):
 
 def test_revoke_without_csrf_token_is_refused(admin_client):
     raw = raw_token(create_token(admin_client).text)
-    token_id = fetch(ApiToken.select(ApiToken.id).first())["id"]
+    token_id = run(ApiToken.select(ApiToken.id).first())["id"]
 
     response = admin_client.post(f"/admin/tokens/{token_id}/revoke")
 
@@ -119,7 +115,7 @@ def test_overlong_token_name_is_refused_with_a_message(admin_client):
         and "Keep the token name under 100 characters." in response.text
     )
     assert 'value="sp_' not in response.text
-    assert fetch(ApiToken.count()) == 0
+    assert run(ApiToken.count()) == 0
 
 
 def test_token_name_with_html_is_escaped(admin_client):
@@ -133,13 +129,13 @@ def test_token_name_with_html_is_escaped(admin_client):
 def test_blank_name_gets_a_default(admin_client):
     create_token(admin_client, "   ")
 
-    assert fetch(ApiToken.select(ApiToken.name).first())["name"] == "API token"
+    assert run(ApiToken.select(ApiToken.name).first())["name"] == "API token"
 
 
 def test_token_creation_is_audited(admin_client, admin_id):
     create_token(admin_client)
 
-    event = fetch(
+    event = run(
         AuditEvent.select(AuditEvent.actor).where(AuditEvent.action == "api_token.created").first()
     )
 

@@ -9,13 +9,9 @@ import pytest
 from portal import db
 from portal.domain.accounts.api_tokens import create_api_token, revoke_api_token
 from portal.domain.audit import Actor
-from portal.domain.rounds.entry import RoundInput
-from portal.domain.rounds.times import create_round
-from portal.domain.seats.editing import SeatInput, create_seat, set_published
-from portal.domain.seats.parts import CriterionInput, QuestionInput, add_criterion, add_question
 from portal.domain.timerules import utcnow
-from portal.tables import AuditEvent, Round, Seat, User
-from tests.conftest import run
+from portal.tables import AuditEvent, Round, Seat
+from tests.factories import make_seat, make_user, run
 
 SYSTEM = Actor.system()
 
@@ -45,41 +41,15 @@ ADMIN_ROUTES = [
 
 # Arrange helpers ----------------------------------------------------------------
 
-
-async def _seat(
-    title: str, *, published: bool, days: tuple[int, int] | None = (-1, 3)
-) -> tuple[int, int | None]:
-    now = utcnow()
-    async with db.write_transaction():
-        seat_id = await create_seat(SeatInput(title=title, summary=f"About {title}"), SYSTEM, now)
-        await add_criterion(
-            seat_id,
-            CriterionInput(title="Lived experience", guidance="Say how", weight=2),
-            SYSTEM,
-            now,
-        )
-        await add_question(
-            seat_id, QuestionInput(prompt="Why this seat?", word_limit=250), SYSTEM, now
-        )
-        if published:
-            await set_published(seat_id, True, SYSTEM, now)
-        round_id = None
-        if days:
-            opens, closes = now + timedelta(days=days[0]), now + timedelta(days=days[1])
-            # Entered before it opened, so a round that has closed was once in the future.
-            round_id = await create_round(
-                seat_id, RoundInput.at(opens, closes), SYSTEM, min(now, opens)
-            )
-    return seat_id, round_id
-
-
-def make_seat(
-    title: str = "Racial equity lead",
-    *,
-    published: bool = True,
-    days: tuple[int, int] | None = (-1, 3),
-):
-    return run(_seat(title, published=published, days=days))
+# The API tests' seat: published, one criterion and one question, its slug made from its
+# title (give it rounds=[(opens, closes)], times from now).
+API_SEAT = {
+    "criteria": [("Lived experience", "Say how", 2)],
+    "questions": [("Why this seat?", 250, True)],
+    "actor": SYSTEM,
+}
+OPEN_NOW = [(timedelta(days=-1), timedelta(days=3))]  # (opens, closes) from now
+LATER = [(timedelta(days=5), timedelta(days=9))]
 
 
 async def _token(user_id: int, name: str = "test") -> str:
@@ -92,11 +62,7 @@ def make_token(user_id: int, name: str = "test") -> str:
 
 
 async def _applicant() -> int:
-    async with db.write_transaction():
-        rows = await User.insert(
-            User(email="app@example.org", name="Applicant", role="applicant", created_at=utcnow())
-        ).returning(User.id)
-    return rows[0]["id"]
+    return await make_user("app@example.org", "Applicant", password=None, verified=False)
 
 
 @pytest.fixture
@@ -121,22 +87,17 @@ def error_keys(body: dict) -> dict[str, str]:
     return {e["key"]: e["message"] for e in body.get("errors", [])}
 
 
-def fetch(query):
-    """Run a Piccolo query from a sync test."""
-    return run(query.run())
-
-
 def count(table) -> int:
-    return fetch(table.count())
+    return run(table.count())
 
 
 # Public reads -------------------------------------------------------------------
 
 
 def test_seat_list_shows_published_seats_with_their_current_round(client):
-    make_seat("Racial equity lead")
-    make_seat("Hidden seat", published=False)
-    make_seat("Later seat", days=(5, 9))
+    run(make_seat("Racial equity lead", rounds=OPEN_NOW, **API_SEAT))
+    run(make_seat("Hidden seat", published=False, rounds=OPEN_NOW, **API_SEAT))
+    run(make_seat("Later seat", rounds=LATER, **API_SEAT))
 
     response = client.get("/api/v1/seats")
 
@@ -154,8 +115,8 @@ def test_seat_list_shows_published_seats_with_their_current_round(client):
 
 
 def test_seat_list_filters_by_phase(client):
-    make_seat("Racial equity lead")
-    make_seat("Later seat", days=(5, 9))
+    run(make_seat("Racial equity lead", rounds=OPEN_NOW, **API_SEAT))
+    run(make_seat("Later seat", rounds=LATER, **API_SEAT))
 
     titles = [s["title"] for s in client.get("/api/v1/seats", params={"phase": "upcoming"}).json()]
 
@@ -168,7 +129,7 @@ def test_seat_list_with_unknown_phase_is_a_400_problem(client):
 
 
 def test_published_seat_without_a_round_is_listed_without_one(client):
-    make_seat("No round yet", days=None)
+    run(make_seat("No round yet", **API_SEAT))
 
     (seat,) = client.get("/api/v1/seats").json()
 
@@ -176,7 +137,7 @@ def test_published_seat_without_a_round_is_listed_without_one(client):
 
 
 def test_seat_detail_has_criteria_questions_and_rounds(client):
-    make_seat("Racial equity lead")
+    run(make_seat("Racial equity lead", rounds=OPEN_NOW, **API_SEAT))
 
     response = client.get("/api/v1/seats/racial-equity-lead")
 
@@ -195,7 +156,7 @@ def test_seat_detail_has_criteria_questions_and_rounds(client):
 
 
 def test_round_read_gives_utc_instants_and_local_text(client):
-    _, round_id = make_seat("Racial equity lead")
+    round_id = run(make_seat("Racial equity lead", rounds=OPEN_NOW, **API_SEAT)).rounds[0]
 
     response = client.get(f"/api/v1/rounds/{round_id}")
 
@@ -207,7 +168,7 @@ def test_round_read_gives_utc_instants_and_local_text(client):
 
 
 def test_unpublished_seat_and_its_round_are_404_problems(client):
-    seat_id, round_id = make_seat("Hidden seat", published=False)
+    round_id = run(make_seat("Hidden seat", published=False, rounds=OPEN_NOW, **API_SEAT)).rounds[0]
 
     body = assert_problem(client.get("/api/v1/seats/hidden-seat"), 404)
     assert "no published seat" in body["detail"]
@@ -231,7 +192,10 @@ def test_unknown_public_addresses_are_404_problems(client, path):
 
 
 def _route(client, method: str, path: str, body, headers=None):
-    seat_id, round_id = make_seat("Guarded seat", days=(1, 4))
+    seat = run(
+        make_seat("Guarded seat", rounds=[(timedelta(days=1), timedelta(days=4))], **API_SEAT)
+    )
+    seat_id, round_id = seat.seat_id, seat.rounds[0]
     path = path.format(seat=seat_id, round=round_id)
     return client.request(method, path, json=body, headers=headers or {})
 
@@ -292,7 +256,7 @@ def test_api_use_is_recorded_on_the_token(client, token):
 
     client.post("/api/v1/seats", json={"title": "A seat"}, headers=bearer(token))
 
-    assert fetch(ApiToken.select(ApiToken.last_used_at).first())["last_used_at"] is not None
+    assert run(ApiToken.select(ApiToken.last_used_at).first())["last_used_at"] is not None
 
 
 # Admin writes ---------------------------------------------------------------------------
@@ -337,7 +301,7 @@ def test_writes_are_audited_as_the_tokens_owner(client, token, admin_id):
         headers=bearer(token),
     )
 
-    events = fetch(
+    events = run(
         AuditEvent.select(AuditEvent.action, AuditEvent.actor, AuditEvent.actor_label).where(
             AuditEvent.action.like("seat.%")
         )
@@ -346,7 +310,7 @@ def test_writes_are_audited_as_the_tokens_owner(client, token, admin_id):
     assert events == [
         {"action": "seat.created", "actor": admin_id, "actor_label": "ada@example.org"}
     ]
-    assert fetch(
+    assert run(
         AuditEvent.exists().where(
             (AuditEvent.action == "criterion.added") & (AuditEvent.actor == admin_id)
         )
@@ -354,7 +318,9 @@ def test_writes_are_audited_as_the_tokens_owner(client, token, admin_id):
 
 
 def test_patch_changes_only_the_fields_sent(client, token):
-    seat_id, _ = make_seat("Racial equity lead", days=None)
+    seat_id = run(
+        make_seat("Racial equity lead", summary="About Racial equity lead", **API_SEAT)
+    ).seat_id
 
     response = client.patch(
         f"/api/v1/seats/{seat_id}", json={"location": "Leeds or online"}, headers=bearer(token)
@@ -367,7 +333,9 @@ def test_patch_changes_only_the_fields_sent(client, token):
 
 
 def test_put_replaces_the_text_and_keeps_the_slug_when_none_is_sent(client, token):
-    seat_id, _ = make_seat("Racial equity lead", days=None)
+    seat_id = run(
+        make_seat("Racial equity lead", summary="About Racial equity lead", **API_SEAT)
+    ).seat_id
 
     response = client.put(
         f"/api/v1/seats/{seat_id}",
@@ -382,7 +350,7 @@ def test_put_replaces_the_text_and_keeps_the_slug_when_none_is_sent(client, toke
 
 
 def test_create_round_in_local_time_then_open_extend_and_close(client, token):
-    seat_id, _ = make_seat("Racial equity lead", days=None)
+    seat_id = run(make_seat("Racial equity lead", **API_SEAT)).seat_id
     year = utcnow().year + 1
 
     created = client.post(
@@ -418,13 +386,13 @@ def test_create_round_in_local_time_then_open_extend_and_close(client, token):
     assert client.get(f"/api/v1/rounds/{round_id}").json()["remaining_text"] == "closed"
     actions = {
         e["action"]
-        for e in fetch(AuditEvent.select(AuditEvent.action).where(AuditEvent.round == round_id))
+        for e in run(AuditEvent.select(AuditEvent.action).where(AuditEvent.round == round_id))
     }
     assert {"round.created", "round.opened_now", "round.extended", "round.closed_now"} <= actions
 
 
 def test_create_round_with_iso_instants_in_summer_time(client, token):
-    seat_id, _ = make_seat("Racial equity lead", days=None)
+    seat_id = run(make_seat("Racial equity lead", **API_SEAT)).seat_id
     year = utcnow().year + 1
 
     got = client.post(
@@ -442,8 +410,8 @@ def test_create_round_with_iso_instants_in_summer_time(client, token):
 
 
 def test_extend_without_a_reason_is_refused_and_nothing_changes(client, token):
-    _, round_id = make_seat("Racial equity lead")
-    before = fetch(Round.select(Round.closes_at).first())["closes_at"]
+    round_id = run(make_seat("Racial equity lead", rounds=OPEN_NOW, **API_SEAT)).rounds[0]
+    before = run(Round.select(Round.closes_at).first())["closes_at"]
 
     missing = assert_problem(
         client.post(
@@ -464,17 +432,17 @@ def test_extend_without_a_reason_is_refused_and_nothing_changes(client, token):
 
     assert "reason" in error_keys(missing) and "reason" in error_keys(blank)
     assert "Give a reason" in blank["detail"]
-    assert fetch(Round.select(Round.closes_at).first())["closes_at"] == before
+    assert run(Round.select(Round.closes_at).first())["closes_at"] == before
 
 
 def test_opening_a_round_that_is_already_open_is_a_409_problem(client, token):
-    _, round_id = make_seat("Racial equity lead")
+    round_id = run(make_seat("Racial equity lead", rounds=OPEN_NOW, **API_SEAT)).rounds[0]
 
     assert_problem(client.post(f"/api/v1/rounds/{round_id}/open", headers=bearer(token)), 409)
 
 
 def test_criteria_cannot_be_added_once_a_round_has_opened(client, token):
-    seat_id, _ = make_seat("Racial equity lead")
+    seat_id = run(make_seat("Racial equity lead", rounds=OPEN_NOW, **API_SEAT)).seat_id
 
     body = assert_problem(
         client.post(
@@ -487,7 +455,7 @@ def test_criteria_cannot_be_added_once_a_round_has_opened(client, token):
 
 
 def test_criteria_and_questions_can_be_added_before_any_round(client, token):
-    seat_id, _ = make_seat("Racial equity lead", days=None)
+    seat_id = run(make_seat("Racial equity lead", **API_SEAT)).seat_id
 
     client.post(
         f"/api/v1/seats/{seat_id}/criteria",
@@ -528,7 +496,7 @@ def test_missing_fields_are_named(client, token):
     )
     assert error_keys(body) == {"title": "This field is required."}
 
-    seat_id, _ = make_seat(days=None)
+    seat_id = run(make_seat("Racial equity lead", **API_SEAT)).seat_id
     body = assert_problem(
         client.post(
             f"/api/v1/seats/{seat_id}/rounds",
@@ -579,14 +547,14 @@ def test_overlong_or_out_of_range_values_are_400_and_nothing_is_saved(client, to
 
 
 def test_patch_with_overlong_text_keeps_what_was_saved(client, token):
-    seat_id, _ = make_seat("Racial equity lead", days=None)
+    seat_id = run(make_seat("Racial equity lead", **API_SEAT)).seat_id
 
     assert_problem(
         client.patch(f"/api/v1/seats/{seat_id}", json={"title": "x" * 500}, headers=bearer(token)),
         400,
     )
 
-    assert fetch(Seat.select(Seat.title).first())["title"] == "Racial equity lead"
+    assert run(Seat.select(Seat.title).first())["title"] == "Racial equity lead"
 
 
 def test_unknown_fields_are_refused(client, token):
@@ -646,7 +614,7 @@ def test_unknown_ids_are_404_problems(client, token, method, path, body):
 
 
 def test_a_local_time_that_does_not_exist_is_refused_naming_the_field(client, token):
-    seat_id, _ = make_seat(days=None)
+    seat_id = run(make_seat("Racial equity lead", **API_SEAT)).seat_id
 
     response = client.post(
         f"/api/v1/seats/{seat_id}/rounds",
@@ -664,7 +632,7 @@ def test_a_local_time_that_does_not_exist_is_refused_naming_the_field(client, to
 
 
 def test_an_ambiguous_local_time_is_refused_naming_the_field(client, token):
-    seat_id, _ = make_seat(days=None)
+    seat_id = run(make_seat("Racial equity lead", **API_SEAT)).seat_id
 
     response = client.post(
         f"/api/v1/seats/{seat_id}/rounds",
@@ -711,7 +679,7 @@ def test_an_ambiguous_local_time_is_refused_naming_the_field(client, token):
     ],
 )
 def test_bad_round_times_are_400_problems_naming_the_field(client, token, body, key):
-    seat_id, _ = make_seat(days=None)
+    seat_id = run(make_seat("Racial equity lead", **API_SEAT)).seat_id
 
     response = client.post(f"/api/v1/seats/{seat_id}/rounds", json=body, headers=bearer(token))
 
@@ -720,7 +688,7 @@ def test_bad_round_times_are_400_problems_naming_the_field(client, token, body, 
 
 
 def test_slug_in_use_is_a_400_problem(client, token):
-    make_seat("Racial equity lead", days=None)
+    run(make_seat("Racial equity lead", **API_SEAT))
 
     body = assert_problem(
         client.post("/api/v1/seats", json={"title": "Racial equity lead"}, headers=bearer(token)),
@@ -772,8 +740,8 @@ def test_openapi_lists_the_api_with_its_bearer_scheme_and_no_html_pages(client):
 def test_cached_reads_keep_filters_apart_and_writes_clear_them(make_client, admin_id):
     client = make_client(public_cache_seconds=60)
     raw = make_token(admin_id)
-    make_seat("Racial equity lead")
-    make_seat("Later seat", days=(5, 9))
+    run(make_seat("Racial equity lead", rounds=OPEN_NOW, **API_SEAT))
+    run(make_seat("Later seat", rounds=LATER, **API_SEAT))
     assert len(client.get("/api/v1/seats").json()) == 2
     assert [s["title"] for s in client.get("/api/v1/seats?phase=upcoming").json()] == ["Later seat"]
     assert_problem(client.get("/api/v1/seats?phase=bogus"), 400)

@@ -7,24 +7,19 @@ import pytest
 
 from portal.tables import Answer, Application
 from tests.conftest import form_token
-from tests.web.test_apply_journey import (
-    applicant_client,
-    complete,
-    fetch,
-    make_round,
-    start,
-)
+from tests.factories import RoundSetup, make_round, run
+from tests.web.test_apply_journey import OPEN_ROUND, applicant_client, complete, start
 
 PAGES = ["", "/review", "/receipt", "/withdraw"]
 POSTS = ["", "/submit", "/withdraw"]
 
 
 @pytest.fixture
-def b_application(make_client) -> tuple[dict, int]:
+def b_application(make_client) -> tuple[RoundSetup, int]:
     """Applicant B's submitted application, made through B's own session."""
     b = applicant_client(make_client(), "bea@example.org")
-    r = make_round()
-    application_id = start(b, r["round"])
+    r = run(make_round(**OPEN_ROUND))
+    application_id = start(b, r.round_id)
     complete(b, r, application_id)
     token = form_token(b, f"/applications/{application_id}/review")
     assert (
@@ -50,17 +45,17 @@ def test_other_applicants_writes_are_not_found_and_change_nothing(client, b_appl
     r, application_id = b_application
     a = applicant_client(client)
     token = form_token(a, "/account/profile")
-    before = fetch(Application.select().where(Application.id == application_id).first())
+    before = run(Application.select().where(Application.id == application_id).first())
 
     response = a.post(
         f"/applications/{application_id}{suffix}",
-        data={"_csrf_token": token, f"question_{r['q1']}": "Hijacked"},
+        data={"_csrf_token": token, f"question_{r.questions[0]}": "Hijacked"},
     )
 
     assert response.status_code == 404
-    assert fetch(Application.select().where(Application.id == application_id).first()) == before
+    assert run(Application.select().where(Application.id == application_id).first()) == before
     assert (
-        fetch(Answer.select(Answer.text).where(Answer.question == r["q1"]).first())["text"]
+        run(Answer.select(Answer.text).where(Answer.question == r.questions[0]).first())["text"]
         != "Hijacked"
     )
 
@@ -72,8 +67,8 @@ def test_unknown_application_is_not_found(client):
 
 
 def test_signed_out_visitor_gets_sign_in_page(client):
-    r = make_round()
-    for path in ("/applications", f"/applications/start/{r['round']}", "/applications/1"):
+    r = run(make_round(**OPEN_ROUND))
+    for path in ("/applications", f"/applications/start/{r.round_id}", "/applications/1"):
         page = client.get(path)
         assert page.status_code == 401
         assert f'href="/account/sign-in?next={path}"' in page.text
@@ -81,7 +76,7 @@ def test_signed_out_visitor_gets_sign_in_page(client):
 
 
 def test_admin_is_refused(admin_client):
-    r = make_round()
-    page = admin_client.get(f"/applications/start/{r['round']}")
+    r = run(make_round(**OPEN_ROUND))
+    page = admin_client.get(f"/applications/start/{r.round_id}")
     assert page.status_code == 403
     assert admin_client.get("/applications").status_code == 403

@@ -3,60 +3,32 @@ receipt page and mail, double submit, resubmit, withdraw and start again."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 
-from portal import db
-from portal.domain.accounts.credentials import hash_password
 from portal.tables import (
     Application,
-    Criterion,
-    Document,
     OutboxMessage,
-    Question,
     Round,
     Seat,
     Submission,
-    User,
 )
-from tests.conftest import form_token, post_form, run
+from tests.conftest import form_token, post_form
+from tests.factories import SHORT_FORM, RoundSetup, add_document, make_round, make_user, run, write
 
 PASSWORD = "a long enough applicant password"
 CV = b"%PDF-1.7\n" + b"x" * 100
-
-
-async def _await(awaitable):
-    return await awaitable
-
-
-def fetch(query):
-    return run(_await(query))
-
-
-async def _in_write(query):
-    async with db.write_transaction():
-        return await query
-
-
-def write(query):
-    return run(_in_write(query))
+# A round of the short form, open since yesterday for a week (times are from now).
+OPEN_ROUND = {
+    **SHORT_FORM,
+    "opens_at": -timedelta(days=1),
+    "closes_at": timedelta(days=7),
+    "grace_minutes": 10,
+}
 
 
 def make_applicant(email: str = "rae@example.org", name: str = "Rae Applicant") -> int:
-    now = datetime.now(UTC)
-    rows = fetch(
-        User.insert(
-            User(
-                email=email,
-                name=name,
-                role="applicant",
-                password_hash=hash_password(PASSWORD),
-                email_verified_at=now,
-            )
-        ).returning(User.id)
-    )
-    return rows[0]["id"]
+    return run(make_user(email, name, password=PASSWORD))
 
 
 def sign_in_applicant(client, email: str = "rae@example.org") -> None:
@@ -67,60 +39,6 @@ def sign_in_applicant(client, email: str = "rae@example.org") -> None:
         follow_redirects=False,
     )
     assert response.status_code in (302, 303), response.text
-
-
-def make_round(
-    *, opens: timedelta = timedelta(days=-1), closes: timedelta = timedelta(days=7), published=True
-) -> dict:
-    """A published seat with two questions (one optional) and one criterion, and an open round."""
-    t = datetime.now(UTC)
-    seat = fetch(
-        Seat.insert(
-            Seat(
-                slug=f"seat-{int(t.timestamp() * 1_000_000)}",
-                title="Racial equity lead",
-                summary="A leader from a racially minoritised-led organisation.",
-                published=published,
-            )
-        ).returning(Seat.id)
-    )[0]["id"]
-    q1 = fetch(
-        Question.insert(
-            Question(seat=seat, position=1, prompt="Why you?", word_limit=5, required=True)
-        ).returning(Question.id)
-    )[0]["id"]
-    q2 = fetch(
-        Question.insert(
-            Question(seat=seat, position=2, prompt="Anything else?", word_limit=50, required=False)
-        ).returning(Question.id)
-    )[0]["id"]
-    crit = fetch(
-        Criterion.insert(Criterion(seat=seat, position=1, title="Lived experience")).returning(
-            Criterion.id
-        )
-    )[0]["id"]
-    round_id = fetch(
-        Round.insert(Round(seat=seat, opens_at=t + opens, closes_at=t + closes)).returning(Round.id)
-    )[0]["id"]
-    return {"seat": seat, "round": round_id, "q1": q1, "q2": q2, "criterion": crit}
-
-
-def add_cv(application_id: int, data: bytes = CV) -> None:
-    """The upload pages belong to another part; the test stores the document directly."""
-    fetch(
-        Document.insert(
-            Document(
-                application=application_id,
-                kind="cv",
-                filename="cv.pdf",
-                content_type="application/pdf",
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                data=data,
-                uploaded_at=datetime.now(UTC),
-            )
-        )
-    )
 
 
 def start(client, round_id: int) -> int:
@@ -140,15 +58,18 @@ def save(client, application_id: int, fields: dict, action: str = "save", **kwar
     )
 
 
-def complete(client, r: dict, application_id: int) -> None:
+def complete(client, r: RoundSetup, application_id: int) -> None:
     response = save(
         client,
         application_id,
-        {f"question_{r['q1']}": "Because I lead it", f"criterion_{r['criterion']}": "Ten years."},
+        {
+            f"question_{r.questions[0]}": "Because I lead it",
+            f"criterion_{r.criteria[0]}": "Ten years.",
+        },
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
-    add_cv(application_id)
+    run(add_document(application_id, data=CV))
 
 
 def submit(client, application_id: int, **kwargs):
@@ -162,7 +83,7 @@ def submit(client, application_id: int, **kwargs):
 
 
 def receipt_mails() -> list[dict]:
-    return fetch(
+    return run(
         OutboxMessage.select().where(OutboxMessage.kind == "receipt").order_by(OutboxMessage.id)
     )
 
@@ -177,36 +98,39 @@ def applicant_client(client, email: str = "rae@example.org"):
 
 
 def test_seat_page_links_to_apply_while_open(client):
-    r = make_round()
-    slug = fetch(Seat.select(Seat.slug).where(Seat.id == r["seat"]).first())["slug"]
+    r = run(make_round(**OPEN_ROUND))
+    slug = run(Seat.select(Seat.slug).where(Seat.id == r.seat_id).first())["slug"]
     page = client.get(f"/seats/{slug}")
-    assert f'href="/applications/start/{r["round"]}"' in page.text
+    assert f'href="/applications/start/{r.round_id}"' in page.text
 
 
 def test_start_page_explains_and_starts_one_application(client):
     applicant_client(client)
-    r = make_round()
-    page = client.get(f"/applications/start/{r['round']}")
+    r = run(make_round(**OPEN_ROUND))
+    page = client.get(f"/applications/start/{r.round_id}")
     assert page.status_code == 200
     assert "Apply for Racial equity lead" in page.text and "Start your application" in page.text
 
-    first = start(client, r["round"])
-    again = start(client, r["round"])
+    first = start(client, r.round_id)
+    again = start(client, r.round_id)
 
     assert first == again
-    assert "Continue your application" in client.get(f"/applications/start/{r['round']}").text
-    assert fetch(Application.count()) == 1
+    assert "Continue your application" in client.get(f"/applications/start/{r.round_id}").text
+    assert run(Application.count()) == 1
 
 
 def test_save_draft_keeps_everything_and_says_so(client):
     applicant_client(client)
-    r = make_round()
-    application_id = start(client, r["round"])
+    r = run(make_round(**OPEN_ROUND))
+    application_id = start(client, r.round_id)
 
     response = save(
         client,
         application_id,
-        {f"question_{r['q1']}": "Because I care", f"criterion_{r['criterion']}": "Years of it."},
+        {
+            f"question_{r.questions[0]}": "Because I care",
+            f"criterion_{r.criteria[0]}": "Years of it.",
+        },
         follow_redirects=False,
     )
 
@@ -223,24 +147,25 @@ def test_save_draft_keeps_everything_and_says_so(client):
 
 def test_review_lists_missing_parts_linking_to_fields_and_hides_submit(client):
     applicant_client(client)
-    r = make_round()
-    application_id = start(client, r["round"])
+    r = run(make_round(**OPEN_ROUND))
+    application_id = start(client, r.round_id)
 
     page = client.get(f"/applications/{application_id}/review")
 
     assert "Still to do before you can submit" in page.text
     assert (
-        f'href="/applications/{application_id}#question_{r["q1"]}">Answer question 1.' in page.text
+        f'href="/applications/{application_id}#question_{r.questions[0]}">Answer question 1.'
+        in page.text
     )
-    assert f"#criterion_{r['criterion']}" in page.text and "Lived experience" in page.text
+    assert f"#criterion_{r.criteria[0]}" in page.text and "Lived experience" in page.text
     assert f'href="/applications/{application_id}/documents">Upload your CV.' in page.text
     assert "Submit your application" not in page.text
 
 
 def test_submit_gives_receipt_page_and_one_mail(client):
     applicant_client(client)
-    r = make_round()
-    application_id = start(client, r["round"])
+    r = run(make_round(**OPEN_ROUND))
+    application_id = start(client, r.round_id)
     complete(client, r, application_id)
     review = client.get(f"/applications/{application_id}/review")
     assert "Still to do" not in review.text and "Submit your application" in review.text
@@ -250,8 +175,8 @@ def test_submit_gives_receipt_page_and_one_mail(client):
     assert response.status_code == 303
     assert response.headers["location"] == f"/applications/{application_id}/receipt"
     page = client.get(response.headers["location"])
-    app_row = fetch(Application.select().where(Application.id == application_id).first())
-    submission = fetch(Submission.select().first())
+    app_row = run(Application.select().where(Application.id == application_id).first())
+    submission = run(Submission.select().first())
     reference = app_row["reference"]
     assert re.fullmatch(r"SP-\d{4}-[2-9A-Z]{6}", reference)
     assert page.status_code == 200 and reference in page.text
@@ -270,8 +195,8 @@ def test_submit_gives_receipt_page_and_one_mail(client):
 
 def test_double_submit_gives_same_receipt_and_one_mail(client):
     applicant_client(client)
-    r = make_round()
-    application_id = start(client, r["round"])
+    r = run(make_round(**OPEN_ROUND))
+    application_id = start(client, r.round_id)
     complete(client, r, application_id)
 
     # A double click: the same page's token, posted twice.
@@ -281,26 +206,26 @@ def test_double_submit_gives_same_receipt_and_one_mail(client):
     second = client.post(path, data={"_csrf_token": token})
 
     assert first.status_code == second.status_code == 200
-    assert fetch(Submission.count()) == 1
+    assert run(Submission.count()) == 1
     assert len(receipt_mails()) == 1
-    reference = fetch(Application.select(Application.reference).first())["reference"]
+    reference = run(Application.select(Application.reference).first())["reference"]
     assert reference in first.text and reference in second.text
 
 
 def test_edit_and_resubmit_gives_new_receipt(client):
     applicant_client(client)
-    r = make_round()
-    application_id = start(client, r["round"])
+    r = run(make_round(**OPEN_ROUND))
+    application_id = start(client, r.round_id)
     complete(client, r, application_id)
     submit(client, application_id)
-    first_hash = fetch(Submission.select().first())["content_hash"]
+    first_hash = run(Submission.select().first())["content_hash"]
 
-    save(client, application_id, {f"question_{r['q1']}": "Because I changed it"})
+    save(client, application_id, {f"question_{r.questions[0]}": "Because I changed it"})
     review = client.get(f"/applications/{application_id}/review")
     assert "You have changed your application since you submitted it" in review.text
     page = submit(client, application_id)
 
-    submissions = fetch(Submission.select().order_by(Submission.version))
+    submissions = run(Submission.select().order_by(Submission.version))
     assert [s["version"] for s in submissions] == [1, 2]
     assert submissions[1]["content_hash"] != first_hash
     assert submissions[1]["content_hash"] in page.text and first_hash not in page.text
@@ -310,8 +235,8 @@ def test_edit_and_resubmit_gives_new_receipt(client):
 
 def test_my_applications_lists_status_reference_times_and_next_step(client):
     applicant_client(client)
-    r = make_round()
-    application_id = start(client, r["round"])
+    r = run(make_round(**OPEN_ROUND))
+    application_id = start(client, r.round_id)
     page = client.get("/applications")
     assert "Draft: not submitted" in page.text and "Given when you submit" in page.text
     assert "Closing time" in page.text and "(UK time)" in page.text
@@ -321,15 +246,15 @@ def test_my_applications_lists_status_reference_times_and_next_step(client):
     submit(client, application_id)
     page = client.get("/applications")
 
-    reference = fetch(Application.select(Application.reference).first())["reference"]
+    reference = run(Application.select(Application.reference).first())["reference"]
     assert "Submitted" in page.text and reference in page.text
     assert "We have your application" in page.text
 
 
 def test_withdraw_confirms_then_can_start_again(client):
     applicant_client(client)
-    r = make_round()
-    application_id = start(client, r["round"])
+    r = run(make_round(**OPEN_ROUND))
+    application_id = start(client, r.round_id)
     complete(client, r, application_id)
     submit(client, application_id)
 
@@ -342,26 +267,26 @@ def test_withdraw_confirms_then_can_start_again(client):
     assert response.status_code == 303
     listing = client.get(response.headers["location"])
     assert "Your application is withdrawn." in listing.text and "start it again" in listing.text
-    assert fetch(Application.select().first())["status"] == "withdrawn"
-    assert start(client, r["round"]) == application_id
+    assert run(Application.select().first())["status"] == "withdrawn"
+    assert start(client, r.round_id) == application_id
     page = client.get(f"/applications/{application_id}")
-    assert fetch(Application.select().first())["status"] == "draft"
+    assert run(Application.select().first())["status"] == "draft"
     assert "Because I lead it" in page.text
 
 
 def test_submit_inside_grace_is_accepted_and_grace_never_shown(client):
     applicant_client(client)
-    r = make_round()
-    application_id = start(client, r["round"])
+    r = run(make_round(**OPEN_ROUND))
+    application_id = start(client, r.round_id)
     complete(client, r, application_id)
     token = form_token(client, f"/applications/{application_id}/review")
     just_closed = datetime.now(UTC) - timedelta(minutes=1)
-    write(Round.update({Round.closes_at: just_closed}).where(Round.id == r["round"]))
+    write(lambda: Round.update({Round.closes_at: just_closed}).where(Round.id == r.round_id))
 
     page = client.post(f"/applications/{application_id}/submit", data={"_csrf_token": token})
 
     assert page.status_code == 200 and "Application received" in page.text
-    assert fetch(Submission.select().first())["in_grace"] is True
+    assert run(Submission.select().first())["in_grace"] is True
     assert "grace" not in page.text.lower()
     assert "grace" not in receipt_mails()[0]["body_text"].lower()
     assert "grace" not in client.get("/applications").text.lower()

@@ -8,34 +8,29 @@ from datetime import UTC, datetime, timedelta
 
 from portal.tables import Answer, Application, Round, Seat, Submission
 from tests.conftest import form_token, post_form
-from tests.web.test_apply_journey import (
-    applicant_client,
-    complete,
-    fetch,
-    make_round,
-    save,
-    start,
-    write,
-)
+from tests.factories import RoundSetup, make_round, run, write
+from tests.web.test_apply_journey import OPEN_ROUND, applicant_client, complete, save, start
 
 
 def close_round(round_id: int) -> None:
     """Closing time and grace both in the past."""
     past = datetime.now(UTC) - timedelta(hours=2)
     write(
-        Round.update({Round.closes_at: past, Round.grace_minutes: 10}).where(Round.id == round_id)
+        lambda: Round.update({Round.closes_at: past, Round.grace_minutes: 10}).where(
+            Round.id == round_id
+        )
     )
 
 
 def saved_answer(question_id: int) -> str | None:
-    row = fetch(Answer.select(Answer.text).where(Answer.question == question_id).first())
+    row = run(Answer.select(Answer.text).where(Answer.question == question_id).first())
     return row["text"] if row else None
 
 
-def started(client) -> tuple[dict, int]:
+def started(client) -> tuple[RoundSetup, int]:
     applicant_client(client)
-    r = make_round()
-    application_id = start(client, r["round"])
+    r = run(make_round(**OPEN_ROUND))
+    application_id = start(client, r.round_id)
     complete(client, r, application_id)
     return r, application_id
 
@@ -46,16 +41,16 @@ def started(client) -> tuple[dict, int]:
 def test_save_after_deadline_states_closing_time_and_keeps_draft_readable(client):
     r, application_id = started(client)
     token = form_token(client, f"/applications/{application_id}")
-    close_round(r["round"])
+    close_round(r.round_id)
 
     response = client.post(
         f"/applications/{application_id}",
-        data={"_csrf_token": token, f"question_{r['q1']}": "Too late now"},
+        data={"_csrf_token": token, f"question_{r.questions[0]}": "Too late now"},
     )
 
     assert response.status_code == 409
     assert "This round closed at" in response.text and "(UK time)" in response.text
-    assert saved_answer(r["q1"]) == "Because I lead it"
+    assert saved_answer(r.questions[0]) == "Because I lead it"
     page = client.get(f"/applications/{application_id}")
     assert page.status_code == 200 and "Because I lead it" in page.text
     assert "can no longer be changed" in page.text and "<textarea" not in page.text
@@ -64,7 +59,7 @@ def test_save_after_deadline_states_closing_time_and_keeps_draft_readable(client
 def test_submit_after_deadline_is_refused_with_closing_time(client):
     r, application_id = started(client)
     token = form_token(client, f"/applications/{application_id}/review")
-    close_round(r["round"])
+    close_round(r.round_id)
 
     response = client.post(f"/applications/{application_id}/submit", data={"_csrf_token": token})
 
@@ -72,32 +67,32 @@ def test_submit_after_deadline_is_refused_with_closing_time(client):
     assert "Your application was not submitted" in response.text
     assert "This round closed at" in response.text
     assert "Read your answers" in response.text and "change your answers" not in response.text
-    assert fetch(Submission.count()) == 0
-    assert fetch(Application.select().first())["status"] == "draft"
+    assert run(Submission.count()) == 0
+    assert run(Application.select().first())["status"] == "draft"
 
 
 def test_withdraw_after_deadline_is_refused(client):
     r, application_id = started(client)
     token = form_token(client, f"/applications/{application_id}/withdraw")
-    close_round(r["round"])
+    close_round(r.round_id)
 
     response = client.post(f"/applications/{application_id}/withdraw", data={"_csrf_token": token})
 
     assert response.status_code == 409 and "This round closed at" in response.text
-    assert fetch(Application.select().first())["status"] == "draft"
+    assert run(Application.select().first())["status"] == "draft"
 
 
 def test_start_after_deadline_is_refused(client):
     applicant_client(client)
-    r = make_round()
-    token = form_token(client, f"/applications/start/{r['round']}")
-    close_round(r["round"])
+    r = run(make_round(**OPEN_ROUND))
+    token = form_token(client, f"/applications/start/{r.round_id}")
+    close_round(r.round_id)
 
-    response = client.post(f"/applications/start/{r['round']}", data={"_csrf_token": token})
+    response = client.post(f"/applications/start/{r.round_id}", data={"_csrf_token": token})
 
     assert response.status_code == 409 and "This round closed at" in response.text
-    assert fetch(Application.count()) == 0
-    page = client.get(f"/applications/start/{r['round']}")
+    assert run(Application.count()) == 0
+    page = client.get(f"/applications/start/{r.round_id}")
     assert "Applications can no longer be started" in page.text
 
 
@@ -106,15 +101,15 @@ def test_start_after_deadline_is_refused(client):
 
 def test_submit_with_missing_parts_is_refused(client):
     applicant_client(client)
-    r = make_round()
-    application_id = start(client, r["round"])
+    r = run(make_round(**OPEN_ROUND))
+    application_id = start(client, r.round_id)
     token = form_token(client, f"/applications/{application_id}")
 
     response = client.post(f"/applications/{application_id}/submit", data={"_csrf_token": token})
 
     assert response.status_code == 400
     assert "not complete yet" in response.text and "Upload your CV." in response.text
-    assert fetch(Submission.count()) == 0
+    assert run(Submission.count()) == 0
 
 
 def test_submit_after_withdrawal_is_refused(client):
@@ -125,28 +120,28 @@ def test_submit_after_withdrawal_is_refused(client):
     response = client.post(f"/applications/{application_id}/submit", data={"_csrf_token": token})
 
     assert response.status_code == 409 and "You withdrew this application" in response.text
-    assert fetch(Submission.count()) == 0
+    assert run(Submission.count()) == 0
 
 
 def test_submit_to_unpublished_seat_is_refused(client):
     r, application_id = started(client)
     token = form_token(client, f"/applications/{application_id}/review")
-    write(Seat.update({Seat.published: False}).where(Seat.id == r["seat"]))
+    write(lambda: Seat.update({Seat.published: False}).where(Seat.id == r.seat_id))
 
     response = client.post(f"/applications/{application_id}/submit", data={"_csrf_token": token})
 
     assert response.status_code == 400
     assert "no longer open for applications" in response.text
-    assert fetch(Submission.count()) == 0
+    assert run(Submission.count()) == 0
 
 
 def test_start_for_unpublished_seat_is_not_found(client):
     applicant_client(client)
-    r = make_round(published=False)
-    assert client.get(f"/applications/start/{r['round']}").status_code == 404
+    r = run(make_round(**OPEN_ROUND, published=False))
+    assert client.get(f"/applications/start/{r.round_id}").status_code == 404
     token = form_token(client, "/account/profile")
-    response = client.post(f"/applications/start/{r['round']}", data={"_csrf_token": token})
-    assert response.status_code == 404 and fetch(Application.count()) == 0
+    response = client.post(f"/applications/start/{r.round_id}", data={"_csrf_token": token})
+    assert response.status_code == 404 and run(Application.count()) == 0
 
 
 # ---- Hostile input ----------------------------------------------------------------
@@ -159,7 +154,7 @@ def test_extra_fields_cannot_set_status_reference_or_times(client):
         client,
         application_id,
         {
-            f"question_{r['q1']}": "Still me",
+            f"question_{r.questions[0]}": "Still me",
             "status": "appointed",
             "reference": "SP-2026-HACKED",
             "received_at": "2000-01-01T00:00:00Z",
@@ -171,57 +166,59 @@ def test_extra_fields_cannot_set_status_reference_or_times(client):
     )
 
     assert response.status_code == 303
-    row = fetch(Application.select().where(Application.id == application_id).first())
+    row = run(Application.select().where(Application.id == application_id).first())
     assert row["status"] == "draft" and row["reference"] is None and row["received_at"] is None
-    assert saved_answer(r["q1"]) == "Still me"
+    assert saved_answer(r.questions[0]) == "Still me"
 
 
 def test_nul_byte_is_refused_clearly_and_nothing_lost(client):
     r, application_id = started(client)
 
-    response = save(client, application_id, {f"question_{r['q1']}": "bad\x00byte"})
+    response = save(client, application_id, {f"question_{r.questions[0]}": "bad\x00byte"})
 
     assert response.status_code == 400
     assert "There is a problem" in response.text and "NUL byte" in response.text
-    assert saved_answer(r["q1"]) == "Because I lead it"
+    assert saved_answer(r.questions[0]) == "Because I lead it"
 
 
 def test_overlong_answer_is_refused_clearly_and_nothing_lost(client):
     r, application_id = started(client)
 
-    response = save(client, application_id, {f"question_{r['q1']}": "word " * 30_000})
+    response = save(client, application_id, {f"question_{r.questions[0]}": "word " * 30_000})
 
     assert response.status_code == 400 and "is too long" in response.text
-    assert saved_answer(r["q1"]) == "Because I lead it"
+    assert saved_answer(r.questions[0]) == "Because I lead it"
 
 
 def test_one_megabyte_answer_gets_the_too_large_page(client):
     r, application_id = started(client)
 
-    response = save(client, application_id, {f"question_{r['q1']}": "x" * 1_000_000})
+    response = save(client, application_id, {f"question_{r.questions[0]}": "x" * 1_000_000})
 
     assert response.status_code == 413
     assert "That upload or form is too large" in response.text
     form = client.get(f"/applications/{application_id}")
     assert "one save can send at most 1000 KB" in form.text
-    assert saved_answer(r["q1"]) == "Because I lead it"
+    assert saved_answer(r.questions[0]) == "Because I lead it"
 
 
 def test_word_limit_is_refused_with_count_and_entered_text_kept(client):
     r, application_id = started(client)
 
-    response = save(client, application_id, {f"question_{r['q1']}": "one two three four five six"})
+    response = save(
+        client, application_id, {f"question_{r.questions[0]}": "one two three four five six"}
+    )
 
     assert response.status_code == 400
     assert "has 6 words; the limit is 5" in response.text
     assert "one two three four five six" in response.text
-    assert saved_answer(r["q1"]) == "Because I lead it"
+    assert saved_answer(r.questions[0]) == "Because I lead it"
 
 
 def test_html_is_escaped_on_every_page(client):
     r, application_id = started(client)
 
-    save(client, application_id, {f"criterion_{r['criterion']}": "<script>alert(1)</script>"})
+    save(client, application_id, {f"criterion_{r.criteria[0]}": "<script>alert(1)</script>"})
 
     for suffix in ("", "/review"):
         page = client.get(f"/applications/{application_id}{suffix}")
@@ -233,11 +230,11 @@ def test_unknown_question_id_is_refused_and_nothing_lost(client):
     r, application_id = started(client)
 
     response = save(
-        client, application_id, {f"question_{r['q1']}": "Changed", "question_999999": "x"}
+        client, application_id, {f"question_{r.questions[0]}": "Changed", "question_999999": "x"}
     )
 
     assert response.status_code == 400 and "not part of this application" in response.text
-    assert saved_answer(r["q1"]) == "Because I lead it"
+    assert saved_answer(r.questions[0]) == "Because I lead it"
 
 
 def test_start_with_malformed_round_id_is_not_found(client):

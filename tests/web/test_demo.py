@@ -26,8 +26,8 @@ from portal.tables import (
     Submission,
     User,
 )
-from tests.conftest import post_form, run
-from tests.factories import fetch
+from tests.conftest import post_form
+from tests.factories import run
 
 COUNTED = (
     User,
@@ -107,7 +107,7 @@ def test_the_panel_round_is_closed_anonymised_in_scoring_and_numbered(demo):
     assert demo["stage"] == "scoring" and demo["anonymised"] is True
     assert demo["scoring_deadline"] > demo["closes_at"]
     numbers = run(
-        fetch(Application.select(Application.panel_number).where(Application.round == demo["id"]))
+        Application.select(Application.panel_number).where(Application.round == demo["id"])
     )
     assert sorted(r["panel_number"] for r in numbers) == list(range(1, len(APPLICANTS) + 1))
 
@@ -160,14 +160,11 @@ def test_the_demo_member_sees_numbers_not_names_and_one_withheld(make_client, se
     for person in APPLICANTS:
         assert person.name not in queue.text
     withheld = run(
-        fetch(
-            Application.select(Application.id)
-            .where(
-                (Application.round == demo["id"])
-                & (Application.applicant.organisation == MEMBER[1])
-            )
-            .first()
+        Application.select(Application.id)
+        .where(
+            (Application.round == demo["id"]) & (Application.applicant.organisation == MEMBER[1])
         )
+        .first()
     )
     hidden = member.get(f"/panel/rounds/{demo['id']}/applications/{withheld['id']}")
     assert hidden.status_code == 404

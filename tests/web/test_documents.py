@@ -10,37 +10,28 @@ import hashlib
 import io
 import re
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
-from portal import db
 from portal.domain.applications.drafts import start_application
 from portal.tables import Document, Round
-from tests.conftest import form_token, run
-from tests.unit.test_applications_domain import _make_round
+from tests.conftest import form_token
+from tests.factories import make_round, run, write
 from tests.web.test_account_access import password_sign_in, registered
+from tests.web.test_apply_journey import OPEN_ROUND
 
 PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
 BOUNDARY = "portal-test-boundary"
 KEPT = "Any document you uploaded before is kept."
 
 
-def fetch(query):
-    return run(query.run())
-
-
-async def _start(applicant_id: int, round_id: int) -> int:
-    async with db.write_transaction():
-        return await start_application(applicant_id, round_id, datetime.now(UTC))
-
-
 def applicant_with_application(client, email: str = "rae@example.org") -> int:
     """Sign `client` in as a new applicant with a draft in an open round; the application id."""
     user_id = registered(client, email=email)
     assert password_sign_in(client, email=email, follow_redirects=False).status_code in (302, 303)
-    round_ids = run(_make_round(opens=timedelta(days=-1), closes=timedelta(days=7)))
-    return run(_start(user_id, round_ids["round"]))
+    setup = run(make_round(**OPEN_ROUND))
+    return write(start_application, user_id, setup.round_id, datetime.now(UTC))
 
 
 @pytest.fixture
@@ -86,7 +77,7 @@ def post_raw(client, path: str, body: bytes, **kwargs):
 
 
 def stored(application_id: int) -> dict[str, dict]:
-    rows = fetch(Document.select().where(Document.application == application_id))
+    rows = run(Document.select().where(Document.application == application_id))
     return {row["kind"]: row for row in rows}
 
 
@@ -174,7 +165,7 @@ def test_download_is_an_attachment_with_safe_headers(client, application_id, wit
 
 
 def test_download_of_a_hostile_stored_name_stays_one_safe_header(client, application_id, with_cv):
-    fetch(
+    run(
         Document.update(
             {Document.filename: 'x"; filename=evil.html\r\nSet-Cookie: a=b/../../y.pdf'},
             force=True,
@@ -501,7 +492,7 @@ def test_signed_out_visitor_cannot_upload_or_download(client, application_id, wi
 
 def test_upload_after_the_deadline_states_the_closing_time(client, application_id, with_cv):
     closed = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    fetch(Round.update({Round.closes_at: closed, Round.grace_minutes: 0}, force=True))
+    run(Round.update({Round.closes_at: closed, Round.grace_minutes: 0}, force=True))
     response = upload(client, application_id, PDF, "late.pdf")
     assert response.status_code == 409
     assert "This round closed at" in response.text and "1 March 2026" in response.text

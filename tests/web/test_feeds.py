@@ -11,8 +11,8 @@ from portal import db
 from portal.domain.rounds.entry import ExtensionInput
 from portal.domain.rounds.times import extend_round
 from portal.domain.timerules import utcnow
-from tests.conftest import run
-from tests.web.test_public_pages import ACTOR, HOSTILE, make_seat, open_round, ten_am_in_london
+from tests.factories import make_seat, run
+from tests.web.test_public_pages import ACTOR, HOSTILE, open_round, ten_am_in_london
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -37,12 +37,26 @@ def calendar_of(client, round_id: int) -> Calendar:
 
 def test_feed_lists_only_open_published_seats_linking_to_their_pages(client):
     now = utcnow()
-    make_seat(
-        "Open seat", slug="open-seat", rounds=[open_round(now)], summary="Now taking applications."
+    run(
+        make_seat(
+            "Open seat",
+            slug="open-seat",
+            rounds=[open_round(now)],
+            summary="Now taking applications.",
+            actor=ACTOR,
+        )
     )
-    make_seat("Soon seat", rounds=[(now + timedelta(days=5), now + timedelta(days=9))])
-    make_seat("Closed seat", rounds=[(now - timedelta(days=9), now - timedelta(days=5))])
-    make_seat("Draft seat", published=False, rounds=[open_round(now)])
+    run(
+        make_seat(
+            "Soon seat", rounds=[(now + timedelta(days=5), now + timedelta(days=9))], actor=ACTOR
+        )
+    )
+    run(
+        make_seat(
+            "Closed seat", rounds=[(now - timedelta(days=9), now - timedelta(days=5))], actor=ACTOR
+        )
+    )
+    run(make_seat("Draft seat", published=False, rounds=[open_round(now)], actor=ACTOR))
 
     entries = feed_entries(client)
 
@@ -58,8 +72,18 @@ def test_feed_lists_only_open_published_seats_linking_to_their_pages(client):
 
 def test_feed_reads_soonest_closing_first(client):
     now = utcnow()
-    make_seat("Closes later", rounds=[(now - timedelta(days=1), now + timedelta(days=9))])
-    make_seat("Closes sooner", rounds=[(now - timedelta(days=1), now + timedelta(days=2))])
+    run(
+        make_seat(
+            "Closes later", rounds=[(now - timedelta(days=1), now + timedelta(days=9))], actor=ACTOR
+        )
+    )
+    run(
+        make_seat(
+            "Closes sooner",
+            rounds=[(now - timedelta(days=1), now + timedelta(days=2))],
+            actor=ACTOR,
+        )
+    )
 
     titles = [e.findtext(f"{ATOM}title") for e in feed_entries(client)]
 
@@ -71,7 +95,7 @@ def test_empty_feed_is_still_a_valid_feed(client):
 
 
 def test_feed_escapes_html_and_script_in_titles_and_summaries(client):
-    make_seat("<script>alert(1)</script>", rounds=[open_round()], summary=HOSTILE)
+    run(make_seat("<script>alert(1)</script>", rounds=[open_round()], summary=HOSTILE, actor=ACTOR))
 
     response = client.get("/feed.atom")
 
@@ -83,7 +107,14 @@ def test_feed_escapes_html_and_script_in_titles_and_summaries(client):
 
 
 def test_feed_survives_control_characters_that_xml_cannot_hold(client):
-    make_seat("Bell\x07 and escape\x1b title", rounds=[open_round()], summary="Vertical\x0btab")
+    run(
+        make_seat(
+            "Bell\x07 and escape\x1b title",
+            rounds=[open_round()],
+            summary="Vertical\x0btab",
+            actor=ACTOR,
+        )
+    )
 
     entries = feed_entries(client)
 
@@ -95,11 +126,14 @@ def test_feed_survives_control_characters_that_xml_cannot_hold(client):
 
 def test_round_calendar_has_one_event_at_the_closing_instant(client):
     closes = ten_am_in_london(5)
-    _, (round_id,) = make_seat(
-        "Racial equity lead",
-        slug="racial-equity-lead",
-        rounds=[(utcnow() - timedelta(days=1), closes)],
-    )
+    (round_id,) = run(
+        make_seat(
+            "Racial equity lead",
+            slug="racial-equity-lead",
+            rounds=[(utcnow() - timedelta(days=1), closes)],
+            actor=ACTOR,
+        )
+    ).rounds
 
     response = client.get(f"/rounds/{round_id}/closing.ics")
 
@@ -124,7 +158,7 @@ def test_round_calendar_has_one_event_at_the_closing_instant(client):
 
 def test_round_calendar_uid_is_stable_and_sequence_grows_when_extended(client):
     now = utcnow()
-    _, (round_id,) = make_seat("Seat", rounds=[open_round(now)])
+    (round_id,) = run(make_seat("Seat", rounds=[open_round(now)], actor=ACTOR)).rounds
     first = calendar_of(client, round_id).walk("VEVENT")[0]
     later = now + timedelta(days=20)
 
@@ -146,11 +180,14 @@ def test_round_calendar_uid_is_stable_and_sequence_grows_when_extended(client):
 
 
 def test_round_calendar_cannot_be_broken_by_a_hostile_title(client):
-    _, (round_id,) = make_seat(
-        "Evil\nEND:VEVENT\nBEGIN:VEVENT\nSUMMARY:injected <script>",
-        slug="evil",
-        rounds=[open_round()],
-    )
+    (round_id,) = run(
+        make_seat(
+            "Evil\nEND:VEVENT\nBEGIN:VEVENT\nSUMMARY:injected <script>",
+            slug="evil",
+            rounds=[open_round()],
+            actor=ACTOR,
+        )
+    ).rounds
 
     response = client.get(f"/rounds/{round_id}/closing.ics")
 
@@ -162,7 +199,9 @@ def test_round_calendar_cannot_be_broken_by_a_hostile_title(client):
 
 
 def test_unknown_or_unpublished_round_calendar_is_404(client):
-    _, (draft_round,) = make_seat("Draft", published=False, rounds=[open_round()])
+    (draft_round,) = run(
+        make_seat("Draft", published=False, rounds=[open_round()], actor=ACTOR)
+    ).rounds
 
     for path in (
         f"/rounds/{draft_round}/closing.ics",

@@ -16,19 +16,19 @@ from portal.tables import (
     PanelConflict,
     PanelMember,
     PanelOrganisation,
-    Score,
-    ScoreSheet,
 )
-from tests.conftest import form_token, post_form, run
+from tests.conftest import form_token, post_form
 from tests.factories import (
     PASSWORD,
     RoundSetup,
     add_application,
     add_panel_member,
-    fetch,
+    advance_round,
+    insert_sheet,
     make_round,
     now,
-    set_stage,
+    run,
+    write,
 )
 
 
@@ -88,36 +88,17 @@ def make_panel(
     )
 
 
-async def _sheet(member_id, app_id, criteria, values, submitted, comments):
-    async with db.write_transaction():
-        rows = await ScoreSheet.insert(
-            ScoreSheet(
-                member=member_id, application=app_id, submitted_at=now() if submitted else None
-            )
-        ).returning(ScoreSheet.id)
-        for i, (criterion, value) in enumerate(zip(criteria, values, strict=True)):
-            await Score.insert(
-                Score(
-                    sheet=rows[0]["id"],
-                    criterion=criterion,
-                    value=value,
-                    comment=comments[i] if comments else "",
-                )
-            )
-    return rows[0]["id"]
-
-
 def score(panel: Panel, member_id: int, app_id: int, values, *, submitted=True, comments=None):
     """A member's sheet for an application, inserted directly: values per criterion, in order."""
-    return run(_sheet(member_id, app_id, panel.setup.criteria, values, submitted, comments))
+    return run(
+        insert_sheet(
+            member_id, app_id, panel.setup.criteria, values, submitted=submitted, comments=comments
+        )
+    )
 
 
 def insert(row) -> None:
-    async def go():
-        async with db.write_transaction():
-            await row.__class__.insert(row)
-
-    run(go())
+    write(lambda: row.__class__.insert(row))
 
 
 def results(panel: Panel) -> dict[int, object]:
@@ -280,11 +261,9 @@ def results_round_id(prefix: str) -> int:
     from portal.tables import PanelMember
 
     row = run(
-        fetch(
-            PanelMember.select(PanelMember.round)
-            .where(PanelMember.user.email == f"{prefix}-chair@example.org")
-            .first()
-        )
+        PanelMember.select(PanelMember.round)
+        .where(PanelMember.user.email == f"{prefix}-chair@example.org")
+        .first()
     )
     return row["round"]
 
@@ -311,7 +290,7 @@ def test_only_the_chair_of_that_round_sees_moderation(settings, make_client, who
         data={"criterion": p.setup.criteria[0], "value": "3", "rationale": "x"},
     )
     assert response.status_code in (403, 404)  # CSRF first, then 404
-    assert not run(fetch(AgreedScore.select()))
+    assert not run(AgreedScore.select())
 
 
 def test_signed_out_and_admin_are_refused(settings, client, admin_client):
@@ -350,9 +329,9 @@ def test_agreed_score_is_saved_audited_and_replaces_the_mean(settings, make_clie
     assert results(p)[p.apps[0]].result.total == 2 * 3 + 1
     data["value"], data["rationale"] = "2", "Second thoughts."
     post_form(client, agreed_path(p), data)
-    rows = run(fetch(AgreedScore.select()))
+    rows = run(AgreedScore.select())
     assert [(r["value"], r["rationale"]) for r in rows] == [(2, "Second thoughts.")]
-    events = run(fetch(AuditEvent.select().where(AuditEvent.action == "moderation.agreed_score")))
+    events = run(AuditEvent.select().where(AuditEvent.action == "moderation.agreed_score"))
     assert len(events) == 2 and events[-1]["subject_id"] == p.apps[0]
 
 
@@ -386,7 +365,7 @@ def test_agreed_score_hostile_inputs(settings, make_client, changes, field, mess
     assert response.status_code == 400
     assert message in response.text
     assert f'href="#{field}"' in response.text  # the error summary links to the field
-    assert not run(fetch(AgreedScore.select()))
+    assert not run(AgreedScore.select())
 
 
 def test_agreed_score_refused_for_others_records(settings, make_client):
@@ -414,7 +393,7 @@ def test_agreed_score_refused_for_others_records(settings, make_client):
         token_from=token_from,
     )
     assert response.status_code == 404
-    assert not run(fetch(AgreedScore.select()))
+    assert not run(AgreedScore.select())
 
 
 def test_agreed_score_refused_after_scoring_and_oversized(settings, make_client):
@@ -426,12 +405,12 @@ def test_agreed_score_refused_after_scoring_and_oversized(settings, make_client)
         agreed_path(p), data={**data, "rationale": "x" * 40_000, "_csrf_token": token}
     )
     assert big.status_code == 413
-    run(set_stage(p.round_id, "shortlisted"))
+    run(advance_round(p.round_id, "shortlisted"))
     response = client.post(agreed_path(p), data={**data, "_csrf_token": token})
     assert response.status_code == 409
     assert "has moved on" in response.text
     assert "Record an agreed score" not in client.get(agreed_path(p)).text
-    assert not run(fetch(AgreedScore.select()))
+    assert not run(AgreedScore.select())
 
 
 def test_not_ready_chair_is_sent_to_declare_first(settings, make_client):
@@ -510,4 +489,4 @@ def test_agreed_score_malformed_bodies_are_refused_cleanly(settings, make_client
         headers={"x-csrftoken": token},
     )
     assert as_json.status_code in (400, 415)
-    assert not run(fetch(AgreedScore.select()))
+    assert not run(AgreedScore.select())

@@ -16,9 +16,9 @@ from portal.tables import (
     Outcome,
     Round,
 )
-from tests.conftest import form_token, run
-from tests.factories import add_application, fetch
-from tests.web.test_shortlist_pack import COMMENT, Shortlisted, make_shortlisted, sign_in_member
+from tests.conftest import form_token
+from tests.factories import COMMENT, Shortlisted, add_application, make_shortlisted, run
+from tests.web.test_shortlist_pack import sign_in_member
 
 FEEDBACK = "Your statement on lived experience was clear.\n\nGive more examples of leadership."
 
@@ -54,21 +54,21 @@ def shortlisting(s: Shortlisted, **extra) -> dict:
 
 
 def outcomes() -> list[dict]:
-    return run(fetch(Outcome.select().order_by(Outcome.id)))
+    return run(Outcome.select().order_by(Outcome.id))
 
 
 def outbox(kind_prefix: str = "outcome_") -> list[dict]:
-    rows = run(fetch(OutboxMessage.select().order_by(OutboxMessage.id)))
+    rows = run(OutboxMessage.select().order_by(OutboxMessage.id))
     return [r for r in rows if r["kind"].startswith(kind_prefix)]
 
 
 def status_of(app_id: int) -> str:
-    rows = run(fetch(Application.select(Application.status).where(Application.id == app_id)))
+    rows = run(Application.select(Application.status).where(Application.id == app_id))
     return rows[0]["status"]
 
 
 def stage_of(s: Shortlisted) -> str:
-    rows = run(fetch(Round.select(Round.stage).where(Round.id == s.setup.round_id)))
+    rows = run(Round.select(Round.stage).where(Round.id == s.setup.round_id))
     return rows[0]["stage"]
 
 
@@ -144,7 +144,7 @@ def test_send_writes_letters_once_and_a_resend_is_refused(admin_client, shortlis
             assert COMMENT not in body and "Pat Panel" not in body and "Chidi" not in body
     assert status_of(s.unlisted) == "unsuccessful"
     assert status_of(s.first) == "shortlisted"
-    events = run(fetch(AuditEvent.select().where(AuditEvent.action == "outcome.sent")))
+    events = run(AuditEvent.select().where(AuditEvent.action == "outcome.sent"))
     assert {e["subject_id"] for e in events} == {s.first, s.unlisted}
     # The same form again (a double click, a reload): nothing is sent twice.
     again = post_letters(admin_client, s, "send", shortlisting(s))
@@ -198,8 +198,7 @@ def test_appointment_moves_the_round_to_decided_and_tells_both(admin_client, sho
         f"outcome:{s.second}:not_appointed",
     }
     actions = {
-        e["action"]
-        for e in run(fetch(AuditEvent.select().where(AuditEvent.round == s.setup.round_id)))
+        e["action"] for e in run(AuditEvent.select().where(AuditEvent.round == s.setup.round_id))
     }
     assert {"round.stage.decided", "outcome.appointed", "outcome.sent"} <= actions
     # Appointing again (a second click, or someone else) sends nothing.
@@ -289,9 +288,9 @@ def test_malformed_forms_are_refused(admin_client, shortlisted):
     assert bad_batch.status_code == 400
     nothing = post_letters(admin_client, s, "send", {"batch": "shortlisting"})
     assert nothing.status_code == 400 and "Choose at least one letter to send." in nothing.text
-    withdrawn = run(
-        fetch(Application.select(Application.id).where(Application.status == "withdrawn"))
-    )[0]["id"]
+    withdrawn = run(Application.select(Application.id).where(Application.status == "withdrawn"))[0][
+        "id"
+    ]
     gone = post_letters(admin_client, s, "send", shortlisting(s, **{f"send_{withdrawn}": "1"}))
     assert gone.status_code == 404
     no_token = admin_client.post(url(s, "/send"), data=shortlisting(s))

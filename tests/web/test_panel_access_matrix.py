@@ -15,11 +15,18 @@ from dataclasses import dataclass
 
 import pytest
 
-from portal import db
 from portal.tables import PanelConflict, PanelMember, Score, ScoreSheet
-from tests.conftest import form_token, run
-from tests.factories import add_panel_member, fetch, now
-from tests.web.test_shortlist_pack import COMMENT, Shortlisted, make_shortlisted, sign_in_member
+from tests.conftest import form_token
+from tests.factories import (
+    COMMENT,
+    Shortlisted,
+    add_panel_member,
+    make_shortlisted,
+    now,
+    run,
+    write,
+)
+from tests.web.test_shortlist_pack import sign_in_member
 
 REDIRECT = (302, 303)
 
@@ -35,7 +42,7 @@ def rounds(settings) -> Rounds:
     x = run(make_shortlisted(title="Round X seat", domain="x.example"))
     y = run(make_shortlisted(title="Round Y seat", domain="y.example"))
     for s in (x, y):  # a declared conflict, so the chair's ruling page exists
-        run(_write(_conflict(s.member, s.unlisted)))
+        write(_conflict, s.member, s.unlisted)
     return Rounds(x, y)
 
 
@@ -60,13 +67,8 @@ def member_email(s: Shortlisted) -> str:
     return f"pat{s.setup.round_id}@panel.example"
 
 
-async def _write(query):
-    async with db.write_transaction():
-        return await query
-
-
 def a_sheet(s: Shortlisted) -> int:
-    rows = run(fetch(ScoreSheet.select(ScoreSheet.id).where(ScoreSheet.member == s.member)))
+    rows = run(ScoreSheet.select(ScoreSheet.id).where(ScoreSheet.member == s.member))
     return rows[0]["id"]
 
 
@@ -203,7 +205,7 @@ def test_member_of_round_x_gets_404_on_every_round_y_address(make_client, rounds
 
 def test_conflicted_member_gets_404_on_that_applications_pages(make_client, rounds):
     y = rounds.y
-    run(_write(_conflict(y.member, y.first)))
+    write(_conflict, y.member, y.first)
     client = signed_in(make_client, member_email(y))
     assert refusals(client, application_gets(y, y.first), application_posts(y, y.first)) == []
     # The other shortlisted application is still theirs to see.
@@ -218,7 +220,7 @@ def test_conflicted_chair_gets_404_on_that_applications_pages_and_its_agreed_sco
     make_client, rounds
 ):
     y = rounds.y
-    run(_write(_conflict(y.chair, y.second)))
+    write(_conflict, y.chair, y.second)
     client = signed_in(make_client, chair_email(y))
     r = f"/panel/rounds/{y.setup.round_id}"
     agreed = {"criterion": str(y.setup.criteria[0]), "value": "4", "rationale": "Agreed."}
@@ -231,9 +233,9 @@ def test_conflicted_chair_gets_404_on_that_applications_pages_and_its_agreed_sco
 def test_removed_member_gets_404_everywhere_in_the_round(make_client, rounds):
     y = rounds.y
     client = signed_in(make_client, member_email(y))
-    run(
-        _write(
-            PanelMember.update({PanelMember.removed_at: now()}).where(PanelMember.id == y.member)
+    write(
+        lambda: PanelMember.update({PanelMember.removed_at: now()}).where(
+            PanelMember.id == y.member
         )
     )
     assert refusals(client, round_gets(y), round_posts(y)) == []
@@ -303,14 +305,10 @@ def test_applicant_sees_their_feedback_but_never_scores_or_comments(
 ):
     y = rounds.y
     # A panel comment on the unlisted application that the admin leaves out of the letter.
-    sheets = run(
-        fetch(ScoreSheet.select(ScoreSheet.id).where(ScoreSheet.application == y.unlisted))
-    )
-    run(
-        _write(
-            Score.update({Score.comment: REMARK}).where(
-                Score.sheet.is_in([r["id"] for r in sheets])
-            )
+    sheets = run(ScoreSheet.select(ScoreSheet.id).where(ScoreSheet.application == y.unlisted))
+    write(
+        lambda: Score.update({Score.comment: REMARK}).where(
+            Score.sheet.is_in([r["id"] for r in sheets])
         )
     )
     outcomes = f"/admin/rounds/{y.setup.round_id}/outcomes"

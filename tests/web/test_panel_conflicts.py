@@ -5,19 +5,15 @@ sift is, and may rule one minor with a reason, after which the member sees it ag
 from __future__ import annotations
 
 from portal.tables import AuditEvent, PanelConflict
-from tests.conftest import post_form, run
+from tests.conftest import post_form
 from tests.factories import (
     PASSWORD,
     add_application,
     add_panel_member,
-    fetch,
+    advance_round,
     make_round,
-    set_stage,
+    run,
 )
-
-
-def q(query):
-    return run(fetch(query))
 
 
 def sign_in(client, email):
@@ -40,7 +36,7 @@ def scoring_round(**kwargs):
         )
     )
     run(add_application(setup, email="ben@example.org", name="Ben Applicant", panel_number=8))
-    run(set_stage(setup.round_id, "scoring"))
+    run(advance_round(setup.round_id, "scoring"))
     _, chair_id = run(
         add_panel_member(setup, email="cass@example.org", name="Cass Chair", role="chair")
     )
@@ -66,14 +62,14 @@ def test_member_declares_a_conflict_and_loses_sight_of_the_application(client):
     done = declare(client, setup, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/panel?done=conflict"
     assert "Your conflict is recorded" in client.get("/panel?done=conflict").text
-    [row] = q(PanelConflict.select().where(PanelConflict.member == member_id))
+    [row] = run(PanelConflict.select().where(PanelConflict.member == member_id))
     assert row["kind"] == "personal" and row["source"] == "declared"
     assert row["note"] == "We worked together." and row["decision"] == "excluded"
     assert client.get(conflict_path(setup)).status_code == 404
     again = client.post(conflict_path(setup), data={"kind": "personal"})
     assert again.status_code in (403, 404)  # no CSRF token or not visible: refused either way
     assert client.get(conflict_path(setup, 1)).status_code == 200  # the other one is still there
-    assert q(AuditEvent.count().where(AuditEvent.action == "panel.conflict_declared")) == 1
+    assert run(AuditEvent.count().where(AuditEvent.action == "panel.conflict_declared")) == 1
 
 
 def test_conflict_form_refuses_bad_kind_and_long_note(client):
@@ -87,7 +83,7 @@ def test_conflict_form_refuses_bad_kind_and_long_note(client):
     assert "n" * 2001 in long.text  # kept to shorten, not lost
     control = declare(client, setup, note="bad\x00note")
     assert control.status_code == 400
-    assert q(PanelConflict.count().where(PanelConflict.member == member_id)) == 0
+    assert run(PanelConflict.count().where(PanelConflict.member == member_id)) == 0
     ok = declare(client, setup, kind="other", note="", follow_redirects=False)
     assert ok.status_code == 303
 
@@ -96,7 +92,7 @@ def test_conflict_page_refuses_other_rounds_unready_and_removed_members(client, 
     setup, _, _ = scoring_round(slug="round-x")
     other = run(make_round(slug="round-y"))
     other_app = run(add_application(other, email="zed@example.org", name="Zed", panel_number=1))
-    run(set_stage(other.round_id, "scoring"))
+    run(advance_round(other.round_id, "scoring"))
     sign_in(client, "mo@example.org")
     # An application of another round, through this round's URL or the other's.
     assert (
@@ -169,11 +165,11 @@ def test_chair_rules_a_conflict_minor_and_the_member_sees_it_again(client, make_
     assert done.status_code == 303
     listing = chair.get(done.headers["location"])
     assert "ruled minor" in listing.text and "Worked together ten years ago." in listing.text
-    [row] = q(PanelConflict.select().where(PanelConflict.member == member_id))
+    [row] = run(PanelConflict.select().where(PanelConflict.member == member_id))
     assert row["decision"] == "minor" and row["decided_at"] is not None
     assert row["decision_reason"] == "Worked together ten years ago."
     assert row["decided_by"] is not None
-    events = q(AuditEvent.select().where(AuditEvent.action == "panel.conflict_ruled_minor"))
+    events = run(AuditEvent.select().where(AuditEvent.action == "panel.conflict_ruled_minor"))
     assert len(events) == 1 and events[0]["round"] == setup.round_id
     assert client.get(conflict_path(setup)).status_code == 200  # visible again
     again = post_form(chair, rule_path, {"reason": "Again."}, token_from="/account/sign-in")
@@ -219,7 +215,7 @@ def test_organisation_conflicts_show_without_naming_and_names_after_shortlist(cl
     page = chair.get(f"/panel/rounds/{setup.round_id}/conflicts")
     assert "Applicant 7" in page.text and "An organisation the member declared" in page.text
     assert "Nacro" not in page.text and "Ann Applicant" not in page.text
-    run(set_stage(setup.round_id, "shortlisted"))
+    run(advance_round(setup.round_id, "shortlisted"))
     page = chair.get(f"/panel/rounds/{setup.round_id}/conflicts")
     assert "Ann Applicant" in page.text
 
@@ -240,7 +236,7 @@ def test_admin_sees_conflicts_with_names_and_can_rule(admin_client, make_client)
     assert post_form(admin_client, path, {"reason": ""}).status_code == 400
     done = post_form(admin_client, path, {"reason": "Small grant, ended."}, follow_redirects=False)
     assert done.status_code == 303
-    assert q(PanelConflict.select(PanelConflict.decision).first())["decision"] == "minor"
+    assert run(PanelConflict.select(PanelConflict.decision).first())["decision"] == "minor"
     assert member.get(conflict_path(setup)).status_code == 200
     assert (
         admin_client.get(

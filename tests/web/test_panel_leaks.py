@@ -22,9 +22,9 @@ from portal.domain.reminders.planner import plan_due_reminders
 from portal.domain.rounds.phase import RoundStage
 from portal.domain.rounds.stages import transition_round
 from portal.mail.compose.reminders import compose_reminder
-from portal.tables import Application, Document, OutboxMessage, User
-from tests.conftest import form_token, post_form, run
-from tests.factories import RoundSetup, add_application, fetch, make_round, now
+from portal.tables import Application, OutboxMessage
+from tests.conftest import form_token, post_form
+from tests.factories import RoundSetup, add_application, add_document, make_round, now, run
 
 CV = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
 MAX_PAGES = 150
@@ -143,38 +143,22 @@ async def _applicants(setup: RoundSetup) -> list[int]:
             email=p.email,
             name=p.name,
             organisation=p.organisation,
+            job_title=p.job_title,
+            phone=p.phone,
+            adjustments=p.adjustments,
+            reference=p.reference,
             text=f"My answer about community work number {i + 1}.",
         )
+        await add_document(app_id, filename=p.filename, data=CV)
         apps.append(app_id)
-    async with db.write_transaction():
-        for p, app_id, user_id in zip(APPLICANTS, apps, setup.applicants, strict=True):
-            await User.update(
-                {User.job_title: p.job_title, User.phone: p.phone, User.adjustments: p.adjustments}
-            ).where(User.id == user_id)
-            await Application.update({Application.reference: p.reference}).where(
-                Application.id == app_id
-            )
-            await Document.insert(
-                Document(
-                    application=app_id,
-                    kind="cv",
-                    filename=p.filename,
-                    content_type="application/pdf",
-                    size=len(CV),
-                    sha256="0" * 64,
-                    data=CV,
-                )
-            )
     return apps
 
 
 def _invitation_link(email: str) -> str:
     rows = run(
-        fetch(
-            OutboxMessage.select(OutboxMessage.body_text)
-            .where((OutboxMessage.kind == "panel_invitation") & (OutboxMessage.recipient == email))
-            .order_by(OutboxMessage.id, ascending=False)
-        )
+        OutboxMessage.select(OutboxMessage.body_text)
+        .where((OutboxMessage.kind == "panel_invitation") & (OutboxMessage.recipient == email))
+        .order_by(OutboxMessage.id, ascending=False)
     )
     match = re.search(
         r"http://testserver\.local(/panel/invitations/[A-Za-z0-9_\-]+)", rows[0]["body_text"]
@@ -324,7 +308,7 @@ def crawl(client, who: str, start: str = "/panel") -> Crawl:
 
 
 def panel_mail(email: str) -> list[str]:
-    rows = run(fetch(OutboxMessage.select().where(OutboxMessage.recipient == email)))
+    rows = run(OutboxMessage.select().where(OutboxMessage.recipient == email))
     return [
         "\n".join([r["kind"], r["subject"], r["body_text"], r["body_html"], repr(r["headers"])])
         for r in rows
@@ -463,10 +447,8 @@ def test_anonymised_panel_never_sees_who_applied_until_the_shortlist(
     shortlisted = {
         r["id"]
         for r in run(
-            fetch(
-                Application.select(Application.id).where(
-                    (Application.round == rid) & (Application.status == "shortlisted")
-                )
+            Application.select(Application.id).where(
+                (Application.round == rid) & (Application.status == "shortlisted")
             )
         )
     }

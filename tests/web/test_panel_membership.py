@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from portal import db
 from portal.tables import (
     Application,
     AuditEvent,
@@ -17,31 +16,20 @@ from portal.tables import (
     PanelOrganisation,
     User,
 )
-from tests.conftest import post_form, run
+from tests.conftest import post_form
 from tests.factories import (
     PASSWORD,
     add_application,
     add_panel_member,
-    fetch,
+    advance_round,
     make_round,
     make_user,
     now,
-    set_stage,
+    run,
+    write,
 )
 
 NEW_PASSWORD = "a brand new panel password"
-
-
-def q(query):
-    return run(fetch(query))
-
-
-def write(query):
-    async def go():
-        async with db.write_transaction():
-            return await query
-
-    return run(go())
 
 
 def invite(client, round_id, name="Pat Panel", email="pat@example.org", chair=False, **kw):
@@ -58,7 +46,7 @@ def invite(client, round_id, name="Pat Panel", email="pat@example.org", chair=Fa
 
 
 def invitation_mails() -> list[dict]:
-    return q(
+    return run(
         OutboxMessage.select()
         .where(OutboxMessage.kind == "panel_invitation")
         .order_by(OutboxMessage.id)
@@ -85,7 +73,7 @@ def applicant_sign_in(client, email, password=PASSWORD):
 
 
 def member_row(email: str) -> dict:
-    return q(
+    return run(
         PanelMember.select(PanelMember.all_columns()).where(PanelMember.user.email == email).first()
     )
 
@@ -101,7 +89,7 @@ def test_invite_new_address_creates_account_member_and_mail(admin_client):
     assert "Invitation sent." in page.text
     assert "Pat Panel" in page.text and "pat@example.org" in page.text
     assert "Invited" in page.text
-    user = q(User.select().where(User.email == "pat@example.org").first())
+    user = run(User.select().where(User.email == "pat@example.org").first())
     assert user["role"] == "applicant" and user["password_hash"] is None
     member = member_row("pat@example.org")
     assert member["round"] == setup.round_id and member["role"] == "member"
@@ -112,7 +100,7 @@ def test_invite_new_address_creates_account_member_and_mail(admin_client):
     assert "choose a password" in mail["body_text"]
     token = link_in(mail).rsplit("/", 1)[1]
     assert token not in member["token_hash"]  # only the hash is stored
-    events = q(AuditEvent.select().where(AuditEvent.action == "panel.invited"))
+    events = run(AuditEvent.select().where(AuditEvent.action == "panel.invited"))
     assert len(events) == 1 and events[0]["round"] == setup.round_id
 
 
@@ -140,7 +128,7 @@ def test_new_invitee_accepts_with_a_password_and_is_signed_in(admin_client, make
     assert done.headers["location"] == f"/panel/rounds/{setup.round_id}/declarations"
     member = member_row("pat@example.org")
     assert member["accepted_at"] is not None
-    user = q(User.select().where(User.email == "pat@example.org").first())
+    user = run(User.select().where(User.email == "pat@example.org").first())
     assert user["email_verified_at"] is not None and user["password_hash"]
     home = visitor.get("/panel")
     assert home.status_code == 200 and "Racial equity lead" in home.text
@@ -157,7 +145,7 @@ def test_new_invitee_accepts_with_a_password_and_is_signed_in(admin_client, make
     )
     # The new password works at the ordinary sign-in.
     applicant_sign_in(visitor, "pat@example.org", NEW_PASSWORD)
-    events = q(AuditEvent.select().where(AuditEvent.action == "panel.invitation_accepted"))
+    events = run(AuditEvent.select().where(AuditEvent.action == "panel.invitation_accepted"))
     assert len(events) == 1
 
 
@@ -165,7 +153,7 @@ def test_existing_account_is_reused_and_must_sign_in_to_accept(admin_client, mak
     setup = run(make_round())
     existing = run(make_user("rae@example.org", "Rae Existing"))
     invite(admin_client, setup.round_id, name="Rae Other Name", email="RAE@example.org ")
-    assert q(User.count().where(User.email == "rae@example.org")) == 1
+    assert run(User.count().where(User.email == "rae@example.org")) == 1
     member = member_row("rae@example.org")
     assert member["user"] == existing
     [mail] = invitation_mails()
@@ -191,7 +179,7 @@ def test_existing_account_is_reused_and_must_sign_in_to_accept(admin_client, mak
     assert done.status_code == 303
     assert member_row("rae@example.org")["accepted_at"] is not None
     # The name the person set is theirs: the admin's spelling does not overwrite it.
-    assert q(User.select(User.name).where(User.id == existing).first())["name"] == "Rae Existing"
+    assert run(User.select(User.name).where(User.id == existing).first())["name"] == "Rae Existing"
 
 
 def test_admin_on_a_panel_accepts_while_signed_in_as_admin(admin_client, admin_id):
@@ -202,7 +190,7 @@ def test_admin_on_a_panel_accepts_while_signed_in_as_admin(admin_client, admin_i
     assert "Accept and join the panel" in page.text
     assert post_form(admin_client, link, {}, follow_redirects=False).status_code == 303
     assert admin_client.get(f"/panel/rounds/{setup.round_id}/declarations").status_code == 200
-    user = q(User.select(User.role).where(User.id == admin_id).first())
+    user = run(User.select(User.role).where(User.id == admin_id).first())
     assert user["role"] == "admin"
 
 
@@ -224,13 +212,13 @@ def test_one_chair_per_round_and_a_new_chair_demotes_the_old(admin_client):
     assert member_row("cass@example.org")["role"] == "member"
     done = post_form(admin_client, confirm_path, {"confirm": "1"}, follow_redirects=False)
     assert done.status_code == 303
-    roles = {r["role"] for r in q(PanelMember.select(PanelMember.role))}
-    assert q(PanelMember.count().where(PanelMember.role == "chair")) == 1 and roles == {
+    roles = {r["role"] for r in run(PanelMember.select(PanelMember.role))}
+    assert run(PanelMember.count().where(PanelMember.role == "chair")) == 1 and roles == {
         "chair",
         "member",
     }
     assert member_row("cass@example.org")["role"] == "chair"
-    changes = q(AuditEvent.select().where(AuditEvent.action == "panel.chair_changed"))
+    changes = run(AuditEvent.select().where(AuditEvent.action == "panel.chair_changed"))
     assert len(changes) == 3  # Cass, then Dee, then Cass again
 
 
@@ -252,10 +240,10 @@ def test_remove_member_closes_their_pages_and_link(admin_client, make_client):
     assert "removed from the panel" in page.text and "mo@example.org" not in page.text
     assert member_client.get(f"/panel/rounds/{setup.round_id}/declarations").status_code == 404
     assert "Racial equity lead" not in member_client.get("/panel").text
-    assert q(AuditEvent.count().where(AuditEvent.action == "panel.member_removed")) == 1
+    assert run(AuditEvent.count().where(AuditEvent.action == "panel.member_removed")) == 1
     # Invited again later: the same row, a fresh start.
     invite(admin_client, setup.round_id, name="Mo Member", email="mo@example.org")
-    assert q(PanelMember.count()) == 1
+    assert run(PanelMember.count()) == 1
     row = member_row("mo@example.org")
     assert row["removed_at"] is None and row["accepted_at"] is None
 
@@ -279,7 +267,7 @@ def test_resend_replaces_the_link(admin_client, make_client):
     visitor = make_client()
     assert visitor.get(old).status_code == 404
     assert visitor.get(new).status_code == 200
-    assert q(AuditEvent.count().where(AuditEvent.action == "panel.invitation_resent")) == 1
+    assert run(AuditEvent.count().where(AuditEvent.action == "panel.invitation_resent")) == 1
 
 
 # ---- Hostile input ----------------------------------------------------------------------
@@ -294,11 +282,11 @@ def test_invite_refuses_bad_email_long_name_and_duplicates(admin_client):
     assert long.status_code == 400 and "Keep the name under 200 characters" in long.text
     control = invite(admin_client, setup.round_id, name="Pat\x00Panel")
     assert control.status_code == 400
-    assert q(PanelMember.count()) == 0 and q(User.count().where(User.role == "applicant")) == 0
+    assert run(PanelMember.count()) == 0 and run(User.count().where(User.role == "applicant")) == 0
     invite(admin_client, setup.round_id)
     twice = invite(admin_client, setup.round_id, email="PAT@example.org")
     assert twice.status_code == 409 and "already on this panel" in twice.text
-    assert q(PanelMember.count()) == 1 and len(invitation_mails()) == 1
+    assert run(PanelMember.count()) == 1 and len(invitation_mails()) == 1
 
 
 def test_other_rounds_member_and_unknown_ids_are_404(admin_client):
@@ -323,7 +311,7 @@ def test_archived_round_refuses_invitations(admin_client):
     assert "archived, so its panel can no longer change" in page.text
     refused = invite(admin_client, setup.round_id)
     assert refused.status_code == 409 and "archived" in refused.text
-    assert q(PanelMember.count()) == 0
+    assert run(PanelMember.count()) == 0
 
 
 def test_expired_forged_and_withdrawn_links_get_clear_pages(admin_client, make_client):
@@ -334,10 +322,11 @@ def test_expired_forged_and_withdrawn_links_get_clear_pages(admin_client, make_c
     forged = visitor.get("/panel/invitations/forged-token-that-never-existed")
     assert forged.status_code == 404 and "This invitation link cannot be used" in forged.text
     assert visitor.get("/panel/invitations/" + "x" * 500).status_code == 404
+    pat_id = member_row("pat@example.org")["id"]
     write(
-        PanelMember.update({PanelMember.token_expires_at: now() - timedelta(minutes=1)}).where(
-            PanelMember.id == member_row("pat@example.org")["id"]
-        )
+        lambda: PanelMember.update(
+            {PanelMember.token_expires_at: now() - timedelta(minutes=1)}
+        ).where(PanelMember.id == pat_id)
     )
     expired = visitor.get(link)
     assert expired.status_code == 410 and "has expired" in expired.text
@@ -364,7 +353,7 @@ def test_non_admin_cannot_use_the_admin_panel_pages(client):
         data={"name": "X", "email": "x@example.org", "_csrf_token": "nope"},
     )
     assert response.status_code == 403
-    assert q(PanelMember.count()) == 0
+    assert run(PanelMember.count()) == 0
 
 
 # ---- Member: home, declarations, access -----------------------------------------------
@@ -453,9 +442,9 @@ def test_declarations_need_confidentiality_and_limit_organisations(client):
     assert long.status_code == 400 and "under 200 characters" in long.text
     huge = post_form(client, path, {"confidentiality": "1", "organisations": "x" * 100_000})
     assert huge.status_code == 400
-    member = q(PanelMember.select().where(PanelMember.id == member_id).first())
+    member = run(PanelMember.select().where(PanelMember.id == member_id).first())
     assert member["confidentiality_at"] is None and member["declarations_at"] is None
-    assert q(PanelOrganisation.count()) == 0
+    assert run(PanelOrganisation.count()) == 0
 
 
 def test_declarations_make_the_member_ready_and_record_conflicts(client):
@@ -474,7 +463,7 @@ def test_declarations_make_the_member_ready_and_record_conflicts(client):
     )
     # The member also applied to this round.
     write(
-        Application.insert(
+        lambda: Application.insert(
             Application(
                 applicant=user_id, round=setup.round_id, status="submitted", reference="SP-OWN"
             )
@@ -489,11 +478,11 @@ def test_declarations_make_the_member_ready_and_record_conflicts(client):
         follow_redirects=False,
     )
     assert done.status_code == 303 and done.headers["location"] == "/panel?done=declared"
-    member = q(PanelMember.select().where(PanelMember.id == member_id).first())
+    member = run(PanelMember.select().where(PanelMember.id == member_id).first())
     assert member["confidentiality_at"] and member["declarations_at"]
-    names = [r["name"] for r in q(PanelOrganisation.select(PanelOrganisation.name))]
+    names = [r["name"] for r in run(PanelOrganisation.select(PanelOrganisation.name))]
     assert names == ["the howard league", "Clinks"]
-    conflicts = q(PanelConflict.select().where(PanelConflict.member == member_id))
+    conflicts = run(PanelConflict.select().where(PanelConflict.member == member_id))
     by_source = {c["source"]: c for c in conflicts}
     assert set(by_source) == {"organisation", "applicant"}
     assert by_source["organisation"]["application"] == howard
@@ -504,17 +493,17 @@ def test_declarations_make_the_member_ready_and_record_conflicts(client):
     # Declaring again without Howard drops the organisation conflict (no ruling on it yet).
     post_form(client, path, {"confidentiality": "1", "organisations": "Clinks"})
     sources = {
-        c["source"] for c in q(PanelConflict.select().where(PanelConflict.member == member_id))
+        c["source"] for c in run(PanelConflict.select().where(PanelConflict.member == member_id))
     }
     assert sources == {"applicant"}
     page = client.get(path)
     assert "Clinks" in page.text and "You last made your declarations" in page.text
-    assert q(AuditEvent.count().where(AuditEvent.action == "panel.declarations_made")) == 2
+    assert run(AuditEvent.count().where(AuditEvent.action == "panel.declarations_made")) == 2
 
 
 def test_home_lists_round_stage_and_next_step(client):
     setup = run(make_round())
-    run(set_stage(setup.round_id, "scoring"))
+    run(advance_round(setup.round_id, "scoring"))
     run(add_panel_member(setup, email="mo@example.org", name="Mo Member"))
     applicant_sign_in(client, "mo@example.org")
     home = client.get("/panel")

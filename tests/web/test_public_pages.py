@@ -10,14 +10,12 @@ from types import SimpleNamespace
 
 from portal import db
 from portal.domain.audit import Actor
-from portal.domain.rounds.entry import RoundInput
-from portal.domain.rounds.times import create_round
-from portal.domain.seats.editing import SeatInput, create_seat, set_published, update_seat
+from portal.domain.seats.editing import SeatInput, update_seat
 from portal.domain.seats.listings import public_seat_list, public_seat_page
-from portal.domain.seats.parts import CriterionInput, QuestionInput, add_criterion, add_question
 from portal.domain.timerules import format_instant, local_to_utc, utcnow
 from portal.web.common import clear_public_cache
-from tests.conftest import run, sign_in
+from tests.conftest import sign_in
+from tests.factories import make_seat, run
 
 ACTOR = Actor(user_id=None, label="tests")
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">&amp;'
@@ -34,56 +32,6 @@ RACIAL_EQUITY = dict(
     location="Hybrid: London or online.",
     how_to_apply="Apply online before the closing time.",
 )
-
-
-async def _make_seat(
-    title: str,
-    *,
-    published: bool,
-    rounds: list[tuple[datetime, datetime]],
-    criteria: list[tuple[str, str, int]],
-    questions: list[tuple[str, int, bool]],
-    slug: str,
-    **text: str,
-) -> tuple[int, list[int]]:
-    now = utcnow()
-    async with db.write_transaction():
-        seat_id = await create_seat(SeatInput(title=title, slug=slug, **text), ACTOR, now)
-        for c_title, guidance, weight in criteria:
-            await add_criterion(seat_id, CriterionInput(c_title, guidance, weight), ACTOR, now)
-        for prompt, limit, required in questions:
-            await add_question(seat_id, QuestionInput(prompt, limit, required), ACTOR, now)
-        if published:
-            await set_published(seat_id, True, ACTOR, now)
-        round_ids = [
-            await create_round(seat_id, RoundInput.at(opens, closes), ACTOR, min(now, opens))
-            for opens, closes in rounds
-        ]
-    return seat_id, round_ids
-
-
-def make_seat(
-    title: str = "Racial equity lead",
-    *,
-    published: bool = True,
-    rounds: list[tuple[datetime, datetime]] | None = None,
-    criteria: list[tuple[str, str, int]] | None = None,
-    questions: list[tuple[str, int, bool]] | None = None,
-    slug: str = "",
-    **text: str,
-) -> tuple[int, list[int]]:
-    """A seat made through the domain functions, as an admin would; returns (seat id, round ids)."""
-    return run(
-        _make_seat(
-            title,
-            published=published,
-            rounds=rounds or [],
-            criteria=criteria or [],
-            questions=questions or [],
-            slug=slug,
-            **text,
-        )
-    )
 
 
 def open_round(now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -107,11 +55,29 @@ def json_ld(html: str) -> dict:
 
 def test_seat_list_groups_seats_by_what_their_rounds_are_doing(client):
     now = utcnow()
-    make_seat("Open seat", rounds=[open_round(now)], summary="Applications are open.")
-    make_seat("Soon seat", rounds=[(now + timedelta(days=10), now + timedelta(days=30))])
-    make_seat("Closed seat", rounds=[(now - timedelta(days=30), now - timedelta(days=3))])
-    make_seat("Long closed seat", rounds=[(now - timedelta(days=120), now - timedelta(days=90))])
-    make_seat("Seat with no round")
+    run(
+        make_seat(
+            "Open seat", rounds=[open_round(now)], summary="Applications are open.", actor=ACTOR
+        )
+    )
+    run(
+        make_seat(
+            "Soon seat", rounds=[(now + timedelta(days=10), now + timedelta(days=30))], actor=ACTOR
+        )
+    )
+    run(
+        make_seat(
+            "Closed seat", rounds=[(now - timedelta(days=30), now - timedelta(days=3))], actor=ACTOR
+        )
+    )
+    run(
+        make_seat(
+            "Long closed seat",
+            rounds=[(now - timedelta(days=120), now - timedelta(days=90))],
+            actor=ACTOR,
+        )
+    )
+    run(make_seat("Seat with no round", actor=ACTOR))
 
     page = client.get("/")
 
@@ -134,7 +100,11 @@ def _sections(html: str) -> tuple[str, str, str]:
 
 def test_seat_list_shows_closing_time_the_way_people_read_it(client):
     closes = ten_am_in_london(5)
-    make_seat("Racial equity lead", rounds=[(utcnow() - timedelta(days=1), closes)])
+    run(
+        make_seat(
+            "Racial equity lead", rounds=[(utcnow() - timedelta(days=1), closes)], actor=ACTOR
+        )
+    )
 
     page = client.get("/")
 
@@ -146,7 +116,11 @@ def test_seat_list_shows_closing_time_the_way_people_read_it(client):
 
 
 def test_seat_list_links_each_seat_to_its_page(client):
-    make_seat("Racial equity lead", slug="racial-equity-lead", rounds=[open_round()])
+    run(
+        make_seat(
+            "Racial equity lead", slug="racial-equity-lead", rounds=[open_round()], actor=ACTOR
+        )
+    )
 
     page = client.get("/")
 
@@ -164,7 +138,7 @@ def test_seat_list_with_no_seats_explains_each_empty_group(client):
 
 
 def test_seat_list_never_shows_unpublished_seats(client):
-    make_seat("Secret draft seat", published=False, rounds=[open_round()])
+    run(make_seat("Secret draft seat", published=False, rounds=[open_round()], actor=ACTOR))
 
     page = client.get("/")
 
@@ -174,13 +148,16 @@ def test_seat_list_never_shows_unpublished_seats(client):
 
 def test_seat_list_shows_a_seat_once_with_its_open_round(client):
     now = utcnow()
-    make_seat(
-        "Racial equity lead",
-        rounds=[
-            (now - timedelta(days=40), now - timedelta(days=20)),
-            open_round(now),
-            (now + timedelta(days=50), now + timedelta(days=60)),
-        ],
+    run(
+        make_seat(
+            "Racial equity lead",
+            rounds=[
+                (now - timedelta(days=40), now - timedelta(days=20)),
+                open_round(now),
+                (now + timedelta(days=50), now + timedelta(days=60)),
+            ],
+            actor=ACTOR,
+        )
     )
 
     page = client.get("/")
@@ -207,10 +184,22 @@ async def _listing_titles(now: datetime) -> dict[str, list[str]]:
 
 def test_round_opening_exactly_now_is_open_and_closing_exactly_now_is_closed(settings):
     second = timedelta(seconds=1)
-    make_seat("Opens now", rounds=[(FIXED_NOW, FIXED_NOW + timedelta(days=7))])
-    make_seat("Opens in a second", rounds=[(FIXED_NOW + second, FIXED_NOW + timedelta(days=7))])
-    make_seat("Closes now", rounds=[(FIXED_NOW - timedelta(days=7), FIXED_NOW)])
-    make_seat("Closes in a second", rounds=[(FIXED_NOW - timedelta(days=7), FIXED_NOW + second)])
+    run(make_seat("Opens now", rounds=[(FIXED_NOW, FIXED_NOW + timedelta(days=7))], actor=ACTOR))
+    run(
+        make_seat(
+            "Opens in a second",
+            rounds=[(FIXED_NOW + second, FIXED_NOW + timedelta(days=7))],
+            actor=ACTOR,
+        )
+    )
+    run(make_seat("Closes now", rounds=[(FIXED_NOW - timedelta(days=7), FIXED_NOW)], actor=ACTOR))
+    run(
+        make_seat(
+            "Closes in a second",
+            rounds=[(FIXED_NOW - timedelta(days=7), FIXED_NOW + second)],
+            actor=ACTOR,
+        )
+    )
 
     groups = run(_listing_titles(FIXED_NOW))
 
@@ -220,13 +209,19 @@ def test_round_opening_exactly_now_is_open_and_closing_exactly_now_is_closed(set
 
 
 def test_recently_closed_means_within_the_last_60_days(settings):
-    make_seat(
-        "Closed 60 days ago",
-        rounds=[(FIXED_NOW - timedelta(days=90), FIXED_NOW - timedelta(days=60))],
+    run(
+        make_seat(
+            "Closed 60 days ago",
+            rounds=[(FIXED_NOW - timedelta(days=90), FIXED_NOW - timedelta(days=60))],
+            actor=ACTOR,
+        )
     )
-    make_seat(
-        "Closed 60 days and a second ago",
-        rounds=[(FIXED_NOW - timedelta(days=90), FIXED_NOW - timedelta(days=60, seconds=1))],
+    run(
+        make_seat(
+            "Closed 60 days and a second ago",
+            rounds=[(FIXED_NOW - timedelta(days=90), FIXED_NOW - timedelta(days=60, seconds=1))],
+            actor=ACTOR,
+        )
     )
 
     groups = run(_listing_titles(FIXED_NOW))
@@ -235,17 +230,33 @@ def test_recently_closed_means_within_the_last_60_days(settings):
 
 
 def test_groups_are_ordered_soonest_first_and_latest_closed_first(settings):
-    make_seat(
-        "Closes later", rounds=[(FIXED_NOW - timedelta(days=1), FIXED_NOW + timedelta(days=9))]
+    run(
+        make_seat(
+            "Closes later",
+            rounds=[(FIXED_NOW - timedelta(days=1), FIXED_NOW + timedelta(days=9))],
+            actor=ACTOR,
+        )
     )
-    make_seat(
-        "Closes sooner", rounds=[(FIXED_NOW - timedelta(days=1), FIXED_NOW + timedelta(days=2))]
+    run(
+        make_seat(
+            "Closes sooner",
+            rounds=[(FIXED_NOW - timedelta(days=1), FIXED_NOW + timedelta(days=2))],
+            actor=ACTOR,
+        )
     )
-    make_seat(
-        "Closed long ago", rounds=[(FIXED_NOW - timedelta(days=40), FIXED_NOW - timedelta(days=30))]
+    run(
+        make_seat(
+            "Closed long ago",
+            rounds=[(FIXED_NOW - timedelta(days=40), FIXED_NOW - timedelta(days=30))],
+            actor=ACTOR,
+        )
     )
-    make_seat(
-        "Closed yesterday", rounds=[(FIXED_NOW - timedelta(days=40), FIXED_NOW - timedelta(days=1))]
+    run(
+        make_seat(
+            "Closed yesterday",
+            rounds=[(FIXED_NOW - timedelta(days=40), FIXED_NOW - timedelta(days=1))],
+            actor=ACTOR,
+        )
     )
 
     groups = run(_listing_titles(FIXED_NOW))
@@ -266,18 +277,27 @@ def _query_count(coro_fn) -> int:
 
 
 def test_public_reads_do_not_grow_with_the_number_of_seats(settings):
-    make_seat(
-        "First",
-        slug="first",
-        rounds=[open_round()],
-        criteria=[("Skill", "", 1)],
-        questions=[("Why?", 100, True)],
+    run(
+        make_seat(
+            "First",
+            slug="first",
+            rounds=[open_round()],
+            criteria=[("Skill", "", 1)],
+            questions=[("Why?", 100, True)],
+            actor=ACTOR,
+        )
     )
     one_seat = _query_count(lambda: public_seat_list(utcnow()))
     for n in range(5):
-        make_seat(
-            f"Seat {n}",
-            rounds=[open_round(), (utcnow() + timedelta(days=40), utcnow() + timedelta(days=50))],
+        run(
+            make_seat(
+                f"Seat {n}",
+                rounds=[
+                    open_round(),
+                    (utcnow() + timedelta(days=40), utcnow() + timedelta(days=50)),
+                ],
+                actor=ACTOR,
+            )
         )
 
     many_seats = _query_count(lambda: public_seat_list(utcnow()))
@@ -292,16 +312,19 @@ def test_public_reads_do_not_grow_with_the_number_of_seats(settings):
 
 def test_seat_page_shows_everything_an_applicant_needs(client):
     closes = ten_am_in_london(6)
-    _, (round_id,) = make_seat(
-        slug="racial-equity-lead",
-        rounds=[(utcnow() - timedelta(days=2), closes)],
-        criteria=[
-            ("Lived and organisational connection", "Show how you are connected.", 3),
-            ("Criminal justice expertise", "Service delivery or policy.", 1),
-        ],
-        questions=[("Why do you want this seat?", 400, True), ("Anything else?", 200, False)],
-        **RACIAL_EQUITY,
-    )
+    (round_id,) = run(
+        make_seat(
+            slug="racial-equity-lead",
+            rounds=[(utcnow() - timedelta(days=2), closes)],
+            criteria=[
+                ("Lived and organisational connection", "Show how you are connected.", 3),
+                ("Criminal justice expertise", "Service delivery or policy.", 1),
+            ],
+            questions=[("Why do you want this seat?", 400, True), ("Anything else?", 200, False)],
+            **RACIAL_EQUITY,
+            actor=ACTOR,
+        )
+    ).rounds
 
     page = client.get("/seats/racial-equity-lead")
 
@@ -336,7 +359,15 @@ def test_seat_page_shows_everything_an_applicant_needs(client):
 
 
 def test_seat_page_with_equal_weights_says_criteria_count_equally(client):
-    make_seat("Seat", slug="seat", rounds=[open_round()], criteria=[("A", "", 2), ("B", "", 2)])
+    run(
+        make_seat(
+            "Seat",
+            slug="seat",
+            rounds=[open_round()],
+            criteria=[("A", "", 2), ("B", "", 2)],
+            actor=ACTOR,
+        )
+    )
 
     page = client.get("/seats/seat")
 
@@ -346,7 +377,7 @@ def test_seat_page_with_equal_weights_says_criteria_count_equally(client):
 
 def test_seat_page_of_an_upcoming_round_says_when_it_opens(client):
     opens = ten_am_in_london(10)
-    make_seat("Seat", slug="seat", rounds=[(opens, opens + timedelta(days=20))])
+    run(make_seat("Seat", slug="seat", rounds=[(opens, opens + timedelta(days=20))], actor=ACTOR))
 
     page = client.get("/seats/seat")
 
@@ -359,7 +390,7 @@ def test_seat_page_of_an_upcoming_round_says_when_it_opens(client):
 
 def test_seat_page_of_a_closed_round_says_it_has_closed(client):
     closes = utcnow() - timedelta(days=2)
-    make_seat("Seat", slug="seat", rounds=[(closes - timedelta(days=20), closes)])
+    run(make_seat("Seat", slug="seat", rounds=[(closes - timedelta(days=20), closes)], actor=ACTOR))
 
     page = client.get("/seats/seat")
 
@@ -371,7 +402,7 @@ def test_seat_page_of_a_closed_round_says_it_has_closed(client):
 
 
 def test_seat_page_without_a_round_says_so(client):
-    make_seat("Seat", slug="seat")
+    run(make_seat("Seat", slug="seat", actor=ACTOR))
 
     page = client.get("/seats/seat")
 
@@ -381,8 +412,13 @@ def test_seat_page_without_a_round_says_so(client):
 
 def test_seat_page_has_job_posting_json_ld(client):
     closes = ten_am_in_london(6)
-    make_seat(
-        slug="racial-equity-lead", rounds=[(utcnow() - timedelta(days=2), closes)], **RACIAL_EQUITY
+    run(
+        make_seat(
+            slug="racial-equity-lead",
+            rounds=[(utcnow() - timedelta(days=2), closes)],
+            **RACIAL_EQUITY,
+            actor=ACTOR,
+        )
     )
 
     data = json_ld(client.get("/seats/racial-equity-lead").text)
@@ -419,7 +455,11 @@ def test_overlong_or_odd_slug_gets_404_not_500(client):
 
 
 def test_unpublished_seat_page_is_404(client):
-    make_seat("Secret draft seat", slug="secret", published=False, rounds=[open_round()])
+    run(
+        make_seat(
+            "Secret draft seat", slug="secret", published=False, rounds=[open_round()], actor=ACTOR
+        )
+    )
 
     page = client.get("/seats/secret")
 
@@ -432,13 +472,16 @@ def test_unpublished_seat_page_is_404(client):
 
 def test_html_and_script_in_every_seat_field_are_escaped_on_every_page(client):
     text_fields = [f.name for f in fields(SeatInput) if f.name not in ("title", "slug")]
-    make_seat(
-        HOSTILE,
-        slug="hostile",
-        rounds=[open_round()],
-        criteria=[(HOSTILE, HOSTILE, 2), ("Other", "", 1)],
-        questions=[(HOSTILE, 100, True)],
-        **{name: f"{name}: {HOSTILE}" for name in text_fields},
+    run(
+        make_seat(
+            HOSTILE,
+            slug="hostile",
+            rounds=[open_round()],
+            criteria=[(HOSTILE, HOSTILE, 2), ("Other", "", 1)],
+            questions=[(HOSTILE, 100, True)],
+            **{name: f"{name}: {HOSTILE}" for name in text_fields},
+            actor=ACTOR,
+        )
     )
 
     for path in ("/", "/seats/hostile"):
@@ -454,7 +497,7 @@ def test_html_and_script_in_every_seat_field_are_escaped_on_every_page(client):
 
 def test_script_end_tag_in_a_title_cannot_break_out_of_the_json_ld(client):
     title = '</script><script>alert(1)</script><!-- & "quotes"'
-    make_seat(title, slug="breakout", rounds=[open_round()], description=HOSTILE)
+    run(make_seat(title, slug="breakout", rounds=[open_round()], description=HOSTILE, actor=ACTOR))
 
     html = client.get("/seats/breakout").text
 
@@ -470,7 +513,7 @@ def test_script_end_tag_in_a_title_cannot_break_out_of_the_json_ld(client):
 
 def test_cached_page_is_served_until_the_public_cache_is_cleared(make_client):
     client = make_client(public_cache_seconds=30)
-    seat_id, _ = make_seat("First title", slug="seat", rounds=[open_round()])
+    seat_id = run(make_seat("First title", slug="seat", rounds=[open_round()], actor=ACTOR)).seat_id
     assert "First title" in client.get("/").text
     assert "First title" in client.get("/seats/seat").text
 
@@ -490,7 +533,7 @@ def test_cached_page_is_served_until_the_public_cache_is_cleared(make_client):
 
 def test_cached_page_never_carries_a_cookie_from_the_first_visitor(make_client, admin_id):
     client = make_client(public_cache_seconds=30)
-    seat_id, _ = make_seat("First title", slug="seat", rounds=[open_round()])
+    seat_id = run(make_seat("First title", slug="seat", rounds=[open_round()], actor=ACTOR)).seat_id
     assert sign_in(client, "ada@example.org").status_code in (302, 303)
     paths = ("/", "/seats/seat", "/feed.atom")
     for path in paths:
@@ -518,7 +561,7 @@ def test_errors_are_not_cached(make_client):
     client = make_client(public_cache_seconds=30)
     assert client.get("/seats/later").status_code == 404
 
-    make_seat("Later", slug="later", rounds=[open_round()])
+    run(make_seat("Later", slug="later", rounds=[open_round()], actor=ACTOR))
 
     assert client.get("/seats/later").status_code == 200
 
@@ -526,7 +569,7 @@ def test_errors_are_not_cached(make_client):
 def test_query_strings_share_the_cached_page(make_client):
     # Otherwise /?x=1, /?x=2, ... would each fill the cache with a copy of the page.
     client = make_client(public_cache_seconds=30)
-    seat_id, _ = make_seat("First title", slug="seat", rounds=[open_round()])
+    seat_id = run(make_seat("First title", slug="seat", rounds=[open_round()], actor=ACTOR)).seat_id
     assert "First title" in client.get("/?x=1").text
 
     async def rename() -> None:

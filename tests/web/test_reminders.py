@@ -26,16 +26,16 @@ from portal.tables import (
     ScoreSheet,
     User,
 )
-from tests.conftest import form_token, post_form, run
+from tests.conftest import form_token, post_form
 from tests.factories import (
     PASSWORD,
     RoundSetup,
     add_application,
     add_panel_member,
-    fetch,
     make_round,
     make_user,
     now,
+    run,
 )
 
 HOUR = timedelta(hours=1)
@@ -51,22 +51,20 @@ def plan(settings, at: datetime, limit: int = 500) -> list[int]:
 
 def reminders(round_id: int) -> list[dict]:
     return run(
-        fetch(
-            Reminder.select(
-                Reminder.kind,
-                Reminder.recipient,
-                Reminder.offset_minutes,
-                Reminder.outbox,
-                Reminder.recipient.email.as_alias("email"),
-            )
-            .where(Reminder.round == round_id)
-            .order_by(Reminder.id)
+        Reminder.select(
+            Reminder.kind,
+            Reminder.recipient,
+            Reminder.offset_minutes,
+            Reminder.outbox,
+            Reminder.recipient.email.as_alias("email"),
         )
+        .where(Reminder.round == round_id)
+        .order_by(Reminder.id)
     )
 
 
 def mails() -> list[dict]:
-    return run(fetch(OutboxMessage.select().order_by(OutboxMessage.id)))
+    return run(OutboxMessage.select().order_by(OutboxMessage.id))
 
 
 def keyed(rows: list[dict]) -> set[tuple[str, str, int]]:
@@ -121,7 +119,7 @@ def test_drafts_get_one_reminder_and_nobody_else_does(settings):
     ann = next(m for m in sent if m["recipient"] == "ann@example.org")
     assert ann["dedupe_key"] == f"reminder:draft_due:{setup.round_id}:{setup.applicants[0]}:180"
     assert ann["round"] == setup.round_id and ann["kind"] == "reminder_draft_due"
-    closes_at = run(fetch(Round.select(Round.closes_at).where(Round.id == setup.round_id).first()))
+    closes_at = run(Round.select(Round.closes_at).where(Round.id == setup.round_id).first())
     assert ann["expires_at"] == closes_at["closes_at"]
     assert "2 hours left" in ann["body_text"] or "1 hour 59 minutes left" in ann["body_text"]
     assert f"/applications/{setup.applications[0]}" in ann["body_text"]
@@ -380,7 +378,7 @@ def test_no_scoring_reminder_without_a_deadline_or_outside_scoring(settings):
 
 
 def opt_out_state(user_id: int):
-    row = run(fetch(User.select(User.reminders_opt_out_at).where(User.id == user_id).first()))
+    row = run(User.select(User.reminders_opt_out_at).where(User.id == user_id).first())
     return row["reminders_opt_out_at"]
 
 
@@ -399,13 +397,11 @@ def test_unsubscribe_link_get_changes_nothing_post_opts_out(settings, client):
     assert "You will no longer get reminders" in done.text
     assert "outcome" in done.text and "Turn reminders back on" in done.text
     assert opt_out_state(user_id) is not None
-    actions = run(
-        fetch(AuditEvent.select(AuditEvent.action).where(AuditEvent.subject_id == user_id))
-    )
+    actions = run(AuditEvent.select(AuditEvent.action).where(AuditEvent.subject_id == user_id))
     assert [a["action"] for a in actions] == ["reminders.opted_out"]
 
     client.post(path)  # a second click records nothing new
-    assert len(run(fetch(AuditEvent.select().where(AuditEvent.subject_id == user_id)))) == 1
+    assert len(run(AuditEvent.select().where(AuditEvent.subject_id == user_id))) == 1
 
     back = client.post(f"{path}/resubscribe")
     assert back.status_code == 200 and "Reminders are on again" in back.text
@@ -484,11 +480,9 @@ def test_profile_shows_the_reminder_preference(settings, client):
 
 def schedule_of(round_id: int) -> dict:
     return run(
-        fetch(
-            Round.select(Round.reminder_hours, Round.closed_notice, Round.panel_reminder_hours)
-            .where(Round.id == round_id)
-            .first()
-        )
+        Round.select(Round.reminder_hours, Round.closed_notice, Round.panel_reminder_hours)
+        .where(Round.id == round_id)
+        .first()
     )
 
 
@@ -510,7 +504,7 @@ def test_admin_changes_the_schedule_with_an_audit_event(admin_client):
         "closed_notice": False,
         "panel_reminder_hours": "48",
     }
-    events = run(fetch(AuditEvent.select().where(AuditEvent.action == "round.reminders_changed")))
+    events = run(AuditEvent.select().where(AuditEvent.action == "round.reminders_changed"))
     assert len(events) == 1 and events[0]["round"] == setup.round_id
     page = admin_client.get(f"{path}?done=reminders")
     assert "The reminder schedule was saved." in page.text

@@ -15,8 +15,9 @@ import pytest
 from portal.domain.timerules import utcnow
 from portal.tables import DeadlineExtension, Round
 from tests.conftest import form_token
+from tests.factories import make_round, make_seat, run
 from tests.web.test_admin_rounds import round_form
-from tests.web.test_admin_seats import error_summary, fetch, make_round, make_seat
+from tests.web.test_admin_seats import ADMIN_SEAT, error_summary
 from tests.web.test_api import assert_problem, bearer, error_keys, make_token
 
 NEXT_YEAR = utcnow().year + 1
@@ -124,7 +125,7 @@ def _api_body(**changes):
 def test_a_new_round_is_refused_alike_by_the_form_and_the_api(
     admin_client, admin_id, name, form_changes, api_changes, message, key
 ):
-    seat_id = make_seat()
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
     token = form_token(admin_client, f"/admin/seats/{seat_id}/rounds/new")
 
     page = admin_client.post(
@@ -145,7 +146,7 @@ def test_a_new_round_is_refused_alike_by_the_form_and_the_api(
         if key in ("closes", "timezone", "closes.time", "closes.date", "opens.date"):
             form_message = error_summary(page.text)
             assert error_keys(problem)[key] in form_message  # word for word
-    assert fetch(Round.count()) == 0
+    assert run(Round.count()) == 0
 
 
 EXTEND_RULES = [
@@ -188,8 +189,12 @@ EXTEND_RULES = [
 def test_an_extension_is_refused_alike_by_the_form_and_the_api(
     admin_client, admin_id, name, form_changes, api_changes, message, key
 ):
-    seat_id = make_seat()
-    round_id = make_round(seat_id, -timedelta(days=1), timedelta(days=2))
+    seat_id = run(make_seat(**ADMIN_SEAT)).seat_id
+    round_id = run(
+        make_round(
+            seat=seat_id, opens_at=-timedelta(days=1), closes_at=timedelta(days=2), grace_minutes=10
+        )
+    ).round_id
     form = {"closes_date": f"{NEXT_YEAR}-07-12", "closes_time": "10:00", "reason": "Late post"}
     body = {"closes": local(f"{NEXT_YEAR}-07-12"), "reason": "Late post"}
     token = form_token(admin_client, f"/admin/rounds/{round_id}/extend")
@@ -207,4 +212,4 @@ def test_an_extension_is_refused_alike_by_the_form_and_the_api(
     problem = assert_problem(api, 400)
     assert message in error_summary(page.text)
     assert message in error_keys(problem)[key]
-    assert fetch(DeadlineExtension.count()) == 0
+    assert run(DeadlineExtension.count()) == 0

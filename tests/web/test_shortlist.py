@@ -19,8 +19,8 @@ from portal.tables import (
     Shortlist,
     ShortlistEntry,
 )
-from tests.conftest import form_token, post_form, run
-from tests.factories import fetch, set_stage
+from tests.conftest import form_token, post_form
+from tests.factories import run, set_stage
 from tests.web.test_moderation import (
     Panel,
     chair_client,
@@ -53,14 +53,10 @@ def propose(client, p: Panel, **data):
 
 def entries(p: Panel) -> list[tuple[int, int, float]]:
     rows = run(
-        fetch(
-            ShortlistEntry.select(
-                ShortlistEntry.application, ShortlistEntry.rank, ShortlistEntry.total
-            )
-            .where(ShortlistEntry.shortlist.round == p.round_id)
-            .order_by(ShortlistEntry.rank)
-            .order_by(ShortlistEntry.application)
-        )
+        ShortlistEntry.select(ShortlistEntry.application, ShortlistEntry.rank, ShortlistEntry.total)
+        .where(ShortlistEntry.shortlist.round == p.round_id)
+        .order_by(ShortlistEntry.rank)
+        .order_by(ShortlistEntry.application)
     )
     return [(r["application"], r["rank"], r["total"]) for r in rows]
 
@@ -79,10 +75,10 @@ def test_top_n_with_a_tie_at_the_cut_includes_both_and_says_so(settings, make_cl
     assert page.text.count("=2") >= 2 and "Applicant 2" in page.text
     assert "Named Person" not in page.text
     assert entries(p) == [(p.apps[0], 1, 12.0), (p.apps[1], 2, 9.0), (p.apps[2], 2, 9.0)]
-    row = run(fetch(Shortlist.select().first()))
+    row = run(Shortlist.select().first())
     assert (row["method"], row["top_n"], row["note"]) == ("top_n", 2, "Tie at 2.")
     assert row["proposed_by"] == p.chair[0] and row["confirmed_at"] is None
-    event = run(fetch(AuditEvent.select().where(AuditEvent.action == "shortlist.proposed")))
+    event = run(AuditEvent.select().where(AuditEvent.action == "shortlist.proposed"))
     assert event and event[0]["round"] == p.round_id
 
 
@@ -94,7 +90,7 @@ def test_re_proposing_by_threshold_replaces_the_proposal(settings, make_client):
     response = propose(client, p, method="threshold", threshold="9")
     assert response.status_code == 303
     assert [e[0] for e in entries(p)] == [p.apps[0], p.apps[1], p.apps[2]]
-    rows = run(fetch(Shortlist.select()))
+    rows = run(Shortlist.select())
     assert len(rows) == 1 and rows[0]["method"] == "threshold" and rows[0]["threshold"] == 9
     page = client.get(shortlist_path(p))
     assert "Everyone with a total of 9 or more" in page.text
@@ -129,7 +125,7 @@ def test_proposal_hostile_inputs(settings, make_client, data, field, message):
     response = propose(chair_client(make_client), p, **data)
     assert response.status_code == 400
     assert message in response.text and f'href="#{field}"' in response.text
-    assert not run(fetch(Shortlist.select()))
+    assert not run(Shortlist.select())
 
 
 def test_nothing_at_or_above_the_threshold(settings, make_client):
@@ -161,7 +157,7 @@ def test_proposal_refused_outside_scoring_and_for_non_chairs(settings, make_clie
         shortlist_path(p), data={"method": "top_n", "top_n": "1", "_csrf_token": token}
     )
     assert response.status_code == 409
-    assert not run(fetch(Shortlist.select()))
+    assert not run(Shortlist.select())
 
 
 # ---- Confirming ---------------------------------------------------------------------
@@ -201,8 +197,7 @@ def test_admin_sees_names_and_confirms_in_one_go(settings, make_client, admin_cl
         and "Confirm the shortlist</button>" not in done.text
     )
     statuses = {
-        r["id"]: r["status"]
-        for r in run(fetch(Application.select(Application.id, Application.status)))
+        r["id"]: r["status"] for r in run(Application.select(Application.id, Application.status))
     }
     assert [statuses[a] for a in p.apps] == [
         "shortlisted",
@@ -210,14 +205,14 @@ def test_admin_sees_names_and_confirms_in_one_go(settings, make_client, admin_cl
         "shortlisted",
         "submitted",
     ]
-    rnd = run(fetch(Round.select(Round.stage).where(Round.id == p.round_id).first()))
+    rnd = run(Round.select(Round.stage).where(Round.id == p.round_id).first())
     assert rnd["stage"] == "shortlisted"
-    row = run(fetch(Shortlist.select().first()))
+    row = run(Shortlist.select().first())
     assert row["confirmed_at"] is not None and row["confirmed_by"] is not None
-    mails = run(fetch(OutboxMessage.select().where(OutboxMessage.kind == "shortlist_pack")))
+    mails = run(OutboxMessage.select().where(OutboxMessage.kind == "shortlist_pack"))
     assert sorted(m["recipient"] for m in mails) == ["r1-chair@example.org", "r1-m0@example.org"]
     assert all("Named Person" not in m["body_text"] for m in mails)
-    actions = {e["action"] for e in run(fetch(AuditEvent.select(AuditEvent.action)))}
+    actions = {e["action"] for e in run(AuditEvent.select(AuditEvent.action))}
     assert {"shortlist.confirmed", "round.stage.shortlisted"} <= actions
     # Now the chair sees names (the round left scoring) and cannot re-propose.
     chair = chair_client(make_client)
@@ -237,7 +232,7 @@ def test_confirming_twice_is_409_and_changes_nothing(settings, make_client, admi
     )
     assert again.status_code == 409
     assert "already been confirmed" in again.text
-    mails = run(fetch(OutboxMessage.select().where(OutboxMessage.kind == "shortlist_pack")))
+    mails = run(OutboxMessage.select().where(OutboxMessage.kind == "shortlist_pack"))
     assert len(mails) == 2
 
 
@@ -253,8 +248,8 @@ def test_confirming_without_a_proposal_or_outside_scoring_is_409(
     run(set_stage(p.round_id, "collecting"))
     response = admin_client.post(path, data={"_csrf_token": token})
     assert response.status_code == 409 and "only while the round is being scored" in response.text
-    assert run(fetch(Shortlist.select().first()))["confirmed_at"] is None
-    assert run(fetch(Round.select(Round.stage).first()))["stage"] == "collecting"
+    assert run(Shortlist.select().first())["confirmed_at"] is None
+    assert run(Round.select(Round.stage).first())["stage"] == "collecting"
 
 
 def test_stale_or_changed_proposal_is_refused(settings, make_client, admin_client):
@@ -275,7 +270,7 @@ def test_stale_or_changed_proposal_is_refused(settings, make_client, admin_clien
     assert "Out of date" in page.text
     response = confirm(admin_client, p)
     assert response.status_code == 409 and "scores have changed" in response.text
-    assert run(fetch(Round.select(Round.stage).first()))["stage"] == "scoring"
+    assert run(Round.select(Round.stage).first())["stage"] == "scoring"
     assert "Out of date" in chair.get(shortlist_path(p)).text
 
 
@@ -290,7 +285,7 @@ def test_non_admins_cannot_confirm_or_export(settings, make_client):
         f"/admin/rounds/{p.round_id}/shortlist/confirm", data={"_csrf_token": token}
     )
     assert response.status_code == 403
-    assert run(fetch(Shortlist.select().first()))["confirmed_at"] is None
+    assert run(Shortlist.select().first())["confirmed_at"] is None
 
 
 def test_unknown_round_is_404_for_admins(settings, admin_client):
@@ -331,7 +326,7 @@ def test_scores_csv_is_complete_and_spreadsheet_safe(settings, admin_client):
     draft_rows = [r for r in rows if r["Reference"] and r["Counted"] == "No: not submitted"]
     assert len(draft_rows) == 2 and {r["Score"] for r in draft_rows} == {"1", ""}
     assert draft_rows[0]["Total complete"].startswith("No")
-    events = run(fetch(AuditEvent.select().where(AuditEvent.action == "scores.exported")))
+    events = run(AuditEvent.select().where(AuditEvent.action == "scores.exported"))
     assert len(events) == 1
 
 
@@ -363,9 +358,9 @@ def test_confirm_is_all_or_nothing_when_an_entry_was_withdrawn(settings, make_cl
     run(withdraw())
     response = confirm(admin_client, p)
     assert response.status_code == 409
-    assert run(fetch(Round.select(Round.stage).first()))["stage"] == "scoring"
-    assert run(fetch(Shortlist.select().first()))["confirmed_at"] is None
-    assert not run(fetch(OutboxMessage.select()))
+    assert run(Round.select(Round.stage).first())["stage"] == "scoring"
+    assert run(Shortlist.select().first())["confirmed_at"] is None
+    assert not run(OutboxMessage.select())
 
 
 def test_oversized_or_repeated_proposal_is_refused(settings, make_client):
@@ -383,4 +378,4 @@ def test_oversized_or_repeated_proposal_is_refused(settings, make_client):
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert repeated.status_code == 400
-    assert not run(fetch(Shortlist.select()))
+    assert not run(Shortlist.select())

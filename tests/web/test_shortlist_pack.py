@@ -4,8 +4,6 @@ document downloads."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from portal import db
@@ -14,45 +12,26 @@ from portal.domain.outcomes.pack_mail import queue_pack_mails
 from portal.mail.compose.panels import compose_pack_mail
 from portal.tables import (
     AuditEvent,
-    Document,
     OutboxMessage,
     PanelConflict,
     PanelMember,
-    Score,
-    ScoreSheet,
-    Shortlist,
-    ShortlistEntry,
-    User,
 )
 from portal.web.security import CSP
-from tests.conftest import post_form, run
+from tests.conftest import post_form
 from tests.factories import (
+    COMMENT,
     PASSWORD,
-    RoundSetup,
-    add_application,
+    PDF,
+    Shortlisted,
     add_panel_member,
-    fetch,
-    make_round,
+    make_shortlisted,
     now,
-    set_stage,
+    run,
+    write,
 )
+from tests.factories.outcomes import ADJUSTMENT, PHONE
 
-CV = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
-PHONE = "07700 900123"
-ADJUSTMENT = "Needs step-free access and large print"
-COMMENT = "Strong lived experience, clearly evidenced."
-
-
-@dataclass
-class Shortlisted:
-    setup: RoundSetup
-    first: int  # rank 1: Amara
-    second: int  # rank 2: Ben
-    unlisted: int  # submitted, not shortlisted: Cara
-    member_user: int
-    member: int
-    chair_user: int
-    chair: int
+CV = PDF  # the CV make_shortlisted stores for the first applicant
 
 
 def sign_in_member(client, email: str) -> None:
@@ -60,102 +39,6 @@ def sign_in_member(client, email: str) -> None:
         client, "/account/sign-in", {"email": email, "password": PASSWORD}, follow_redirects=False
     )
     assert response.status_code in (302, 303), response.text
-
-
-async def _write(*queries):
-    async with db.write_transaction():
-        return [await q for q in queries]
-
-
-# (email name, full name, organisation, answer) of the three applicants, in panel order.
-APPLICANTS = (
-    ("amara", "Amara Okafor", "Black Justice Collective", "I founded a mentoring scheme."),
-    ("ben", "Ben Ng", "Howard League", "I chair a tenants' forum."),
-    ("cara", "Cara Doyle", "Doyle Trust", "I volunteer at a food bank."),
-)
-
-
-async def make_shortlisted(
-    stage: str = "shortlisted", title: str = "Racial equity lead", domain: str = "applicant.example"
-):
-    """A closed round with three submitted applications, two of them on a confirmed
-    shortlist, a chair and a member (both ready), submitted score sheets and a CV."""
-    setup = await make_round(stage="scoring", title=title, slug=title.lower().replace(" ", "-"))
-    first, second, unlisted = [
-        await add_application(
-            setup,
-            email=f"{email}@{domain}",
-            name=name,
-            organisation=organisation,
-            panel_number=number,
-            text=text,
-        )
-        for number, (email, name, organisation, text) in enumerate(APPLICANTS, start=1)
-    ]
-    chair_user, chair = await add_panel_member(
-        setup, email=f"chair{setup.round_id}@panel.example", name="Chidi Chair", role="chair"
-    )
-    member_user, member = await add_panel_member(
-        setup, email=f"pat{setup.round_id}@panel.example", name="Pat Panel"
-    )
-    t = now()
-    await _write(
-        *[
-            User.update(
-                {User.phone: PHONE, User.adjustments: ADJUSTMENT, User.job_title: "Director"}
-            ).where(User.id == user_id)
-            for user_id in setup.applicants
-        ]
-    )
-    async with db.write_transaction():
-        rows = await Shortlist.insert(
-            Shortlist(
-                round=setup.round_id,
-                method="top_n",
-                top_n=2,
-                proposed_by=chair_user,
-                proposed_at=t,
-                confirmed_at=t,
-            )
-        ).returning(Shortlist.id)
-        for rank, (app_id, total) in enumerate([(first, 7.5), (second, 6.0)], start=1):
-            await ShortlistEntry.insert(
-                ShortlistEntry(shortlist=rows[0]["id"], application=app_id, rank=rank, total=total)
-            )
-        for member_id in (chair, member):
-            for app_id in (first, second, unlisted):
-                sheet = await ScoreSheet.insert(
-                    ScoreSheet(member=member_id, application=app_id, submitted_at=t)
-                ).returning(ScoreSheet.id)
-                for criterion in setup.criteria:
-                    await Score.insert(
-                        Score(
-                            sheet=sheet[0]["id"],
-                            criterion=criterion,
-                            value=3 if app_id == first else 2,
-                            comment=COMMENT if app_id == first else "",
-                        )
-                    )
-        await Document.insert(
-            Document(
-                application=first,
-                kind="cv",
-                filename="amara-cv.pdf",
-                content_type="application/pdf",
-                size=len(CV),
-                sha256="0" * 64,
-                data=CV,
-            )
-        )
-    from portal.tables import Application
-
-    await _write(
-        Application.update({Application.status: "shortlisted"}).where(
-            Application.id.is_in([first, second])
-        )
-    )
-    await set_stage(setup.round_id, stage)
-    return Shortlisted(setup, first, second, unlisted, member_user, member, chair_user, chair)
 
 
 @pytest.fixture
@@ -224,14 +107,12 @@ def test_pack_prints_cleanly(client, shortlisted):
 def test_pack_counts_scores_as_moderation_does(client, shortlisted):
     """A removed member's sheets, and a sheet from a member excluded by a conflict, are not shown."""
     s = shortlisted
-    run(
-        _write(
-            PanelMember.update({PanelMember.removed_at: now()}).where(PanelMember.id == s.chair),
-            PanelConflict.insert(
-                PanelConflict(
-                    member=s.member, application=s.second, kind="personal", decision="minor"
-                )
-            ),
+    write(
+        lambda: PanelMember.update({PanelMember.removed_at: now()}).where(PanelMember.id == s.chair)
+    )
+    write(
+        lambda: PanelConflict.insert(
+            PanelConflict(member=s.member, application=s.second, kind="personal", decision="minor")
         )
     )
     sign_in_member(client, f"pat{s.setup.round_id}@panel.example")
@@ -243,11 +124,9 @@ def test_pack_counts_scores_as_moderation_does(client, shortlisted):
 
 def test_conflicted_member_has_the_application_withheld(client, shortlisted):
     s = shortlisted
-    run(
-        _write(
-            PanelConflict.insert(
-                PanelConflict(member=s.member, application=s.first, kind="personal")
-            )
+    write(
+        lambda: PanelConflict.insert(
+            PanelConflict(member=s.member, application=s.first, kind="personal")
         )
     )
     sign_in_member(client, f"pat{s.setup.round_id}@panel.example")
@@ -263,11 +142,9 @@ def test_organisation_declared_withholds_the_application(client, shortlisted):
     from portal.tables import PanelOrganisation
 
     s = shortlisted
-    run(
-        _write(
-            PanelOrganisation.insert(
-                PanelOrganisation(member=s.member, name="Howard League", normalised="howard league")
-            )
+    write(
+        lambda: PanelOrganisation.insert(
+            PanelOrganisation(member=s.member, name="Howard League", normalised="howard league")
         )
     )
     sign_in_member(client, f"pat{s.setup.round_id}@panel.example")
@@ -306,9 +183,9 @@ def test_member_of_another_round_gets_404(client, shortlisted):
 
 def test_removed_member_gets_404(client, shortlisted):
     s = shortlisted
-    run(
-        _write(
-            PanelMember.update({PanelMember.removed_at: now()}).where(PanelMember.id == s.member)
+    write(
+        lambda: PanelMember.update({PanelMember.removed_at: now()}).where(
+            PanelMember.id == s.member
         )
     )
     sign_in_member(client, f"pat{s.setup.round_id}@panel.example")
@@ -333,11 +210,9 @@ def test_signed_out_visitor_is_asked_to_sign_in(client, shortlisted):
 
 def test_member_who_has_not_declared_is_sent_to_declare_first(client, shortlisted):
     s = shortlisted
-    run(
-        _write(
-            PanelMember.update({PanelMember.declarations_at: None}).where(
-                PanelMember.id == s.member
-            )
+    write(
+        lambda: PanelMember.update({PanelMember.declarations_at: None}).where(
+            PanelMember.id == s.member
         )
     )
     sign_in_member(client, f"pat{s.setup.round_id}@panel.example")
@@ -368,7 +243,7 @@ def test_member_downloads_a_shortlisted_document_and_it_is_audited(client, short
     assert "attachment" in response.headers["content-disposition"]
     assert "amara-cv.pdf" in response.headers["content-disposition"]
     assert response.headers["cache-control"] == "no-store"
-    events = run(fetch(AuditEvent.select().where(AuditEvent.action == "pack.document_downloaded")))
+    events = run(AuditEvent.select().where(AuditEvent.action == "pack.document_downloaded"))
     assert len(events) == 1 and events[0]["subject_id"] == s.first
 
 
@@ -398,15 +273,15 @@ def test_pack_mail_goes_to_each_active_member_once_with_no_applicant_data(settin
     removed_user, removed = run(
         add_panel_member(s.setup, email="rex@panel.example", name="Rex Removed")
     )
-    run(
-        _write(
-            PanelMember.update({PanelMember.accepted_at: None}).where(PanelMember.id == invited),
-            PanelMember.update({PanelMember.removed_at: now()}).where(PanelMember.id == removed),
-        )
+    write(
+        lambda: PanelMember.update({PanelMember.accepted_at: None}).where(PanelMember.id == invited)
+    )
+    write(
+        lambda: PanelMember.update({PanelMember.removed_at: now()}).where(PanelMember.id == removed)
     )
     ids = run(_queue(settings, s.setup.round_id))
     assert len(ids) == 2
-    mails = run(fetch(OutboxMessage.select().where(OutboxMessage.id.is_in(ids))))
+    mails = run(OutboxMessage.select().where(OutboxMessage.id.is_in(ids)))
     assert {m["recipient"] for m in mails} == {
         f"chair{s.setup.round_id}@panel.example",
         f"pat{s.setup.round_id}@panel.example",
@@ -437,11 +312,11 @@ def test_pack_mail_goes_to_each_active_member_once_with_no_applicant_data(settin
         assert link in mail["body_text"] and link in mail["body_html"]
     # A repeated call (a retried confirmation) writes nothing twice.
     assert run(_queue(settings, s.setup.round_id)) == []
-    assert run(fetch(OutboxMessage.count().where(OutboxMessage.kind == "shortlist_pack"))) == 2
+    assert run(OutboxMessage.count().where(OutboxMessage.kind == "shortlist_pack")) == 2
 
 
 def test_pack_mail_refused_before_the_shortlist(settings):
     s = run(make_shortlisted(stage="scoring"))
     with pytest.raises(Conflict):
         run(_queue(settings, s.setup.round_id))
-    assert run(fetch(OutboxMessage.count())) == 0
+    assert run(OutboxMessage.count()) == 0

@@ -14,8 +14,9 @@ from aiosmtpd.controller import Controller
 
 from portal.domain.timerules import format_instant
 from portal.tables import Application, Submission, User
-from tests.conftest import post_form, run
-from tests.web.test_apply_journey import make_round, save, start, submit
+from tests.conftest import post_form
+from tests.factories import make_round, run
+from tests.web.test_apply_journey import OPEN_ROUND, save, start, submit
 from tests.web.test_documents import PDF, upload
 from tests.workers.conftest import SmtpCollector, free_port
 
@@ -42,10 +43,6 @@ def mailbox() -> Iterator[SmtpCollector]:
 def app(make_client, mailbox):
     """A client on an app that sends its mail to the test's SMTP server."""
     return make_client(smtp_url=mailbox.url)
-
-
-def fetch(query):
-    return run(query.run())
 
 
 def text_of(message) -> str:
@@ -128,7 +125,7 @@ def test_verification_mail_arrives_and_its_link_confirms(app, mailbox, drain):
     done = post_form(app, path, {"password": PASSWORD, "confirm": PASSWORD}, follow_redirects=False)
     assert done.status_code in (302, 303)
     assert "Your email address is confirmed" in app.get(done.headers["location"]).text
-    user = fetch(User.select().where(User.email == EMAIL).first())
+    user = run(User.select().where(User.email == EMAIL).first())
     assert user["email_verified_at"] is not None
     assert password_sign_in(app).status_code in (302, 303)
     drain()
@@ -178,12 +175,15 @@ def test_reset_mail_arrives_and_its_link_sets_a_password(app, mailbox, drain):
 def test_receipt_mail_arrives_with_reference_times_and_hash(app, mailbox, drain):
     register_and_confirm(app, mailbox, drain)
     assert password_sign_in(app).status_code in (302, 303)
-    r = make_round()
-    application_id = start(app, r["round"])
+    r = run(make_round(**OPEN_ROUND))
+    application_id = start(app, r.round_id)
     saved = save(
         app,
         application_id,
-        {f"question_{r['q1']}": "Because I lead it", f"criterion_{r['criterion']}": "Ten years."},
+        {
+            f"question_{r.questions[0]}": "Because I lead it",
+            f"criterion_{r.criteria[0]}": "Ten years.",
+        },
         follow_redirects=False,
     )
     assert saved.status_code == 303, saved.text
@@ -193,10 +193,10 @@ def test_receipt_mail_arrives_with_reference_times_and_hash(app, mailbox, drain)
     page = app.get(response.headers["location"]).text
     drain()
 
-    reference = fetch(Application.select().where(Application.id == application_id).first())[
+    reference = run(Application.select().where(Application.id == application_id).first())[
         "reference"
     ]
-    submission = fetch(Submission.select().where(Submission.application == application_id).first())
+    submission = run(Submission.select().where(Submission.application == application_id).first())
     utc_text = submission["received_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     uk_text = format_instant(submission["received_at"], "Europe/London")
     assert reference in page and submission["content_hash"] in page and utc_text in page

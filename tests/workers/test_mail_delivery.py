@@ -8,29 +8,25 @@ import time
 from datetime import timedelta
 from email import message_from_bytes, policy
 
-from portal import db
 from portal.domain.outbox import delivery
 from portal.domain.outbox.delivery import EXPIRED_REASON, LEASE, MAX_ATTEMPTS
 from portal.domain.outbox.messages import Mail, enqueue_mail
 from portal.domain.timerules import utcnow
 from portal.mail.smtp import message_id_for
 from portal.tables import OutboxMessage
-from tests.conftest import post_form, run, sign_in
+from tests.conftest import post_form, sign_in
+from tests.factories import run, write
 from workers.mail import deliver_message, sweep_outbox
 
 NEW_PASSWORD = "a long enough new password"
 
 
-def fetch(query):
-    return run(query.run())
-
-
 def row(message_id: int) -> dict:
-    return fetch(OutboxMessage.select().where(OutboxMessage.id == message_id).first())
+    return run(OutboxMessage.select().where(OutboxMessage.id == message_id).first())
 
 
 def only_row() -> dict:
-    [found] = fetch(OutboxMessage.select())
+    [found] = run(OutboxMessage.select())
     return found
 
 
@@ -52,24 +48,23 @@ def invite(client, name="Bo Builder", email="bo@example.org"):
 
 
 def add_row(key: str, *, kind: str = "test", expires_at=None, **changes) -> int:
-    async def write() -> int:
-        async with db.write_transaction():
-            message_id = await enqueue_mail(
-                Mail(
-                    kind=kind,
-                    dedupe_key=key,
-                    recipient=f"{key}@example.org",
-                    subject=f"About {key}",
-                    body_text=f"Body of {key}",
-                    expires_at=expires_at,
-                ),
-                utcnow(),
-            )
-            if changes:
-                await OutboxMessage.update(changes).where(OutboxMessage.id == message_id)
-            return message_id
+    async def add() -> int:
+        message_id = await enqueue_mail(
+            Mail(
+                kind=kind,
+                dedupe_key=key,
+                recipient=f"{key}@example.org",
+                subject=f"About {key}",
+                body_text=f"Body of {key}",
+                expires_at=expires_at,
+            ),
+            utcnow(),
+        )
+        if changes:
+            await OutboxMessage.update(changes).where(OutboxMessage.id == message_id)
+        return message_id
 
-    return run(write())
+    return write(add)
 
 
 def text_of(message) -> str:
@@ -136,7 +131,7 @@ def test_temporary_failure_is_retried_after_backoff(make_client, admin_id, smtp_
     assert smtp_server.messages == [] and row(waiting["id"])["status"] == "pending"
 
     # Time passes (the row falls due); the next sweep delivers it once.
-    fetch(
+    run(
         OutboxMessage.update(
             {OutboxMessage.next_attempt_at: utcnow() - timedelta(seconds=1)}
         ).where(OutboxMessage.id == waiting["id"])
@@ -250,7 +245,7 @@ def test_sweep_redrives_stuck_and_due_rows_only(make_client, admin_id, smtp_serv
 def test_broken_row_records_the_error_instead_of_hanging(make_client, admin_id, smtp_server, drain):
     admin_app(make_client, smtp_url=smtp_server.url)
     message_id = add_row("broken")
-    fetch(
+    run(
         OutboxMessage.update({OutboxMessage.headers: {"X-Bad": "line\nbreak"}}).where(
             OutboxMessage.id == message_id
         )

@@ -8,8 +8,7 @@ import re
 from datetime import timedelta
 
 from portal.tables import Reminder, User
-from tests.conftest import run
-from tests.factories import add_application, fetch, make_round, now
+from tests.factories import add_application, make_round, now, run
 from workers.reminders import plan_reminders
 from workers.scheduler import _enqueue_reminders, build_scheduler
 
@@ -52,7 +51,7 @@ def test_draft_reminder_arrives_with_a_working_one_click_unsubscribe(
     # A mail client's one-click POST: no session, no CSRF token.
     assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
     user = run(
-        fetch(User.select(User.reminders_opt_out_at).where(User.email == "ann@example.org").first())
+        User.select(User.reminders_opt_out_at).where(User.email == "ann@example.org").first()
     )
     assert user["reminders_opt_out_at"] is not None
 
@@ -61,7 +60,7 @@ def test_draft_reminder_arrives_with_a_working_one_click_unsubscribe(
     plan_reminders.send()
     drain()
     assert len(smtp_server.messages) == 1
-    assert len(run(fetch(Reminder.select()))) == 1
+    assert len(run(Reminder.select())) == 1
 
 
 def test_scheduler_enqueues_the_planner_on_its_own_interval(

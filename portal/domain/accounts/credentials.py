@@ -32,11 +32,29 @@ MAX_EMAIL = 254
 MAX_NAME = 200
 
 
-_hasher = PasswordHasher()
+# argon2-cffi's defaults (RFC 9106, low-memory profile): about 0.15 s a hash here.
+_PRODUCTION_HASHER = PasswordHasher()
+# Test mode only: the smallest cost argon2 allows, so a suite that signs in hundreds of
+# times does not spend minutes hashing. A hash carries its own parameters, so each
+# hasher verifies what the other made.
+_CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+_DECOY_INPUT = "not a real password, only for timing"
 
-
+_hasher = _PRODUCTION_HASHER
 # Verifying against this keeps a sign-in for an unknown email as slow as a real one.
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+_DUMMY_HASH = _hasher.hash(_DECOY_INPUT)
+
+
+def use_cheap_hashing(cheap: bool = True) -> None:
+    """Hash new passwords at the lowest cost (True) or the production cost (False).
+
+    Only for PORTAL_ENV=test: the app factory, the CLI and the test suite call it; the
+    domain itself reads no settings."""
+    global _hasher, _DUMMY_HASH
+    wanted = _CHEAP_HASHER if cheap else _PRODUCTION_HASHER
+    if wanted is not _hasher:
+        _hasher = wanted
+        _DUMMY_HASH = _hasher.hash(_DECOY_INPUT)
 
 
 class Role(enum.StrEnum):
