@@ -24,7 +24,8 @@ import pytest
 from portal.domain.outbox.delivery import INTERRUPTED_REASON
 from portal.mail.smtp import message_id_for
 from portal.tables import OutboxMessage
-from tests.faults.conftest import fetch, insert_mails, note, outbox_counts, wait_until
+from tests.factories import run
+from tests.faults.conftest import insert_mails, note, outbox_counts, wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -72,7 +73,7 @@ def test_sigterm_with_mail_in_flight_stops_in_seconds_and_loses_nothing(stack, r
 
     rows = {
         r["id"]: r
-        for r in fetch(
+        for r in run(
             OutboxMessage.select(
                 OutboxMessage.id,
                 OutboxMessage.status,
