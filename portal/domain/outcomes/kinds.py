@@ -75,3 +75,6 @@ class OutcomeNotice:
     seat_title: str
     reference: str
     feedback: str = ""
+    # Every member who could score it did (or the round's minimum was met): only then
+    # does a letter say the panel read and scored it.
+    fully_scored: bool = True

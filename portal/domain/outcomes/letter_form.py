@@ -181,6 +181,11 @@ async def plan_letters(round_id: int, form: LetterForm) -> LetterPlan:
         candidate = candidates.get(app_id)
         if candidate is None:
             errors[f"send_{app_id}"] = "This applicant cannot get a letter in this batch."
+        elif not candidate.can_send:
+            errors[f"send_{app_id}"] = (
+                "Nobody on the panel has scored this application, and the chair has not "
+                "recorded a decision to go ahead without scores: it cannot be turned down."
+            )
         elif app_id != appoint:
             kinds[app_id] = OutcomeKind(candidate.kind)
     if not kinds and not errors:
@@ -203,6 +208,7 @@ async def plan_letters(round_id: int, form: LetterForm) -> LetterPlan:
                     seat_title=state.seat_title,
                     reference=app["reference"] or "",
                     feedback=feedback.get(app_id, ""),
+                    fully_scored=app["fully_scored"],
                 ),
                 already_sent=(app_id, kind.value) in state.sent,
             )

@@ -88,6 +88,7 @@ class PackDocument:
 @dataclass(frozen=True)
 class PackApplication:
     id: int
+    number: int  # the panel number: what the pack's links and anchors carry
     rank: int
     total: float
     reference: str
@@ -142,6 +143,7 @@ async def _entries(shortlist_id: int, round_id: int) -> list[dict[str, Any]]:
             ShortlistEntry.rank,
             ShortlistEntry.total,
             ShortlistEntry.application.reference.as_alias("reference"),
+            ShortlistEntry.application.panel_number.as_alias("panel_number"),
             ShortlistEntry.application.applicant.name.as_alias("name"),
             ShortlistEntry.application.applicant.organisation.as_alias("organisation"),
             ShortlistEntry.application.applicant.job_title.as_alias("job_title"),
@@ -276,6 +278,7 @@ async def load_pack(user_id: int, round_id: int) -> Pack:
         pack.applications.append(
             PackApplication(
                 id=app_id,
+                number=entry["panel_number"] or 0,
                 rank=entry["rank"],
                 tied=sum(1 for e in entries if e["rank"] == entry["rank"]) > 1,
                 total=entry["total"],

@@ -24,6 +24,8 @@ from portal.domain.outcomes.kinds import (
 from portal.domain.outcomes.pack import counted_scores
 from portal.domain.panels.access import PANEL_STATUSES
 from portal.domain.rounds.phase import get_round
+from portal.domain.scoring.coverage import round_coverage
+from portal.domain.scoring.tally import round_scores
 from portal.domain.statuses import ApplicationStatus
 from portal.tables import (
     AgreedScore,
@@ -51,6 +53,17 @@ class Candidate:
     kind: str
     sent_at: datetime | None
     suggestions: list[tuple[str, list[str]]]
+    # Scoring: sheets that count and the chair's "not scored" decision, if any.
+    scored: bool = True
+    fully_scored: bool = True
+    not_scored_reason: str = ""
+
+    @property
+    def can_send(self) -> bool:
+        """An application nobody scored, with no chair decision, is never turned down."""
+        return self.kind in (OutcomeKind.shortlisted, OutcomeKind.appointed) or (
+            self.scored or bool(self.not_scored_reason)
+        )
 
     @property
     def label(self) -> str:
@@ -151,6 +164,9 @@ class RoundOutcomes:
                     kind=kind.value,
                     sent_at=sent["sent_at"] if sent else None,
                     suggestions=self.suggestions.get(app["id"], []),
+                    scored=app["scored"],
+                    fully_scored=app["fully_scored"],
+                    not_scored_reason=app["not_scored_reason"],
                 )
             )
         return rows
@@ -200,15 +216,21 @@ async def load_round_outcomes(round_id: int) -> RoundOutcomes:
         Application.applicant.name.as_alias("name"),
         Application.applicant.email.as_alias("email"),
     ).where((Application.round == round_id) & Application.status.is_in(list(PANEL_STATUSES)))
+    coverage = await round_coverage(await round_scores(round_id))
     applications = []
     for row in rows:
         listed = ranked.get(row["id"])
+        covered = coverage.of(row["id"])
+        decision = covered.decision if covered else None
         applications.append(
             {
                 **row,
                 "on_shortlist": listed is not None,
                 "rank": listed["rank"] if listed else None,
                 "total": listed["total"] if listed else None,
+                "scored": covered is None or not covered.unscored,
+                "fully_scored": covered is None or not covered.short,
+                "not_scored_reason": decision["reason"] if decision else "",
             }
         )
     applications.sort(

@@ -6,6 +6,10 @@ mark the shortlisted applications, move the round to "shortlisted" (through
 `transition_round`, the only stage changer) and queue the pack mails to the panel.
 Applications not on the list stay "submitted"; the outcomes step decides them later.
 
+Neither is possible while an application that reaches the panel is short of its
+score sheets (`portal.domain.scoring.coverage`), unless the chair has recorded an
+audited decision to go ahead without them: nobody is shortlisted out unread.
+
 A proposal whose ranks no longer match the current scores (a sheet submitted or an
 agreed score recorded since) is shown as out of date, and confirming it is refused:
 the chair proposes again, so an admin never confirms a list nobody looked at.
@@ -27,6 +31,7 @@ from portal.domain.outbox.messages import Mail
 from portal.domain.rounds.phase import RoundStage, get_round
 from portal.domain.rounds.stages import transition_round
 from portal.domain.scoring import arithmetic as sm
+from portal.domain.scoring.coverage import ensure_fully_scored, round_coverage
 from portal.domain.scoring.moderation import SCORING_STAGE, chair_of
 from portal.domain.scoring.tally import RoundScores, round_scores
 from portal.domain.timerules import ensure_aware_utc
@@ -187,6 +192,7 @@ async def propose_shortlist(
         raise Conflict("The shortlist has been confirmed; it can no longer be changed.")
     if scores.round["stage"] != SCORING_STAGE:
         raise Conflict("A shortlist can be proposed only while the round is being scored.")
+    ensure_fully_scored(await round_coverage(scores), "propose a shortlist")
     proposal = build_proposal(scores, data)
     note = _ensure_note(data.note)
     if not proposal.entries:
@@ -273,6 +279,7 @@ async def confirm_shortlist(
     if expected_proposed_at is not None and expected_proposed_at != row["proposed_at"].isoformat():
         raise Conflict("The chair changed the proposal after you opened this page: check it again.")
     scores = await round_scores(round_id)
+    ensure_fully_scored(await round_coverage(scores), "confirm the shortlist")
     stored = await _entry_rows(row["id"])
     current = _recompute(scores, row)
     if [(r.result.application_id, r.rank) for r in current.entries] != [

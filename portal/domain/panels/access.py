@@ -2,14 +2,16 @@
 
 Every panel read goes through these functions, and each refusal is `NotFound` (404):
 a member of round X learns nothing about round Y, a conflicted member nothing about
-that application. Identities are hidden in an anonymised round until the shortlist
-is confirmed (the round's stage moves past scoring).
+that application. In an anonymised round the panel learns who applied only for the
+applications on the confirmed shortlist, and only once it is confirmed; every other
+application stays "Applicant N" to the panel for ever (`revealed_applications`).
 """
 
 from __future__ import annotations
 
 import enum
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from portal.domain.errors import Conflict, NotFound, ensure_record_id
@@ -20,6 +22,7 @@ from portal.tables import (
     PanelMember,
     PanelOrganisation,
     Round,
+    ShortlistEntry,
 )
 
 
@@ -61,8 +64,28 @@ def normalise_organisation(name: str) -> str:
     return re.sub(r"\s+", " ", (name or "").strip()).casefold()
 
 
-def identities_visible(round_row: dict[str, Any]) -> bool:
-    return not round_row["anonymised"] or round_row["stage"] in IDENTIFIED_STAGES
+@dataclass(frozen=True)
+class Revealed:
+    """Whose identity the panel may see in a round: everyone's (a round that is not
+    anonymised), or only the confirmed shortlist's."""
+
+    everyone: bool
+    shortlisted: frozenset[int] = frozenset()
+
+    def __contains__(self, application_id: object) -> bool:
+        return self.everyone or application_id in self.shortlisted
+
+
+async def revealed_applications(round_row: dict[str, Any]) -> Revealed:
+    if not round_row["anonymised"]:
+        return Revealed(everyone=True)
+    if round_row["stage"] not in IDENTIFIED_STAGES:
+        return Revealed(everyone=False)
+    rows = await ShortlistEntry.select(ShortlistEntry.application).where(
+        (ShortlistEntry.shortlist.round == round_row["id"])
+        & ShortlistEntry.shortlist.confirmed_at.is_not_null()
+    )
+    return Revealed(everyone=False, shortlisted=frozenset(r["application"] for r in rows))
 
 
 async def membership(user_id: int, round_id: int) -> dict[str, Any]:
@@ -167,6 +190,25 @@ async def visible_application(member: dict[str, Any], application_id: int) -> di
     if row is None or application_id in await conflicted_application_ids(member):
         raise NotFound(NOT_FOUND)
     return row
+
+
+async def numbered_application(round_id: int, number: int) -> int:
+    """The application the round's panel calls "Applicant {number}" (panel URLs carry the
+    number, never the application's id, which shows the order people started applying).
+    Whether the member may see it is still `visible_application`'s to decide."""
+    ensure_record_id(number, NOT_FOUND)
+    row = (
+        await Application.select(Application.id)
+        .where(
+            (Application.round == round_id)
+            & (Application.panel_number == number)
+            & Application.status.is_in(list(PANEL_STATUSES))
+        )
+        .first()
+    )
+    if row is None:
+        raise NotFound(NOT_FOUND)
+    return row["id"]
 
 
 def panel_label(application: dict[str, Any]) -> str:

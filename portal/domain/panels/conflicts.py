@@ -21,10 +21,11 @@ from portal.domain.panels.access import (
     ConflictDecision,
     ConflictKind,
     PanelRole,
-    identities_visible,
+    Revealed,
     organisation_matches,
     panel_label,
     panel_round,
+    revealed_applications,
     visible_application,
 )
 from portal.domain.timerules import ensure_aware_utc
@@ -58,10 +59,10 @@ def _text(value: str, field: str, label: str, limit: int, *, required: bool) -> 
     return value
 
 
-def application_label(application: dict[str, Any], round_row: dict[str, Any]) -> str:
-    """What the panel calls an application: the name once identities are visible,
-    "Applicant 7" before that."""
-    if identities_visible(round_row) and application.get("applicant_name"):
+def application_label(application: dict[str, Any], revealed: Revealed) -> str:
+    """What the panel calls an application: the name where the panel may know it,
+    "Applicant 7" otherwise."""
+    if application["id"] in revealed and application.get("applicant_name"):
         return application["applicant_name"]
     return panel_label(application)
 
@@ -185,14 +186,16 @@ async def round_conflicts(round_id: int, *, show_names: bool = False) -> list[di
                 Application.applicant.name.as_alias("applicant_name"),
             ).where(Application.id.is_in(app_ids))
         }
+    revealed = await revealed_applications(round_row)
     out = []
     for row in rows:
         app = apps.get(row["application"], {"id": row["application"], "panel_number": None})
         member = members[row["member"]]
         row["member_name"] = member["name"]
+        row["panel_number"] = app.get("panel_number")
         row["member_is_chair"] = member["role"] == PanelRole.chair.value
-        row["label"] = application_label(app, round_row) if not show_names else panel_label(app)
-        if row["source"] == "applicant" and not show_names and not identities_visible(round_row):
+        row["label"] = application_label(app, revealed) if not show_names else panel_label(app)
+        if row["source"] == "applicant" and not show_names and app["id"] not in revealed:
             # "Applicant 7 is member M" would unmask a member's own application.
             row["label"] = "Withheld while the sift is anonymised"
         row["applicant_name"] = app.get("applicant_name") if show_names else None
@@ -298,12 +301,12 @@ async def rule_minor(
 async def application_for_member(member: dict[str, Any], application_id: int) -> dict[str, Any]:
     """An application the member may see, with the label they may see (or NotFound)."""
     app = await visible_application(member, application_id)
-    round_row = await panel_round(member["round"])
-    if identities_visible(round_row):
+    revealed = await revealed_applications(await panel_round(member["round"]))
+    if application_id in revealed:
         row = (
             await Application.select(Application.applicant.name.as_alias("applicant_name"))
             .where(Application.id == application_id)
             .first()
         )
         app = {**app, "applicant_name": row["applicant_name"] if row else ""}
-    return {**app, "label": application_label(app, round_row)}
+    return {**app, "label": application_label(app, revealed)}

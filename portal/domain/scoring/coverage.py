@@ -21,7 +21,8 @@ from typing import Any
 from portal.domain.audit import Actor, record_event
 from portal.domain.errors import Conflict, DomainError, NotFound, ensure_record_id
 from portal.domain.panels.access import NOT_FOUND, panel_label
-from portal.domain.scoring.tally import RoundScores
+from portal.domain.scoring.moderation import SCORING_STAGE, chair_of
+from portal.domain.scoring.tally import RoundScores, round_scores
 from portal.domain.timerules import ensure_aware_utc
 from portal.tables import PanelMember, ScoreSheet, UnscoredDecision
 
@@ -33,6 +34,7 @@ class Coverage:
     """One application's scoring: who has submitted a sheet that counts, who has not."""
 
     application_id: int
+    number: int  # its panel number, which panel URLs carry
     label: str  # "Applicant 7": the panel's name for it, whatever the round
     required: int
     completed: int
@@ -127,6 +129,7 @@ async def round_coverage(scores: RoundScores) -> RoundCoverage:
         out.append(
             Coverage(
                 application_id=app_id,
+                number=app["panel_number"] or 0,
                 label=panel_label(app),
                 required=max(required, 1),
                 completed=len(done),
@@ -139,7 +142,7 @@ async def round_coverage(scores: RoundScores) -> RoundCoverage:
 
 def ensure_fully_scored(coverage: RoundCoverage, doing: str) -> None:
     if coverage.blocking:
-        raise Conflict(coverage.refusal(doing))
+        raise Conflict(coverage.refusal(doing), field="coverage")
 
 
 def _reason(text: str) -> str:
@@ -154,16 +157,21 @@ def _reason(text: str) -> str:
 
 
 async def record_not_scored(
-    scores: RoundScores,
+    user_id: int,
+    round_id: int,
     application_id: int,
     reason: str,
     actor: Actor,
     now: datetime,
 ) -> None:
     """The chair's decision that an application short of score sheets may go forward
-    (audited; replaces an earlier decision for it). Only for an application that is
-    short: one fully scored needs no decision."""
+    (audited; replaces an earlier decision for it), while the round is being scored.
+    Only for an application that is short: one fully scored needs no decision."""
     ensure_record_id(application_id, NOT_FOUND)
+    member = await chair_of(user_id, round_id)
+    scores = await round_scores(round_id)
+    if scores.round["stage"] != SCORING_STAGE:
+        raise Conflict("Decisions about scoring can be recorded only while the round is scored.")
     coverage = (await round_coverage(scores)).of(application_id)
     if coverage is None:
         raise NotFound(NOT_FOUND)
@@ -171,14 +179,13 @@ async def record_not_scored(
         raise Conflict(f"{coverage.label} has all its score sheets: no decision is needed.")
     reason = _reason(reason)
     now = ensure_aware_utc(now)
-    round_id = scores.round["id"]
     await UnscoredDecision.delete().where(UnscoredDecision.application == application_id)
     await UnscoredDecision.insert(
         UnscoredDecision(
             round=round_id,
             application=application_id,
             reason=reason,
-            decided_by=actor.user_id,
+            decided_by=member["user"],
             decided_at=now,
         )
     )
@@ -193,6 +200,7 @@ async def record_not_scored(
             "label": coverage.label,
             "completed": coverage.completed,
             "required": coverage.required,
+            "missing_from": list(coverage.missing_from),
             "reason": reason,
         },
     )

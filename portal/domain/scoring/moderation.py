@@ -31,7 +31,7 @@ from portal.domain.scoring.tally import (
     seat_criteria,
 )
 from portal.domain.timerules import ensure_aware_utc
-from portal.tables import AgreedScore, Application, PanelMember
+from portal.tables import AgreedScore, Application, PanelMember, Score
 
 MAX_RATIONALE = 2000
 SCORING_STAGE = "scoring"
@@ -70,6 +70,44 @@ class AgreedScoreInput:
     criterion: str = ""
     value: str = ""
     rationale: str = ""
+    # What the page showed: "criterion id=when its agreed score was recorded" for each
+    # criterion, comma-separated (empty time: none yet). A save for a criterion whose
+    # agreed score was recorded again since is refused, showing both.
+    seen: str = ""
+
+
+def seen_token(agreed: dict[int, dict[str, Any]], criteria: list[int]) -> str:
+    """The `seen` value a page carries for these criteria and their agreed scores."""
+    parts = []
+    for criterion_id in criteria:
+        recorded = agreed.get(criterion_id, {}).get("recorded_at")
+        parts.append(f"{criterion_id}={recorded.isoformat() if recorded else ''}")
+    return ",".join(parts)
+
+
+def _seen(token: str) -> dict[int, str] | None:
+    """criterion id -> recorded_at text as the page showed it; None if the page sent none."""
+    if not token or len(token) > 4000:
+        return None
+    out: dict[int, str] = {}
+    for part in token.split(","):
+        key, _, when = part.partition("=")
+        if key.isdigit() and len(key) < 10:
+            out[int(key)] = when
+    return out
+
+
+class StaleAgreedScore(Conflict):
+    """The agreed score for this criterion was recorded again after the page was shown."""
+
+    def __init__(self, saved: dict[str, Any]) -> None:
+        super().__init__(
+            "Someone recorded an agreed score for this criterion after you opened this page "
+            f"({saved['value']}: “{saved['rationale']}”). Nothing was saved: check it, then "
+            "save yours again if it should replace it.",
+            field="value",
+        )
+        self.saved = saved
 
 
 @dataclass(frozen=True)
@@ -77,10 +115,46 @@ class AgreedScorePage:
     view: ModerationView
     ranked: sm.Ranked
     agreed: dict[int, dict[str, Any]]  # criterion id -> value and rationale
+    # criterion id -> each counted member's score and comment, for the chair to weigh
+    comments: dict[int, list[dict[str, Any]]]
 
     @property
     def label(self) -> str:
         return self.view.scores.display_name(self.ranked.result.application_id)
+
+    @property
+    def number(self) -> int:
+        return self.view.scores.number(self.ranked.result.application_id)
+
+    @property
+    def seen(self) -> str:
+        return seen_token(self.agreed, [c.id for c in self.view.scores.criteria])
+
+
+async def _member_comments(
+    scores: RoundScores, application_id: int
+) -> dict[int, list[dict[str, Any]]]:
+    """The scores and comments that count (the tally's rule), by criterion, with who gave them."""
+    rows = (
+        await Score.select(
+            Score.criterion,
+            Score.value,
+            Score.comment,
+            Score.sheet.member.as_alias("member"),
+            Score.sheet.member.user.name.as_alias("name"),
+        )
+        .where(
+            (Score.sheet.application == application_id)
+            & Score.sheet.submitted_at.is_not_null()
+            & Score.sheet.member.removed_at.is_null()
+        )
+        .order_by(Score.sheet.member.id)
+    )
+    out: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        if (row["member"], application_id) not in scores.excluded_pairs:
+            out.setdefault(row["criterion"], []).append(row)
+    return out
 
 
 async def agreed_score_page(user_id: int, round_id: int, application_id: int) -> AgreedScorePage:
@@ -94,7 +168,8 @@ async def agreed_score_page(user_id: int, round_id: int, application_id: int) ->
     if ranked is None:
         raise NotFound(NOT_FOUND)
     agreed = (await agreed_scores(round_id)).get(application_id, {})
-    return AgreedScorePage(view=view, ranked=ranked, agreed=agreed)
+    comments = await _member_comments(view.scores, application_id)
+    return AgreedScorePage(view=view, ranked=ranked, agreed=agreed, comments=comments)
 
 
 def _ensure_rationale(text: str) -> str:
@@ -151,12 +226,21 @@ async def record_agreed_score(
     rationale = _ensure_rationale(data.rationale)
     now = ensure_aware_utc(now)
     existing = (
-        await AgreedScore.select(AgreedScore.id, AgreedScore.value)
+        await AgreedScore.select(
+            AgreedScore.id, AgreedScore.value, AgreedScore.rationale, AgreedScore.recorded_at
+        )
         .where(
             (AgreedScore.application == application_id) & (AgreedScore.criterion == criterion_id)
         )
         .first()
     )
+    seen = _seen(data.seen)
+    if seen is not None and criterion_id in seen:
+        recorded = existing["recorded_at"].isoformat() if existing else ""
+        if recorded != seen[criterion_id] and not (
+            existing and existing["value"] == value and existing["rationale"] == rationale
+        ):
+            raise StaleAgreedScore(existing or {"value": "none", "rationale": "removed"})
     if existing:
         await AgreedScore.update(
             {

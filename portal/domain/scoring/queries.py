@@ -18,10 +18,10 @@ from portal.domain.panels.access import (
     NOT_FOUND,
     PANEL_STATUSES,
     conflicted_application_ids,
-    identities_visible,
     is_ready,
     panel_label,
     panel_round,
+    revealed_applications,
     visible_application,
 )
 from portal.domain.scoring.rules import (
@@ -101,6 +101,7 @@ async def visible_applications(member: Mapping[str, Any]) -> list[dict[str, Any]
 @dataclass
 class QueueItem:
     application_id: int
+    number: int  # the panel number: "Applicant 7", and what panel URLs carry
     label: str
     status: SheetStatus
     scored: int  # criteria with a score on the member's sheet
@@ -123,17 +124,22 @@ class Queue:
     def submitted(self) -> int:
         return sum(1 for item in self.items if item.status is SheetStatus.submitted)
 
-    def next_unfinished(self, after: int | None = None) -> int | None:
-        """The next application (after `after`, wrapping round) that is neither
-        submitted nor fully scored."""
+    def next_unfinished(self, after: int | None = None) -> QueueItem | None:
+        """The next application (after the one with id `after`, wrapping round) that is
+        neither submitted nor fully scored."""
         ids = [i.application_id for i in self.items]
         start = ids.index(after) + 1 if after in ids else 0
         for item in self.items[start:] + self.items[:start]:
             if item.application_id != after and not (
                 item.complete or item.status is SheetStatus.submitted
             ):
-                return item.application_id
+                return item
         return None
+
+    def position(self, application_id: int) -> tuple[int, int] | None:
+        """(n, of): where this application stands in the member's queue ("3 of 6")."""
+        ids = [i.application_id for i in self.items]
+        return (ids.index(application_id) + 1, len(ids)) if application_id in ids else None
 
 
 async def _names(application_ids: list[int]) -> dict[int, str]:
@@ -173,13 +179,15 @@ async def member_queue(member: Mapping[str, Any], now: datetime) -> Queue:
             ):
                 app_id = sheet_app[score["sheet"]]
                 counts[app_id] = counts.get(app_id, 0) + 1
-    names = await _names(ids) if identities_visible(round_row) else {}
+    revealed = await revealed_applications(round_row)
+    names = await _names([i for i in ids if i in revealed])
     items = []
     for row in applications:
         scored = counts.get(row["id"], 0)
         items.append(
             QueueItem(
                 application_id=row["id"],
+                number=row["panel_number"] or 0,
                 label=names.get(row["id"]) or panel_label(row),
                 status=sheet_status(sheets.get(row["id"]), scored),
                 scored=scored,
@@ -286,7 +294,11 @@ async def panel_application(
         round=round_row,
         application=application,
         label=panel_label(application),
-        identity=await _identity(application_id) if identities_visible(round_row) else None,
+        identity=(
+            await _identity(application_id)
+            if application_id in await revealed_applications(round_row)
+            else None
+        ),
         questions=[{**q, "answer": answers.get(q["id"], "")} for q in questions],
         criteria=criteria,
         scale=scale_points(round_row),

@@ -2,7 +2,10 @@
 
 Each member writes only their own sheet (unique on member + application) and its
 scores (unique on sheet + criterion), by upsert, so two members saving at once lose
-nothing. Nothing here knows about HTTP; `now` is a parameter and the caller owns the
+nothing. A save writes only what the member changed on the page, and refuses a change
+made on a stale page (another tab, an old copy) when the saved value has moved on
+since the page was shown: `StaleScores` carries both values, so nothing is silently
+overwritten. Nothing here knows about HTTP; `now` is a parameter and the caller owns the
 transaction.
 """
 
@@ -16,7 +19,7 @@ from piccolo.columns import Column
 from piccolo.query.mixins import OnConflictAction
 
 from portal.domain.audit import Actor, record_event
-from portal.domain.errors import ValidationErrors
+from portal.domain.errors import Conflict, ValidationErrors
 from portal.domain.panels.access import panel_round, visible_application
 from portal.domain.scoring.queries import member_sheet, round_criteria, sheet_scores
 from portal.domain.scoring.rules import SUBMITTED_MESSAGE, SheetSubmitted, ensure_scoring_open
@@ -24,6 +27,51 @@ from portal.domain.timerules import ensure_aware_utc
 from portal.tables import Score, ScoreSheet
 
 MAX_COMMENT = 2000
+
+
+class StaleScores(Conflict):
+    """A change made on a page older than what is saved now.
+
+    `clashes`: form field -> (what this page sent, what is saved now), as text.
+    """
+
+    def __init__(self, clashes: dict[str, tuple[str, str]]) -> None:
+        super().__init__(
+            "Your scores changed somewhere else (another tab or device) after this page was "
+            "opened. Nothing was saved: compare the two versions below, then save again.",
+            field="sheet",
+        )
+        self.clashes = clashes
+
+
+def _shown(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def changes_since(
+    sent: Mapping[int, Any],
+    seen: Mapping[int, Any] | None,
+    saved: Mapping[int, Any],
+    field: str,
+) -> tuple[set[int], dict[str, tuple[str, str]]]:
+    """Which of `sent` the member changed on the page (sent differs from what the page
+    showed), and the clashes: a change where what is saved now differs from what the
+    page showed. Without `seen` (no page to compare with) every sent value is a change
+    and nothing clashes. Values compare as text, as a form shows them."""
+    changed: set[int] = set()
+    clashes: dict[str, tuple[str, str]] = {}
+    for criterion_id, value in sent.items():
+        if seen is None or criterion_id not in seen:
+            changed.add(criterion_id)
+            continue
+        was = _shown(seen[criterion_id])
+        if _shown(value) == was:
+            continue
+        changed.add(criterion_id)
+        now_saved = _shown(saved.get(criterion_id))
+        if now_saved != was and now_saved != _shown(value):
+            clashes[f"{field}_{criterion_id}"] = (_shown(value), now_saved)
+    return changed, clashes
 
 
 def _parse_value(raw: Any, top: int) -> int | None:
@@ -105,6 +153,28 @@ def validate_scores(
     return clean_values, clean_comments
 
 
+def _changes(
+    values: dict[int, int | None],
+    comments: dict[int, str],
+    seen_values: Mapping[int, Any] | None,
+    seen_comments: Mapping[int, Any] | None,
+    saved: Mapping[int, dict[str, Any]],
+) -> tuple[dict[int, int | None], dict[int, str]]:
+    """The values and comments the member changed; StaleScores on any clash."""
+    changed_values, value_clashes = changes_since(
+        values, seen_values, {c: s["value"] for c, s in saved.items()}, "score"
+    )
+    changed_comments, comment_clashes = changes_since(
+        comments, seen_comments, {c: s["comment"] for c, s in saved.items()}, "comment"
+    )
+    if value_clashes or comment_clashes:
+        raise StaleScores({**value_clashes, **comment_clashes})
+    return (
+        {c: v for c, v in values.items() if c in changed_values},
+        {c: v for c, v in comments.items() if c in changed_comments},
+    )
+
+
 async def _open_sheet(member_id: int, application_id: int, now: datetime) -> int:
     """The member's sheet for the application, made if needed and touched under a row
     lock; SheetSubmitted when it is submitted (also when a submit raced this save)."""
@@ -134,12 +204,17 @@ async def save_scores(
     values: Mapping[Any, Any],
     comments: Mapping[Any, Any],
     now: datetime,
+    *,
+    seen_values: Mapping[int, Any] | None = None,
+    seen_comments: Mapping[int, Any] | None = None,
 ) -> int | None:
     """Save the member's scores (criterion id -> 0..scale_max or None for "not scored")
     and comments (criterion id -> text) on their own sheet; returns the sheet id
     (None when nothing was sent and there is no sheet yet).
 
-    Only the criteria given are written: a criterion left out keeps what was saved.
+    Only what changed is written: a criterion left out, or sent as the page showed it
+    (`seen_values`, `seen_comments`), keeps what is saved. StaleScores when a change
+    was made on a page older than what is saved now; nothing is written then.
     """
     now = ensure_aware_utc(now)
     await visible_application(dict(member), application_id)
@@ -152,9 +227,16 @@ async def save_scores(
     clean_values, clean_comments = validate_scores(
         criteria, int(round_row["scale_max"]), values, comments
     )
+    saved = await sheet_scores(existing["id"]) if existing else {}
+    clean_values, clean_comments = _changes(
+        clean_values, clean_comments, seen_values, seen_comments, saved
+    )
     if not clean_values and not clean_comments:
         return existing["id"] if existing else None  # nothing to write: no empty sheet
     sheet_id = await _open_sheet(member["id"], application_id, now)
+    # Read again under the sheet's row lock (taken by _open_sheet): a save from another
+    # tab that committed meanwhile is seen, and clashes with this one.
+    _changes(clean_values, clean_comments, seen_values, seen_comments, await sheet_scores(sheet_id))
     for criterion_id in dict.fromkeys([*clean_values, *clean_comments]):
         columns: list[Column] = []
         if criterion_id in clean_values:

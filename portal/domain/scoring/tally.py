@@ -30,9 +30,10 @@ from portal.domain.panels.access import (
     NOT_FOUND,
     PANEL_STATUSES,
     ConflictDecision,
-    identities_visible,
+    Revealed,
     normalise_organisation,
     panel_label,
+    revealed_applications,
 )
 from portal.domain.scoring import arithmetic as sm
 from portal.tables import (
@@ -94,17 +95,24 @@ class RoundScores:
     criteria: tuple[sm.CriterionInfo, ...]
     applications: dict[int, dict[str, Any]]
     ranked: list[sm.Ranked]
-    identities_visible: bool
+    revealed: Revealed  # whose names the panel may see
     max_total: int
     excluded_pairs: frozenset[tuple[int, int]]  # (member id, application id)
 
     def label(self, application_id: int) -> str:
         return panel_label(self.applications[application_id])
 
+    def number(self, application_id: int) -> int:
+        """The panel number, which panel URLs carry instead of the application's id."""
+        return self.applications[application_id]["panel_number"] or 0
+
+    def application_numbered(self, number: int) -> int | None:
+        return next((i for i, a in self.applications.items() if a["panel_number"] == number), None)
+
     def display_name(self, application_id: int) -> str:
-        """The applicant's name when identities are visible, else "Applicant 7"."""
+        """The applicant's name where the panel may know it, else "Applicant 7"."""
         row = self.applications[application_id]
-        if self.identities_visible:
+        if application_id in self.revealed:
             return row["name"] or row["email"]
         return panel_label(row)
 
@@ -204,7 +212,11 @@ async def _tallies(
 
 async def agreed_scores(round_id: int) -> dict[int, dict[int, dict[str, Any]]]:
     rows = await AgreedScore.select(
-        AgreedScore.application, AgreedScore.criterion, AgreedScore.value, AgreedScore.rationale
+        AgreedScore.application,
+        AgreedScore.criterion,
+        AgreedScore.value,
+        AgreedScore.rationale,
+        AgreedScore.recorded_at,
     ).where(AgreedScore.application.round == round_id)
     agreed: dict[int, dict[int, dict[str, Any]]] = {}
     for r in rows:
@@ -241,7 +253,7 @@ async def round_scores(round_id: int) -> RoundScores:
         criteria=criteria,
         applications=applications,
         ranked=sm.rank_results(results, order),
-        identities_visible=identities_visible(round_row),
+        revealed=await revealed_applications(round_row),
         max_total=sm.max_total(criteria, round_row["scale_max"]),
         excluded_pairs=frozenset(excluded),
     )

@@ -30,6 +30,7 @@ def outcome_mail(settings: Settings, notice: OutcomeNotice) -> Mail:
         seat_title=notice.seat_title,
         reference=notice.reference,
         feedback=notice.feedback,
+        fully_scored=notice.fully_scored,
         link=application_link(settings, notice.application_id),
     )
 

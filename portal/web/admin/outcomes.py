@@ -53,7 +53,9 @@ def _default_form(state: RoundOutcomes, batch: Batch, prefill: bool) -> LetterFo
     candidates = state.candidates(batch)
     return LetterForm(
         batch=batch.value,
-        selected={c.id for c in candidates if c.sent_at is None and c.kind != "appointed"},
+        selected={
+            c.id for c in candidates if c.sent_at is None and c.kind != "appointed" and c.can_send
+        },
         feedback={c.id: (c.suggested_feedback if prefill else "") for c in candidates},
     )
 

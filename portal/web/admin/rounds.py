@@ -36,6 +36,7 @@ from portal.domain.rounds.times import (
     extend_round,
     open_round_now,
 )
+from portal.domain.scoring.settings import ScoringSettingsInput, update_scoring_settings
 from portal.domain.seats.editing import get_seat
 from portal.domain.timerules import to_local_inputs, utcnow, zone_label
 from portal.mail.compose.applications import compose_round_extended
@@ -56,6 +57,7 @@ NOTICES = {
     "extended": "The closing time was extended.",
     "stage": "The round moved to its next stage.",
     "reminders": "The reminder schedule was saved.",
+    "scoring": "The scoring settings were saved.",
 }
 
 
@@ -107,6 +109,7 @@ async def _round_page(
     notice: str = "",
     status_code: int = 200,
     schedule_form: ScheduleForm | None = None,
+    scoring_form: ScoringSettingsInput | None = None,
 ) -> Template:
     async with read_transaction():
         detail = await round_detail(round_id, utcnow())
@@ -133,6 +136,7 @@ async def _round_page(
             "notice": NOTICES.get(notice, ""),
             "schedule": schedule,
             "sent_reminders": sent_reminders,
+            "scoring": scoring_form or ScoringSettingsInput.of(detail.round),
         },
         status_code=status_code,
     )
@@ -330,6 +334,24 @@ class RoundController(Controller):
                 round_id, errors=form_errors(exc), status_code=status, schedule_form=data
             )
         return Redirect(f"/admin/rounds/{round_id}?done=reminders#reminders", status_code=303)
+
+    @post("/scoring")
+    async def change_scoring(
+        self,
+        request: Request,
+        round_id: FromPath[int],
+        data: URLEncodedBody[ScoringSettingsInput],
+    ) -> Template | Redirect:
+        """An admin sets the scoring deadline and the minimum score sheets; audited."""
+        try:
+            async with write_transaction():
+                await update_scoring_settings(round_id, data, actor_of(request), utcnow())
+        except DomainError as exc:
+            status = refusal_status(exc)
+            return await _round_page(
+                round_id, errors=form_errors(exc), status_code=status, scoring_form=data
+            )
+        return Redirect(f"/admin/rounds/{round_id}?done=scoring#scoring", status_code=303)
 
 
 controllers = [NewRoundController, RoundController]

@@ -18,6 +18,7 @@ from portal.db import read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.outcomes.shortlist import confirm_shortlist, shortlist_view
 from portal.domain.rounds.phase import get_round
+from portal.domain.scoring.coverage import round_coverage
 from portal.domain.scoring.export import export_scores
 from portal.domain.scoring.moderation import live_chair
 from portal.domain.scoring.tally import round_scores
@@ -48,6 +49,7 @@ class ShortlistController(Controller):
             await get_round(round_id)
             scores = await round_scores(round_id)
             shortlist = await shortlist_view(scores)
+            coverage = await round_coverage(scores)
             chair = await live_chair(round_id)
         return Template(
             "admin/shortlist.html",
@@ -56,6 +58,7 @@ class ShortlistController(Controller):
                 "round": scores.round,
                 "shortlist": shortlist,
                 "chair": chair,
+                "coverage": coverage,
                 "errors": {"confirm": error} if error else {},
                 "notice": NOTICES.get(notice, ""),
             },

@@ -14,7 +14,12 @@ from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.panels.access import ensure_chair, ensure_ready, membership
+from portal.domain.panels.access import (
+    ensure_chair,
+    ensure_ready,
+    membership,
+    numbered_application,
+)
 from portal.domain.panels.conflicts import (
     KIND_LABELS,
     MAX_NOTE,
@@ -35,19 +40,20 @@ class ConflictForm:
 
 
 class DeclareConflictController(Controller):
-    path = "/rounds/{round_id:int}/applications/{application_id:int}/conflict"
+    path = "/rounds/{round_id:int}/applications/{number:int}/conflict"
 
     async def _page(
         self,
         request: Request,
         round_id: int,
-        application_id: int,
+        number: int,
         form: ConflictForm,
         errors: dict[str, str],
         status_code: int = 200,
     ) -> Template:
         async with read_transaction():
             member = await membership(request.user.id, round_id)
+            application_id = await numbered_application(round_id, number)
             application = await application_for_member(member, application_id)
             round_row = await round_for_panel(round_id)
         return Template(
@@ -55,6 +61,7 @@ class DeclareConflictController(Controller):
             context={
                 "round": round_row,
                 "application": application,
+                "number": number,
                 "form": form,
                 "errors": errors,
                 "kinds": KIND_LABELS,
@@ -65,28 +72,29 @@ class DeclareConflictController(Controller):
 
     @get("/", name="panel_conflict_declare")
     async def form(
-        self, request: Request, round_id: FromPath[int], application_id: FromPath[int]
+        self, request: Request, round_id: FromPath[int], number: FromPath[int]
     ) -> Template:
-        return await self._page(request, round_id, application_id, ConflictForm(), {})
+        """A member's form to declare a conflict with one application."""
+        return await self._page(request, round_id, number, ConflictForm(), {})
 
     @post("/")
     async def declare(
         self,
         request: Request,
         round_id: FromPath[int],
-        application_id: FromPath[int],
+        number: FromPath[int],
         data: URLEncodedBody[ConflictForm],
     ) -> Template | Redirect:
+        """A member declares a conflict: the application is withheld from them at once."""
         try:
             async with write_transaction():
                 member = await membership(request.user.id, round_id)
+                application_id = await numbered_application(round_id, number)
                 await declare_conflict(member, application_id, data.kind, data.note, utcnow())
         except NotFound:
             raise
         except DomainError as exc:
-            return await self._page(
-                request, round_id, application_id, data, form_errors(exc), status_code=400
-            )
+            return await self._page(request, round_id, number, data, form_errors(exc), 400)
         return Redirect("/panel?done=conflict", status_code=303)
 
 
@@ -119,40 +127,42 @@ class ChairConflictsController(Controller):
             },
         )
 
-    def _place(self, request: Request, round_id: int, member_id: int, application_id: int):
+    def _place(self, request: Request, round_id: int, member_id: int, number: int):
         async def authorise() -> int:
             return (await self._chair(request, round_id))["id"]
 
         return RulingPlace(
             authorise=authorise,
-            action=f"/panel/rounds/{round_id}/conflicts/{member_id}/{application_id}",
+            action=f"/panel/rounds/{round_id}/conflicts/{member_id}/{number}",
             back=f"/panel/rounds/{round_id}/conflicts",
             done=f"/panel/rounds/{round_id}/conflicts?done=ruled",
         )
 
-    @get("/{member_id:int}/{application_id:int}", name="panel_conflict_rule")
+    @get("/{member_id:int}/{number:int}", name="panel_conflict_rule")
     async def ruling_form(
         self,
         request: Request,
         round_id: FromPath[int],
         member_id: FromPath[int],
-        application_id: FromPath[int],
+        number: FromPath[int],
     ) -> Template:
-        """The chair's form to rule a member's conflict minor."""
-        place = self._place(request, round_id, member_id, application_id)
+        """The chair's form to rule a member's conflict minor (the application by panel number)."""
+        place = self._place(request, round_id, member_id, number)
+        application_id = await numbered_application(round_id, number)
         return await ruling_page(place, round_id, member_id, application_id, RulingForm(), {})
 
-    @post("/{member_id:int}/{application_id:int}")
+    @post("/{member_id:int}/{number:int}")
     async def rule(
         self,
         request: Request,
         round_id: FromPath[int],
         member_id: FromPath[int],
-        application_id: FromPath[int],
+        number: FromPath[int],
         data: URLEncodedBody[RulingForm],
     ) -> Template | Redirect:
         """The chair rules a conflict minor (never their own), with a reason; audited."""
-        place = self._place(request, round_id, member_id, application_id)
+        place = self._place(request, round_id, member_id, number)
+        application_id = await numbered_application(round_id, number)
         return await submit_ruling(request, place, round_id, member_id, application_id, data)
 
 

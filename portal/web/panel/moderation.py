@@ -8,6 +8,7 @@ chair, an applicant) gets the domain's NotFound (404). Thin handlers over
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -22,10 +23,13 @@ from portal.domain.outcomes.shortlist import (
     propose_shortlist,
     shortlist_view,
 )
+from portal.domain.panels.access import numbered_application
 from portal.domain.scoring import arithmetic as sm
+from portal.domain.scoring.coverage import MAX_REASON, record_not_scored, round_coverage
 from portal.domain.scoring.moderation import (
     MAX_RATIONALE,
     AgreedScoreInput,
+    StaleAgreedScore,
     agreed_score_page,
     moderation_view,
     record_agreed_score,
@@ -39,9 +43,17 @@ UserRequest = Request[CurrentUser, dict, Any]
 FORM_MAX_BYTES = 32 * 1024
 # Rows per moderation page: a round of 1,000 applications is about 90 KB a page, not 900.
 PAGE_SIZE = 100
+
+
+@dataclass
+class NotScoredForm:
+    reason: str = ""
+
+
 NOTICES = {
     "agreed": "The agreed score is saved and recorded in the audit log.",
     "proposed": "The shortlist proposal is saved. An admin will confirm it.",
+    "decided": "Your decision is recorded in the audit log; the admin sees it when confirming.",
 }
 
 
@@ -75,7 +87,7 @@ class ModerationController(Controller):
         ranked = view.scores.ranked
         pages = max(1, -(-len(ranked) // PAGE_SIZE))
         number = _page_number(page, pages)
-        wanted = sm.parse_id(application)
+        wanted = view.scores.application_numbered(sm.parse_id(application) or 0)
         if wanted is not None and not page:  # back from an agreed score: its page
             position = next(
                 (i for i, r in enumerate(ranked) if r.result.application_id == wanted), 0
@@ -103,12 +115,14 @@ class ModerationController(Controller):
         self,
         request: UserRequest,
         round_id: int,
-        application_id: int,
+        number: int,
         form: AgreedScoreInput | None = None,
         errors: dict[str, str] | None = None,
         status_code: int = 200,
+        stale: dict | None = None,
     ) -> Template:
         async with read_transaction():
+            application_id = await numbered_application(round_id, number)
             page = await agreed_score_page(request.user.id, round_id, application_id)
         return Template(
             "panel/moderation_agreed.html",
@@ -121,37 +135,45 @@ class ModerationController(Controller):
                 "errors": errors or {},
                 "max_rationale": MAX_RATIONALE,
                 "show": sm.show,
+                "stale": stale,
             },
             status_code=status_code,
         )
 
-    @get("/moderation/{application_id:int}", name="panel_agreed_score")
+    @get("/moderation/{number:int}", name="panel_agreed_score")
     async def agreed_form(
-        self, request: UserRequest, round_id: FromPath[int], application_id: FromPath[int]
+        self, request: UserRequest, round_id: FromPath[int], number: FromPath[int]
     ) -> Template:
-        return await self._agreed_page(request, round_id, application_id)
+        """The chair's agreed-score form for one application, beside the members' scores."""
+        return await self._agreed_page(request, round_id, number)
 
-    @post("/moderation/{application_id:int}", request_max_body_size=FORM_MAX_BYTES)
+    @post("/moderation/{number:int}", request_max_body_size=FORM_MAX_BYTES)
     async def agreed_save(
         self,
         request: UserRequest,
         round_id: FromPath[int],
-        application_id: FromPath[int],
+        number: FromPath[int],
         data: URLEncodedBody[AgreedScoreInput],
     ) -> Template | Redirect:
+        """The chair records an agreed score for one criterion, with a rationale; audited."""
         try:
             async with write_transaction():
+                application_id = await numbered_application(round_id, number)
                 await record_agreed_score(
                     request.user.id, round_id, application_id, data, actor_of(request), utcnow()
                 )
+        except StaleAgreedScore as exc:
+            return await self._agreed_page(
+                request, round_id, number, data, form_errors(exc), 409, stale=exc.saved
+            )
         except DomainError as exc:
             _refused(exc)
             return await self._agreed_page(
-                request, round_id, application_id, data, form_errors(exc), exc.status_code
+                request, round_id, number, data, form_errors(exc), exc.status_code
             )
         return Redirect(
-            f"/panel/rounds/{round_id}/moderation?done=agreed&application={application_id}"
-            f"#application-{application_id}",
+            f"/panel/rounds/{round_id}/moderation?done=agreed&application={number}"
+            f"#applicant-{number}",
             status_code=303,
         )
 
@@ -167,6 +189,7 @@ class ModerationController(Controller):
         async with read_transaction():
             view = await moderation_view(request.user.id, round_id)
             shortlist = await shortlist_view(view.scores)
+            coverage = await round_coverage(view.scores)
         if form is None:
             form = ShortlistInput(method=sm.ShortlistMethod.top_n.value)
             if shortlist:
@@ -183,6 +206,8 @@ class ModerationController(Controller):
                 "scores": view.scores,
                 "round": view.scores.round,
                 "shortlist": shortlist,
+                "coverage": coverage,
+                "max_reason": MAX_REASON,
                 "form": form,
                 "errors": errors or {},
                 "notice": NOTICES.get(notice, ""),
@@ -213,6 +238,34 @@ class ModerationController(Controller):
                 request, round_id, data, form_errors(exc), status_code=exc.status_code
             )
         return Redirect(f"/panel/rounds/{round_id}/shortlist?done=proposed", status_code=303)
+
+    @post("/shortlist/not-scored/{number:int}", request_max_body_size=FORM_MAX_BYTES)
+    async def not_scored(
+        self,
+        request: UserRequest,
+        round_id: FromPath[int],
+        number: FromPath[int],
+        data: URLEncodedBody[NotScoredForm],
+    ) -> Template | Redirect:
+        """The chair lets an application short of score sheets go forward, with a reason; audited."""
+        try:
+            async with write_transaction():
+                application_id = await numbered_application(round_id, number)
+                await record_not_scored(
+                    request.user.id,
+                    round_id,
+                    application_id,
+                    data.reason,
+                    actor_of(request),
+                    utcnow(),
+                )
+        except DomainError as exc:
+            _refused(exc)
+            errors = {f"reason-{number}": exc.message}
+            return await self._shortlist_page(request, round_id, None, errors, status_code=400)
+        return Redirect(
+            f"/panel/rounds/{round_id}/shortlist?done=decided#coverage", status_code=303
+        )
 
 
 controllers = [ModerationController]

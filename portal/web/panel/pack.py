@@ -16,6 +16,7 @@ from litestar.response import Template
 from portal.db import read_transaction, write_transaction
 from portal.domain.outcomes.pack import load_pack
 from portal.domain.outcomes.pack import pack_document as load_pack_document
+from portal.domain.panels.access import numbered_application
 from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
 from portal.web.common import actor_of
@@ -33,16 +34,18 @@ class PackController(Controller):
             pack = await load_pack(request.user.id, round_id)
         return Template("panel/pack.html", context={"pack": pack, "describe_size": describe_size})
 
-    @get("/applications/{application_id:int}/documents/{kind:str}", name="panel_pack_document")
+    @get("/applications/{number:int}/documents/{kind:str}", name="panel_pack_document")
     async def download(
         self,
         request: UserRequest,
         round_id: FromPath[int],
-        application_id: FromPath[int],
+        number: FromPath[int],
         kind: FromPath[str],
     ) -> Response[bytes]:
+        """A member downloads a shortlisted applicant's document (by panel number); audited."""
         # A write transaction: the download is recorded in the audit log.
         async with write_transaction():
+            application_id = await numbered_application(round_id, number)
             doc = await load_pack_document(
                 request.user.id, round_id, application_id, kind, actor_of(request), utcnow()
             )

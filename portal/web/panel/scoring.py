@@ -11,6 +11,7 @@ reaches these pages: the domain does not even read it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -19,16 +20,17 @@ from litestar.response import Redirect, Template
 
 from portal.db import read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.panels.access import is_ready, membership
+from portal.domain.panels.access import is_ready, membership, numbered_application
 from portal.domain.scoring.oversight import close_scoring, overseer, progress, reopen_sheet
 from portal.domain.scoring.queries import (
     PanelApplication,
+    Queue,
     member_queue,
     panel_application,
     round_with_seat,
 )
 from portal.domain.scoring.rules import ScoringClosed, SheetSubmitted, scoring_window
-from portal.domain.scoring.sheets import MAX_COMMENT, save_scores, submit_sheet
+from portal.domain.scoring.sheets import MAX_COMMENT, StaleScores, save_scores, submit_sheet
 from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
 from portal.web.common import actor_of, form_errors
@@ -36,7 +38,7 @@ from portal.web.common import actor_of, form_errors
 UserRequest = Request[CurrentUser, dict, Any]
 
 # Only these fields are read; anything else in the form is ignored.
-_FIELD = re.compile(r"^(score|comment)_([0-9]{1,9})$")
+_FIELD = re.compile(r"^(seen_)?(score|comment)_([0-9]{1,9})$")
 ACTIONS = ("save", "next", "submit")
 NOT_READY = (
     "Confirm confidentiality and declare your conflicts on your panel page "
@@ -54,6 +56,14 @@ def _see_other(path: str) -> Redirect:
     return Redirect(path, status_code=303)
 
 
+async def _read(
+    member: dict[str, Any], round_id: int, number: int
+) -> tuple[PanelApplication, Queue]:
+    application_id = await numbered_application(round_id, number)
+    now = utcnow()
+    return await panel_application(member, application_id, now), await member_queue(member, now)
+
+
 async def ready_member(user_id: int, round_id: int) -> dict[str, Any]:
     """The user's membership of the round, if they may see applications; NotFound otherwise."""
     member = await membership(user_id, round_id)
@@ -62,28 +72,48 @@ async def ready_member(user_id: int, round_id: int) -> dict[str, Any]:
     return member
 
 
-def parse_score_form(form: Any) -> tuple[dict[int, Any], dict[int, Any], dict[str, str]]:
-    """(values, comments, entered) from the posted form; repeated fields stay lists, so
-    the domain refuses them."""
-    values: dict[int, Any] = {}
-    comments: dict[int, Any] = {}
-    entered: dict[str, str] = {}
+@dataclass
+class ScoreForm:
+    """A posted score form: the values and comments sent, and what the page showed
+    (`seen_*`), so only changes are saved and a stale page is caught."""
+
+    values: dict[int, Any] = field(default_factory=dict)
+    comments: dict[int, Any] = field(default_factory=dict)
+    seen_values: dict[int, Any] = field(default_factory=dict)
+    seen_comments: dict[int, Any] = field(default_factory=dict)
+    entered: dict[str, str] = field(default_factory=dict)
+
+
+def parse_score_form(form: Any) -> ScoreForm:
+    """The score form's fields; repeated fields stay lists, so the domain refuses them."""
+    out = ScoreForm()
+    targets = {
+        ("", "score"): out.values,
+        ("", "comment"): out.comments,
+        ("seen_", "score"): out.seen_values,
+        ("seen_", "comment"): out.seen_comments,
+    }
     for key in form:
         match = _FIELD.match(key)
         if not match:
             continue
         sent = form.getall(key)
         value = sent[0] if len(sent) == 1 else sent
-        entered[key] = value if isinstance(value, str) else ""
-        (values if match.group(1) == "score" else comments)[int(match.group(2))] = value
-    return values, comments, entered
+        if not match.group(1):
+            out.entered[key] = value if isinstance(value, str) else ""
+        elif not isinstance(value, str):
+            continue  # a page never sends these twice: ignore, compare as "not seen"
+        targets[(match.group(1), match.group(2))][int(match.group(3))] = value
+    return out
 
 
 def _application_page(
     view: PanelApplication,
+    queue: Queue,
     *,
     entered: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
+    clashes: dict[str, tuple[str, str]] | None = None,
     notice: str = "",
     status_code: int = 200,
 ) -> Template:
@@ -94,9 +124,12 @@ def _application_page(
             "view": view,
             "title": title,
             "round": view.round,
+            "number": view.application["panel_number"],
+            "position": queue.position(view.application["id"]),
             "entered": entered or {},
             "errors": errors or {},
-            "notice": NOTICES.get(notice, ""),
+            "clashes": clashes or {},
+            "notice": notice,
             "max_comment": MAX_COMMENT,
         },
         status_code=status_code,
@@ -107,81 +140,134 @@ class ScoringController(Controller):
     path = "/rounds"
 
     @get("/{round_id:int}/scoring", name="panel_scoring_queue")
-    async def queue(self, request: UserRequest, round_id: FromPath[int]) -> Template:
+    async def queue(
+        self, request: UserRequest, round_id: FromPath[int], saved: FromQuery[str] = ""
+    ) -> Template:
+        """A member's applications to score, with their sheet's state."""
         async with read_transaction():
             member = await ready_member(request.user.id, round_id)
             queue = await member_queue(member, utcnow())
+        notice = ""
+        if saved.isdigit() and len(saved) < 7:
+            notice = (
+                f"Your scores for Applicant {int(saved)} are saved. That was the last one to score."
+            )
         return Template(
             "panel/scoring_queue.html",
-            context={"queue": queue, "round": queue.round, "member": member},
+            context={"queue": queue, "round": queue.round, "member": member, "notice": notice},
         )
 
-    @get("/{round_id:int}/applications/{application_id:int}")
+    @get("/{round_id:int}/applications/{number:int}")
     async def application(
         self,
         request: UserRequest,
         round_id: FromPath[int],
-        application_id: FromPath[int],
+        number: FromPath[int],
         done: FromQuery[str] = "",
+        saved: FromQuery[str] = "",
     ) -> Template:
+        """A member reads one application (by its panel number) and their score form."""
         async with read_transaction():
             member = await ready_member(request.user.id, round_id)
-            view = await panel_application(member, application_id, utcnow())
-        return _application_page(view, notice=done)
+            view, queue = await _read(member, round_id, number)
+        notice = NOTICES.get(done, "")
+        if saved.isdigit() and len(saved) < 7:
+            notice = f"Your scores for Applicant {int(saved)} are saved."
+        return _application_page(view, queue, notice=notice)
 
-    @post("/{round_id:int}/applications/{application_id:int}")
+    @post("/{round_id:int}/applications/{number:int}")
     async def save(
-        self, request: UserRequest, round_id: FromPath[int], application_id: FromPath[int]
+        self, request: UserRequest, round_id: FromPath[int], number: FromPath[int]
     ) -> Template | Redirect:
+        """A member saves the scores they changed on their own sheet; "Save and next"
+        moves on, "Submit score sheet" asks to confirm first."""
         form = await request.form()
-        values, comments, entered = parse_score_form(form)
+        sent = parse_score_form(form)
         action = form.get("action")
         action = action if action in ACTIONS else "save"
-        now = utcnow()
         try:
             async with write_transaction():
                 member = await ready_member(request.user.id, round_id)
-                await save_scores(member, application_id, values, comments, now)
+                application_id = await numbered_application(round_id, number)
+                await save_scores(
+                    member,
+                    application_id,
+                    sent.values,
+                    sent.comments,
+                    utcnow(),
+                    seen_values=sent.seen_values,
+                    seen_comments=sent.seen_comments,
+                )
         except NotFound:
             raise
         except DomainError as exc:
-            return await self._refused(request, round_id, application_id, exc, entered)
+            return await self._refused(request, round_id, number, exc, sent.entered)
         base = f"/panel/rounds/{round_id}/applications"
         if action == "submit":
-            try:
-                async with write_transaction():
-                    await submit_sheet(member, application_id, actor_of(request), utcnow())
-            except NotFound:
-                raise
-            except DomainError as exc:
-                # The scores above are saved; say what is missing before it can be submitted.
-                return await self._refused(request, round_id, application_id, exc, entered)
-            return _see_other(f"{base}/{application_id}?done=submitted#others")
+            return _see_other(f"{base}/{number}/submit")
         if action == "next":
             async with read_transaction():
-                queue = await member_queue(member, utcnow())
-            following = queue.next_unfinished(after=application_id)
+                following = (await member_queue(member, utcnow())).next_unfinished(
+                    after=application_id
+                )
             if following is None:
-                return _see_other(f"/panel/rounds/{round_id}/scoring")
-            return _see_other(f"{base}/{following}")
-        return _see_other(f"{base}/{application_id}?done=saved")
+                return _see_other(f"/panel/rounds/{round_id}/scoring?saved={number}")
+            return _see_other(f"{base}/{following.number}?saved={number}")
+        return _see_other(f"{base}/{number}?done=saved")
+
+    @get("/{round_id:int}/applications/{number:int}/submit")
+    async def confirm_submit(
+        self, request: UserRequest, round_id: FromPath[int], number: FromPath[int]
+    ) -> Template:
+        """Before a member submits a sheet they cannot change again: their scores, to check."""
+        async with read_transaction():
+            member = await ready_member(request.user.id, round_id)
+            view, _ = await _read(member, round_id, number)
+        return Template(
+            "panel/scoring_submit.html",
+            context={"view": view, "round": view.round, "number": number, "title": view.label},
+        )
+
+    @post("/{round_id:int}/applications/{number:int}/submit")
+    async def submit(
+        self, request: UserRequest, round_id: FromPath[int], number: FromPath[int]
+    ) -> Template | Redirect:
+        """A member submits their sheet, once every criterion is scored; audited."""
+        try:
+            async with write_transaction():
+                member = await ready_member(request.user.id, round_id)
+                application_id = await numbered_application(round_id, number)
+                await submit_sheet(member, application_id, actor_of(request), utcnow())
+        except NotFound:
+            raise
+        except DomainError as exc:
+            return await self._refused(request, round_id, number, exc, {})
+        return _see_other(f"/panel/rounds/{round_id}/applications/{number}?done=submitted#others")
 
     async def _refused(
         self,
         request: UserRequest,
         round_id: int,
-        application_id: int,
+        number: int,
         exc: DomainError,
         entered: dict[str, str],
     ) -> Template:
         async with read_transaction():
             member = await ready_member(request.user.id, round_id)
-            view = await panel_application(member, application_id, utcnow())
-        if isinstance(exc, ScoringClosed | SheetSubmitted):
+            view, queue = await _read(member, round_id, number)
+        clashes = exc.clashes if isinstance(exc, StaleScores) else {}
+        if isinstance(exc, ScoringClosed | SheetSubmitted | StaleScores):
             errors = {"sheet": exc.message}
         else:
             errors = form_errors(exc)
-        return _application_page(view, entered=entered, errors=errors, status_code=exc.status_code)
+        return _application_page(
+            view,
+            queue,
+            entered=entered,
+            errors=errors,
+            clashes=clashes,
+            status_code=exc.status_code,
+        )
 
     # ---- The chair (and admins) ----------------------------------------------------
 
