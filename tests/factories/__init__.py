@@ -42,9 +42,16 @@ query).
 """
 
 from tests.factories.accounts import PASSWORD, make_admin, make_user, password_hash
-from tests.factories.applications import PDF, add_application, add_document, apply
+from tests.factories.applications import (
+    PDF,
+    add_application,
+    add_document,
+    apply,
+    panel_number,
+    panel_numbers,
+)
 from tests.factories.common import BUILDER, connect, in_write_transaction, now, run, write
-from tests.factories.outcomes import COMMENT, Shortlisted, make_shortlisted
+from tests.factories.outcomes import COMMENT, Shortlisted, confirm_list, make_shortlisted
 from tests.factories.panels import add_invitation, add_panel_member
 from tests.factories.rounds import (
     RoundSetup,
@@ -65,6 +72,9 @@ from tests.factories.seats import (
 )
 
 __all__ = [
+    "panel_number",
+    "confirm_list",
+    "panel_numbers",
     "BUILDER",
     "COMMENT",
     "PASSWORD",

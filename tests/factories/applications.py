@@ -191,3 +191,22 @@ async def add_document(
             )
         ).returning(Document.id)
     return rows[0]["id"]
+
+
+async def panel_numbers(setup: RoundSetup) -> list[int]:
+    """The panel numbers of `setup.applications`, in that order: what panel URLs carry."""
+    rows = await Application.select(Application.id, Application.panel_number).where(
+        Application.id.is_in(setup.applications or [0])
+    )
+    by_id = {r["id"]: r["panel_number"] for r in rows}
+    return [by_id[a] for a in setup.applications]
+
+
+async def panel_number(application_id: int) -> int:
+    """One application's panel number ("Applicant 7" is 7)."""
+    row = (
+        await Application.select(Application.panel_number)
+        .where(Application.id == application_id)
+        .first()
+    )
+    return row["panel_number"]

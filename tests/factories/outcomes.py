@@ -79,30 +79,39 @@ async def make_shortlisted(
             comments = {c: comment for c in setup.criteria} if comment else {}
             await score_application(member_id, app_id, [value] * len(setup.criteria), comments)
     await add_document(first, filename="amara-cv.pdf", data=PDF)
+    await confirm_list(setup, [(first, 7.5), (second, 6.0)], proposed_by=chair_user)
+    if RoundStage(stage) is RoundStage.collecting:
+        await set_stage(setup.round_id, stage)
+    else:
+        await advance_round(setup.round_id, stage)
+    return Shortlisted(setup, first, second, unlisted, member_user, member, chair_user, chair)
+
+
+async def confirm_list(
+    setup: RoundSetup, ranked: list[tuple[int, float]], *, proposed_by: int | None = None
+) -> None:
+    """A confirmed top-N shortlist of these (application, total) in rank order, its
+    applications moved to shortlisted through `transition_application`. The round's
+    stage is left to the caller (`advance_round`)."""
     t = clock()
     async with db.write_transaction():
         rows = await Shortlist.insert(
             Shortlist(
                 round=setup.round_id,
                 method="top_n",
-                top_n=2,
-                proposed_by=chair_user,
+                top_n=len(ranked),
+                proposed_by=proposed_by,
                 proposed_at=t,
                 confirmed_at=t,
             )
         ).returning(Shortlist.id)
-        for rank, (app_id, total) in enumerate([(first, 7.5), (second, 6.0)], start=1):
+        for rank, (app_id, total) in enumerate(ranked, start=1):
             await ShortlistEntry.insert(
                 ShortlistEntry(shortlist=rows[0]["id"], application=app_id, rank=rank, total=total)
             )
         await transition_application(
-            [first, second],
+            [app_id for app_id, _ in ranked],
             ApplicationStatus.shortlisted,
             t,
             only_from=[ApplicationStatus.submitted],
         )
-    if RoundStage(stage) is RoundStage.collecting:
-        await set_stage(setup.round_id, stage)
-    else:
-        await advance_round(setup.round_id, stage)
-    return Shortlisted(setup, first, second, unlisted, member_user, member, chair_user, chair)

@@ -307,8 +307,8 @@ def test_queue_labels_statuses_conflicts_and_next(scoring):
         (first, "Applicant 1", SheetStatus.in_progress),
         (third, "Applicant 3", SheetStatus.not_started),
     ]
-    assert queue.next_unfinished(after=first) == third
-    assert queue.next_unfinished(after=third) == first
+    assert queue.next_unfinished(after=first).application_id == third
+    assert queue.next_unfinished(after=third).application_id == first
     with pytest.raises(NotFound):
         run(panel_application(a, second, now()))
     with pytest.raises(NotFound):

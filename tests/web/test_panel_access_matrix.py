@@ -23,6 +23,7 @@ from tests.factories import (
     add_panel_member,
     make_shortlisted,
     now,
+    panel_number,
     run,
     write,
 )
@@ -59,6 +60,11 @@ def _conflict(member_id: int, application_id: int):
     )
 
 
+def n(application_id: int) -> int:
+    """The panel number panel URLs carry instead of the application's id."""
+    return run(panel_number(application_id))
+
+
 def chair_email(s: Shortlisted) -> str:
     return f"chair{s.setup.round_id}@panel.example"
 
@@ -78,17 +84,17 @@ def a_sheet(s: Shortlisted) -> int:
 def application_gets(s: Shortlisted, app_id: int) -> list[str]:
     r = f"/panel/rounds/{s.setup.round_id}"
     return [
-        f"{r}/applications/{app_id}",
-        f"{r}/applications/{app_id}/conflict",
-        f"{r}/pack/applications/{app_id}/documents/cv",
+        f"{r}/applications/{n(app_id)}",
+        f"{r}/applications/{n(app_id)}/conflict",
+        f"{r}/pack/applications/{n(app_id)}/documents/cv",
     ]
 
 
 def application_posts(s: Shortlisted, app_id: int) -> list[tuple[str, dict]]:
     r = f"/panel/rounds/{s.setup.round_id}"
     return [
-        (f"{r}/applications/{app_id}", {"action": "save", f"score_{s.setup.criteria[0]}": "3"}),
-        (f"{r}/applications/{app_id}/conflict", {"kind": "personal", "note": "A friend."}),
+        (f"{r}/applications/{n(app_id)}", {"action": "save", f"score_{s.setup.criteria[0]}": "3"}),
+        (f"{r}/applications/{n(app_id)}/conflict", {"kind": "personal", "note": "A friend."}),
     ]
 
 
@@ -96,10 +102,10 @@ def chair_gets(s: Shortlisted) -> list[str]:
     r = f"/panel/rounds/{s.setup.round_id}"
     return [
         f"{r}/conflicts",
-        f"{r}/conflicts/{s.member}/{s.unlisted}",
+        f"{r}/conflicts/{s.member}/{n(s.unlisted)}",
         f"{r}/progress",
         f"{r}/moderation",
-        f"{r}/moderation/{s.first}",
+        f"{r}/moderation/{n(s.first)}",
         f"{r}/shortlist",
     ]
 
@@ -110,8 +116,11 @@ def chair_posts(s: Shortlisted) -> list[tuple[str, dict]]:
     return [
         (f"{r}/scoring/close", {}),
         (f"{r}/sheets/{a_sheet(s)}/reopen", {}),
-        (f"{r}/conflicts/{s.member}/{s.unlisted}", {"reason": "It does not matter."}),
-        (f"{r}/moderation/{s.first}", {"criterion": str(c), "value": "4", "rationale": "Agreed."}),
+        (f"{r}/conflicts/{s.member}/{n(s.unlisted)}", {"reason": "It does not matter."}),
+        (
+            f"{r}/moderation/{n(s.first)}",
+            {"criterion": str(c), "value": "4", "rationale": "Agreed."},
+        ),
         (f"{r}/shortlist", {"method": "top_n", "top_n": "1"}),
     ]
 
@@ -199,8 +208,11 @@ def test_member_of_round_x_gets_404_on_every_round_y_address(make_client, rounds
         client = signed_in(make_client, email)
         assert client.get(f"/panel/rounds/{rounds.x.setup.round_id}/pack").status_code == 200
         assert refusals(client, round_gets(rounds.y), round_posts(rounds.y)) == [], email
-        # Nor another round's application through their own round's addresses.
-        assert refusals(client, application_gets(rounds.x, rounds.y.first)) == [], email
+        # Panel URLs carry panel numbers, so another round's application cannot even be
+        # named through their own round's addresses: a number their round lacks is 404.
+        r = f"/panel/rounds/{rounds.x.setup.round_id}"
+        missing = [f"{r}/applications/{number}" for number in (0, 4, 2**31, 2**40)]
+        assert refusals(client, missing) == [], email
 
 
 def test_conflicted_member_gets_404_on_that_applications_pages(make_client, rounds):
@@ -210,7 +222,8 @@ def test_conflicted_member_gets_404_on_that_applications_pages(make_client, roun
     assert refusals(client, application_gets(y, y.first), application_posts(y, y.first)) == []
     # The other shortlisted application is still theirs to see.
     assert (
-        client.get(f"/panel/rounds/{y.setup.round_id}/applications/{y.second}").status_code == 200
+        client.get(f"/panel/rounds/{y.setup.round_id}/applications/{n(y.second)}").status_code
+        == 200
     )
     pack = client.get(f"/panel/rounds/{y.setup.round_id}/pack")
     assert pack.status_code == 200 and "Amara Okafor" not in pack.text
@@ -224,10 +237,10 @@ def test_conflicted_chair_gets_404_on_that_applications_pages_and_its_agreed_sco
     client = signed_in(make_client, chair_email(y))
     r = f"/panel/rounds/{y.setup.round_id}"
     agreed = {"criterion": str(y.setup.criteria[0]), "value": "4", "rationale": "Agreed."}
-    gets = [*application_gets(y, y.second), f"{r}/moderation/{y.second}"]
-    posts = [*application_posts(y, y.second), (f"{r}/moderation/{y.second}", agreed)]
+    gets = [*application_gets(y, y.second), f"{r}/moderation/{n(y.second)}"]
+    posts = [*application_posts(y, y.second), (f"{r}/moderation/{n(y.second)}", agreed)]
     assert refusals(client, gets, posts) == []
-    assert client.get(f"{r}/moderation/{y.first}").status_code == 200
+    assert client.get(f"{r}/moderation/{n(y.first)}").status_code == 200
 
 
 def test_removed_member_gets_404_everywhere_in_the_round(make_client, rounds):

@@ -11,7 +11,9 @@ from tests.factories import (
     add_application,
     add_panel_member,
     advance_round,
+    confirm_list,
     make_round,
+    panel_numbers,
     run,
 )
 
@@ -45,7 +47,8 @@ def scoring_round(**kwargs):
 
 
 def conflict_path(setup, index=0):
-    return f"/panel/rounds/{setup.round_id}/applications/{setup.applications[index]}/conflict"
+    number = run(panel_numbers(setup))[index]  # panel URLs carry the number, not the id
+    return f"/panel/rounds/{setup.round_id}/applications/{number}/conflict"
 
 
 def declare(client, setup, kind="personal", note="We worked together.", index=0, **kw):
@@ -91,18 +94,12 @@ def test_conflict_form_refuses_bad_kind_and_long_note(client):
 def test_conflict_page_refuses_other_rounds_unready_and_removed_members(client, make_client):
     setup, _, _ = scoring_round(slug="round-x")
     other = run(make_round(slug="round-y"))
-    other_app = run(add_application(other, email="zed@example.org", name="Zed", panel_number=1))
+    run(add_application(other, email="zed@example.org", name="Zed", panel_number=1))
     run(advance_round(other.round_id, "scoring"))
     sign_in(client, "mo@example.org")
     # An application of another round, through this round's URL or the other's.
-    assert (
-        client.get(f"/panel/rounds/{setup.round_id}/applications/{other_app}/conflict").status_code
-        == 404
-    )
-    assert (
-        client.get(f"/panel/rounds/{other.round_id}/applications/{other_app}/conflict").status_code
-        == 404
-    )
+    assert client.get(f"/panel/rounds/{setup.round_id}/applications/1/conflict").status_code == 404
+    assert client.get(f"/panel/rounds/{other.round_id}/applications/1/conflict").status_code == 404
     assert (
         client.get(f"/panel/rounds/{setup.round_id}/applications/99999999999/conflict").status_code
         == 404
@@ -150,8 +147,8 @@ def test_chair_rules_a_conflict_minor_and_the_member_sees_it_again(client, make_
     declare(client, setup)
     chair = make_client()
     sign_in(chair, "cass@example.org")
-    app_id = setup.applications[0]
-    rule_path = f"/panel/rounds/{setup.round_id}/conflicts/{member_id}/{app_id}"
+    number = 7  # Ann's panel number: chair URLs never carry application ids
+    rule_path = f"/panel/rounds/{setup.round_id}/conflicts/{member_id}/{number}"
     form = chair.get(rule_path)
     assert form.status_code == 200 and "Why is this conflict minor?" in form.text
     empty = post_form(chair, rule_path, {"reason": "  "})
@@ -183,22 +180,17 @@ def test_chair_cannot_rule_on_their_own_conflict_or_other_rounds(client, make_cl
     _, other_member = run(add_panel_member(other, email="oz@example.org", name="Oz Other"))
     sign_in(client, "cass@example.org")
     declare(client, setup)
-    app_id = setup.applications[0]
-    own = f"/panel/rounds/{setup.round_id}/conflicts/{chair_id}/{app_id}"
+    number = 7
+    own = f"/panel/rounds/{setup.round_id}/conflicts/{chair_id}/{number}"
     assert "You cannot rule on it" in client.get(own).text
     refused = post_form(client, own, {"reason": "It is fine."}, token_from="/account/sign-in")
     assert refused.status_code == 400 and "cannot rule on your own conflict" in refused.text
     # The same chair's URL pointing at another round's member or application: 404.
     assert (
-        client.get(f"/panel/rounds/{setup.round_id}/conflicts/{other_member}/{app_id}").status_code
+        client.get(f"/panel/rounds/{setup.round_id}/conflicts/{other_member}/{number}").status_code
         == 404
     )
-    assert (
-        client.get(
-            f"/panel/rounds/{setup.round_id}/conflicts/{member_id}/{other.applications[0]}"
-        ).status_code
-        == 404
-    )
+    assert client.get(f"/panel/rounds/{setup.round_id}/conflicts/{member_id}/1").status_code == 404
 
 
 def test_organisation_conflicts_show_without_naming_and_names_after_shortlist(client, make_client):
@@ -215,6 +207,7 @@ def test_organisation_conflicts_show_without_naming_and_names_after_shortlist(cl
     page = chair.get(f"/panel/rounds/{setup.round_id}/conflicts")
     assert "Applicant 7" in page.text and "An organisation the member declared" in page.text
     assert "Nacro" not in page.text and "Ann Applicant" not in page.text
+    run(confirm_list(setup, [(setup.applications[0], 8.0)]))  # Ann, not Ben, shortlisted
     run(advance_round(setup.round_id, "shortlisted"))
     page = chair.get(f"/panel/rounds/{setup.round_id}/conflicts")
     assert "Ann Applicant" in page.text

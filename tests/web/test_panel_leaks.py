@@ -24,7 +24,15 @@ from portal.domain.rounds.stages import transition_round
 from portal.mail.compose.reminders import compose_reminder
 from portal.tables import Application, OutboxMessage
 from tests.conftest import form_token, post_form
-from tests.factories import RoundSetup, add_application, add_document, make_round, now, run
+from tests.factories import (
+    RoundSetup,
+    add_application,
+    add_document,
+    make_round,
+    now,
+    panel_number,
+    run,
+)
 
 CV = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
 MAX_PAGES = 150
@@ -136,6 +144,11 @@ class Built:
 
 
 async def _applicants(setup: RoundSetup) -> list[int]:
+    # Ten applications to another seat first, so this round's application ids (11 to 14)
+    # differ from the panel numbers (1 to 4): a URL carrying an id would show here.
+    other = await make_round(slug="earlier-seat")
+    for i in range(10):
+        await add_application(other, email=f"earlier{i}@leak.example", name=f"Earlier {i}")
     apps = []
     for i, p in enumerate(APPLICANTS):
         app_id = await add_application(
@@ -213,9 +226,12 @@ def _score(
     for c, v in zip(criteria, values, strict=True):
         data[f"score_{c}"] = str(v)
         data[f"comment_{c}"] = f"{comment} (criterion {c})"
-    path = f"/panel/rounds/{round_id}/applications/{app_id}"
+    path = f"/panel/rounds/{round_id}/applications/{run(panel_number(app_id))}"
     response = post_form(client, path, data, follow_redirects=False)
     assert response.status_code == 303, (path, response.status_code, response.text[:2000])
+    if action == "submit":  # "Submit score sheet" asks to confirm first
+        confirmed = post_form(client, f"{path}/submit", {}, follow_redirects=False)
+        assert confirmed.status_code == 303, (path, confirmed.status_code)
 
 
 def build(make_client, admin_client, admin_id: int, settings) -> Built:
@@ -244,7 +260,7 @@ def build(make_client, admin_client, admin_id: int, settings) -> Built:
     # Member A declares a conflict on applicant 3 from the application's own page.
     conflict = post_form(
         a,
-        f"/panel/rounds/{rid}/applications/{apps[2]}/conflict",
+        f"/panel/rounds/{rid}/applications/{run(panel_number(apps[2]))}/conflict",
         {"kind": "personal", "note": "We sat on a board together years ago."},
         follow_redirects=False,
     )
@@ -343,7 +359,7 @@ def extra_pages(built: Built, who: str, result: Crawl) -> None:
     sheet sent again, a document before the shortlist, the admin's audit log and CSV."""
     client = built.clients[who]
     rid = built.setup.round_id
-    apps = built.apps
+    apps = [run(panel_number(a)) for a in built.apps]  # panel URLs carry numbers
     hidden = {"a": apps[2], "b": apps[1]}.get(who)
     base = f"/panel/rounds/{rid}/applications"
     gets = [
@@ -383,7 +399,8 @@ def extra_pages(built: Built, who: str, result: Crawl) -> None:
         ]
     for url, data in forms:
         refused = post_form(client, url, data, follow_redirects=False)
-        assert refused.status_code == 400, (who, url, refused.status_code)
+        # 409 for the shortlist while applications are short of score sheets.
+        assert refused.status_code in (400, 409), (who, url, refused.status_code)
         _record(result, f"POST {url} (refused)", refused)
     # The first application's sheet is submitted (by everyone): sending it again is refused.
     again = post_form(
@@ -425,6 +442,20 @@ def test_anonymised_panel_never_sees_who_applied_until_the_shortlist(
         problems += leaks(result, own=own_declaration.get(who, ()))
     assert problems == [], "\n".join(problems)
 
+    # Two applications are short of score sheets (members did not finish): the chair
+    # cannot propose until each has its sheets or a recorded decision to go ahead.
+    chair = built.clients["chair"]
+    refused = post_form(chair, f"/panel/rounds/{rid}/shortlist", {"method": "top_n", "top_n": "2"})
+    assert refused.status_code == 409 and "You cannot propose a shortlist yet" in refused.text
+    for number in re.findall(r'/shortlist/not-scored/(\d+)"', refused.text):
+        decided = post_form(
+            chair,
+            f"/panel/rounds/{rid}/shortlist/not-scored/{number}",
+            {"reason": "A member was taken ill; the chair and one member scored it."},
+            token_from=f"/panel/rounds/{rid}/shortlist",
+            follow_redirects=False,
+        )
+        assert decided.status_code == 303, decided.text
     # The chair proposes, an admin confirms: the pack now names the shortlisted two.
     proposed = post_form(
         built.clients["chair"],
@@ -453,6 +484,7 @@ def test_anonymised_panel_never_sees_who_applied_until_the_shortlist(
         )
     }
     assert len(shortlisted) == 2
+    assert "A member was taken ill" in page.text  # the admin saw the chair's decisions
     # The search itself works: the admin's page (which may name them) is caught.
     admin_view = Crawl("admin", {"admin": admin_client.get(f"/admin/rounds/{rid}/shortlist").text})
     assert leaks(admin_view, ("name", "email"))
@@ -469,5 +501,27 @@ def test_anonymised_panel_never_sees_who_applied_until_the_shortlist(
             hidden = (who, app_id) in (("a", built.apps[2]), ("b", built.apps[1]))
             if app_id in shortlisted and not hidden:
                 assert p.name.casefold() in corpus, (who, p.name)
+            elif app_id not in shortlisted:
+                # Never shortlisted: "Applicant N" to the panel for ever, name and all.
+                shown = Crawl(who, result.pages, result.mail)
+                problems += [
+                    f"{leak} (not shortlisted)"
+                    for leak in leaks(shown, tuple(p.secrets()))
+                    if p.name in leak or p.reference in leak or p.organisation in leak
+                ]
         problems += leaks(result, NEVER)
+        problems += id_urls(result, built.apps)
     assert problems == [], "\n".join(problems)
+
+
+def id_urls(result: Crawl, app_ids: list[int]) -> list[str]:
+    """Panel URLs that carry an application's id (which shows the order people applied)."""
+    carried = re.compile(r"/(?:applications|moderation|conflicts/\d+)/(\d+)(?:[/?#]|$)")
+    wrong = []
+    for url, page in result.pages.items():
+        for link in [url, *HREF.findall(page)]:
+            if link.startswith(("/panel", "GET /panel", "POST /panel", "http")):
+                for number in carried.findall(link):
+                    if int(number) in app_ids:
+                        wrong.append(f"{result.who}: {link} carries an application id")
+    return wrong

@@ -11,7 +11,15 @@ import pytest
 from portal import db
 from portal.tables import Application, PanelConflict, PanelMember, Round, Score, ScoreSheet, User
 from tests.conftest import form_token, post_form
-from tests.factories import PASSWORD, add_application, add_panel_member, make_round, run, set_stage
+from tests.factories import (
+    PASSWORD,
+    add_application,
+    add_panel_member,
+    make_round,
+    panel_number,
+    run,
+    set_stage,
+)
 
 
 def sign_in_member(client, email: str) -> None:
@@ -47,11 +55,16 @@ async def _round(anonymised: bool = True):
         )
     for user_id in setup.applicants:
         await _identify(user_id)
+    # Numbered although no real round numbers them, so the status rule is what refuses them.
     draft = await add_application(
-        setup, email="draft@applicant.example", name="Dora Draft", status="draft"
+        setup, email="draft@applicant.example", name="Dora Draft", status="draft", panel_number=8
     )
     gone = await add_application(
-        setup, email="gone@applicant.example", name="Walt Withdrawn", status="withdrawn"
+        setup,
+        email="gone@applicant.example",
+        name="Walt Withdrawn",
+        status="withdrawn",
+        panel_number=9,
     )
     await add_panel_member(setup, email="mo@panel.example", name="Mo Member")
     await add_panel_member(setup, email="bea@panel.example", name="Bea Member")
@@ -76,13 +89,23 @@ def as_user(make_client):
 
 
 def page(round_id: int, app_id: int) -> str:
-    return f"/panel/rounds/{round_id}/applications/{app_id}"
+    """The application's scoring page: panel URLs carry its panel number, never its id."""
+    return f"/panel/rounds/{round_id}/applications/{run(panel_number(app_id))}"
 
 
 def score_form(setup, values: dict[int, str], comments: dict[int, str] | None = None, **extra):
     data = {f"score_{setup.criteria[i]}": v for i, v in values.items()}
     data.update({f"comment_{setup.criteria[i]}": v for i, v in (comments or {}).items()})
     return {**data, **extra}
+
+
+def submit(client, setup, app: int, values, comments=None, **kwargs):
+    """Save with "Submit score sheet", which asks to confirm first, then confirm."""
+    target = page(setup.round_id, app)
+    asked = post_form(client, target, score_form(setup, values, comments, action="submit"))
+    if asked.status_code != 200 or "Submit your score sheet for" not in asked.text:
+        return asked  # refused before the confirmation (a save that failed)
+    return post_form(client, f"{target}/submit", {}, token_from=f"{target}/submit", **kwargs)
 
 
 def saved_scores(email: str) -> dict[int, tuple]:
@@ -149,8 +172,12 @@ def test_anonymised_application_page_shows_answers_and_never_identities(panel, a
     ):
         assert secret not in html, secret
     hidden = re.findall(r'<input[^>]+type="hidden"[^>]*>', html)
-    assert all("_csrf_token" in field for field in hidden)
-    assert f"/panel/rounds/{setup.round_id}/applications/{setup.applications[0]}/conflict" in html
+    # Only the CSRF token and what this page showed of the member's own sheet (empty).
+    assert all(
+        "_csrf_token" in field or re.search(r'name="seen_(score|comment)_\d+" value=""', field)
+        for field in hidden
+    ), hidden
+    assert f"{page(setup.round_id, setup.applications[0])}/conflict" in html
 
 
 def test_non_anonymised_page_names_the_applicant_but_never_contact_details(settings, as_user):
@@ -176,32 +203,28 @@ def test_save_and_next_goes_to_the_next_unfinished_application(panel, as_user):
         follow_redirects=False,
     )
     assert response.status_code == 303
-    assert response.headers["location"] == page(setup.round_id, third)
+    saved = run(panel_number(first))
+    assert response.headers["location"] == page(setup.round_id, third) + f"?saved={saved}"
+    arrived = mo.get(response.headers["location"])
+    assert f"Your scores for Applicant {saved} are saved." in arrived.text
+    assert "Application 3 of" in arrived.text
 
 
 def test_submit_needs_every_criterion_then_the_sheet_is_read_only_and_others_appear(panel, as_user):
     setup, _, _ = panel
     app = setup.applications[0]
     bea = as_user("bea@panel.example")
-    post_form(
-        bea,
-        page(setup.round_id, app),
-        score_form(setup, {0: "4", 1: "3"}, {0: "Bea's private view"}, action="submit"),
-    )
+    submit(bea, setup, app, {0: "4", 1: "3"}, {0: "Bea's private view"})
     mo = as_user("mo@panel.example")
     before = mo.get(page(setup.round_id, app)).text
     assert "Bea's private view" not in before and "Bea Member" not in before
-    incomplete = post_form(
-        mo, page(setup.round_id, app), score_form(setup, {0: "2"}, {1: "typed"}, action="submit")
-    )
+    incomplete = submit(mo, setup, app, {0: "2"}, {1: "typed"})
     assert incomplete.status_code == 400
     assert "There is a problem" in incomplete.text
     assert f'href="#score_{setup.criteria[1]}"' in incomplete.text
     assert "typed</textarea>" in incomplete.text  # what was entered is shown again
     assert saved_scores("mo@panel.example")[setup.criteria[0]] == (2, "")  # and was saved
-    done = post_form(
-        mo, page(setup.round_id, app), score_form(setup, {0: "2", 1: "1"}, action="submit")
-    )
+    done = submit(mo, setup, app, {0: "2", 1: "1"})
     assert done.status_code == 200
     assert "Your score sheet is submitted" in done.text
     assert "Submit score sheet" not in done.text and 'type="radio"' not in done.text
@@ -221,7 +244,7 @@ def test_chair_sees_progress_reopens_a_sheet_and_closes_scoring(panel, as_user):
     setup, _, _ = panel
     app = setup.applications[0]
     mo = as_user("mo@panel.example")
-    post_form(mo, page(setup.round_id, app), score_form(setup, {0: "1", 1: "1"}, action="submit"))
+    submit(mo, setup, app, {0: "1", 1: "1"})
     chair = as_user("chair@panel.example")
     progress_path = f"/panel/rounds/{setup.round_id}/progress"
     progress = chair.get(progress_path)
@@ -338,8 +361,10 @@ def test_unready_member_gets_404(panel, as_user):
 def test_draft_withdrawn_and_unknown_application_ids_are_404(panel, as_user):
     setup, draft, gone = panel
     mo = as_user("mo@panel.example")
-    for app_id in (draft, gone, 999_999, 2**40):
-        assert mo.get(page(setup.round_id, app_id)).status_code == 404, app_id
+    base = f"/panel/rounds/{setup.round_id}/applications"
+    for number in (8, 9, 0, 4, 999_999, 2**40):  # draft, withdrawn, none, unused, overflow
+        assert mo.get(f"{base}/{number}").status_code == 404, number
+        assert mo.get(f"{base}/{number}/submit").status_code == 404, number
     assert mo.get(f"/panel/rounds/{2**40}/scoring").status_code == 404
 
 
@@ -356,11 +381,7 @@ def test_applicant_account_gets_404_on_every_scoring_page(panel, as_user):
 def test_a_plain_member_cannot_use_chair_actions(panel, as_user):
     setup, _, _ = panel
     mo = as_user("mo@panel.example")
-    post_form(
-        mo,
-        page(setup.round_id, setup.applications[0]),
-        score_form(setup, {0: "1", 1: "1"}, action="submit"),
-    )
+    submit(mo, setup, setup.applications[0], {0: "1", 1: "1"})
     sheet_id = run(ScoreSheet.select(ScoreSheet.id).first())["id"]
     assert mo.get(f"/panel/rounds/{setup.round_id}/progress").status_code == 404
     token = form_token(mo, "/account")

@@ -40,6 +40,8 @@ def scored_panel(totals_by_app: list[list[int]] | None = None, **kwargs) -> Pane
     member = p.members[0][1]
     for app, values in zip(p.apps, totals_by_app or [[4, 4], [3, 3], [4, 1], [1, 1]], strict=True):
         score(p, member, app, values)
+    # One sheet per application is the round's minimum here: the chair does not score.
+    run(Round.update({Round.min_score_sheets: 1}).where(Round.id == p.round_id))
     return p
 
 
@@ -137,7 +139,20 @@ def test_nothing_at_or_above_the_threshold(settings, make_client):
 
 def test_nothing_to_propose_when_no_score_is_complete(settings, make_client):
     p = make_panel()
-    response = propose(chair_client(make_client), p, method="top_n", top_n="2")
+    client = chair_client(make_client)
+    refused = propose(client, p, method="top_n", top_n="2")
+    assert refused.status_code == 409
+    assert "Applicant 1 has 0 of 3 score sheets (R1 Chair, R1 Member 0, R1 Member 1)" in (
+        refused.text
+    )
+    for number in (1, 2, 3):  # the chair lets each go forward unscored, with a reason
+        post_form(
+            client,
+            f"{shortlist_path(p)}/not-scored/{number}",
+            {"reason": "The panel ran out of time."},
+            token_from=shortlist_path(p),
+        )
+    response = propose(client, p, method="top_n", top_n="2")
     assert response.status_code == 400
     assert "no application has a complete score" in response.text
 

@@ -26,6 +26,7 @@ from tests.factories import (
     add_panel_member,
     make_shortlisted,
     now,
+    panel_number,
     run,
     write,
 )
@@ -51,8 +52,10 @@ def pack_url(s: Shortlisted) -> str:
 
 
 def doc_url(s: Shortlisted, app_id: int, kind: str = "cv", round_id: int | None = None) -> str:
+    """A pack document's address: it carries the panel number, never the application's id."""
+    number = run(panel_number(app_id))
     return (
-        f"/panel/rounds/{round_id or s.setup.round_id}/pack/applications/{app_id}/documents/{kind}"
+        f"/panel/rounds/{round_id or s.setup.round_id}/pack/applications/{number}/documents/{kind}"
     )
 
 
@@ -177,8 +180,9 @@ def test_member_of_another_round_gets_404(client, shortlisted):
     assert page.status_code == 404
     assert "Amara" not in page.text
     assert client.get(doc_url(s, s.first)).status_code == 404
-    # Their own round in the address, another round's application: still nothing.
-    assert client.get(doc_url(s, s.first, round_id=other.setup.round_id)).status_code == 404
+    # Their own round in the address, a number none of its applications has: nothing.
+    base = f"/panel/rounds/{other.setup.round_id}/pack/applications"
+    assert client.get(f"{base}/{len(other.setup.applications) + 1}/documents/cv").status_code == 404
 
 
 def test_removed_member_gets_404(client, shortlisted):
@@ -226,7 +230,9 @@ def test_hostile_pack_addresses_are_404(client, shortlisted):
     sign_in_member(client, f"pat{s.setup.round_id}@panel.example")
     assert client.get("/panel/rounds/99999999999/pack").status_code == 404
     assert client.get("/panel/rounds/0/pack").status_code == 404
-    assert client.get(doc_url(s, 99999999999)).status_code == 404
+    base = f"/panel/rounds/{s.setup.round_id}/pack/applications"
+    for number in (99999999999, 0, 3):  # none, none, and Cara: not on the shortlist
+        assert client.get(f"{base}/{number}/documents/cv").status_code == 404
     assert client.get(doc_url(s, s.first, kind="../../etc")).status_code == 404
 
 

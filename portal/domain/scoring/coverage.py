@@ -176,7 +176,9 @@ async def record_not_scored(
     if coverage is None:
         raise NotFound(NOT_FOUND)
     if not coverage.short:
-        raise Conflict(f"{coverage.label} has all its score sheets: no decision is needed.")
+        raise DomainError(
+            f"{coverage.label} has all its score sheets: no decision is needed.", field="reason"
+        )
     reason = _reason(reason)
     now = ensure_aware_utc(now)
     await UnscoredDecision.delete().where(UnscoredDecision.application == application_id)

@@ -99,11 +99,12 @@ def parse_score_form(form: Any) -> ScoreForm:
             continue
         sent = form.getall(key)
         value = sent[0] if len(sent) == 1 else sent
-        if not match.group(1):
+        prefix = match.group(1) or ""
+        if not prefix:
             out.entered[key] = value if isinstance(value, str) else ""
         elif not isinstance(value, str):
             continue  # a page never sends these twice: ignore, compare as "not seen"
-        targets[(match.group(1), match.group(2))][int(match.group(3))] = value
+        targets[(prefix, match.group(2))][int(match.group(3))] = value
     return out
 
 
