@@ -225,3 +225,28 @@ def fits_the_screen(page, width: int = 375) -> None:
     """Nothing but the tables' own scroll regions is wider than the screen."""
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, f"the page is {scroll_width}px wide at {width}px"
+
+
+PANEL_NUMBERS = r"""
+import asyncio, sys
+from portal import db
+from portal.settings import Settings
+from portal.tables import Application
+
+async def main(ids):
+    db.bind(db.engine_for(Settings.from_env()))
+    rows = await Application.select(Application.id, Application.panel_number).where(
+        Application.id.is_in(ids)
+    )
+    numbers = {r["id"]: r["panel_number"] for r in rows}
+    print(" ".join(str(numbers[i]) for i in ids))
+
+asyncio.run(main([int(a) for a in sys.argv[1:]]))
+"""
+
+
+def panel_numbers(live_server: LiveServer, application_ids: list[int]) -> dict[int, int]:
+    """Application id -> panel number ("Applicant 7"), which panel URLs carry instead of ids.
+    Numbers are shuffled when the round moves to scoring: ask after that."""
+    output = on_live_db(live_server, PANEL_NUMBERS, *map(str, application_ids))
+    return dict(zip(application_ids, (int(n) for n in output.split()), strict=True))

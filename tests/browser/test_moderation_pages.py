@@ -42,6 +42,26 @@ def test_chair_moderates_and_proposes_then_admin_confirms(page, seeded):
     record_agreed_score(page, "Criterion 1", 3, "Discussed at the moderation meeting.")
 
     page.goto(f"/panel/rounds/{round_id}/shortlist")
+    # The chair has not scored: each application is short of a sheet, and says from whom.
+    coverage = page.get_by_role("heading", name="Is every application scored?")
+    expect(coverage).to_be_visible()
+    expect(page.get_by_text("3 applications are short of score sheets.")).to_be_visible()
+    expect(page.get_by_text("Not yet submitted by: Chris Chair.").first).to_be_visible()
+    fits_the_screen(page)
+    axe_check(page)
+    page.get_by_role("button", name="Record this decision").first.click()
+    expect(page.get_by_role("alert")).to_contain_text("Say why")
+    axe_check(page)
+    for _ in range(3):
+        page.get_by_label("Go ahead without these sheets: why").first.fill(
+            "The chair moderates and does not score."
+        )
+        page.get_by_role("button", name="Record this decision").first.click()
+        expect(page.get_by_role("status")).to_contain_text("Your decision is recorded")
+    expect(
+        page.get_by_text("Every application has its score sheets, or a decision")
+    ).to_be_visible()
+    axe_check(page)
     page.get_by_label("The top applications, by number").check()
     page.get_by_label("How many (for the top applications)").fill("1")
     page.get_by_role("button", name="Propose the shortlist").click()

@@ -54,7 +54,7 @@ def test_admin_previews_and_sends_letters(page, seeded):
     axe_check(page)
 
     page.get_by_role("button", name="Send 3 letters").click()
-    expect(page.get_by_role("status").first).to_contain_text("3 letters were sent.")
+    expect(page.get_by_role("status").first).to_contain_text("3 letters were queued to send.")
     axe_check(page)
 
     appointment = page.locator("form").filter(has=page.locator("input[value=appointment]"))

@@ -26,6 +26,7 @@ from tests.browser.helpers import (
     fits_the_screen,
     link_from_mailbox,
     mail_containing,
+    panel_numbers,
     record_agreed_score,
     seed_round,
     sign_in,
@@ -96,6 +97,8 @@ def test_panel_scores_moderates_and_reads_the_shortlist_pack(page, new_context, 
     expect(page.get_by_role("status")).to_contain_text("The round moved to its next stage.")
     expect(page.get_by_text("Stage: scoring")).to_be_visible()
     axe_check(page)
+    # Panel URLs carry the shuffled panel numbers given now, never the application ids.
+    number = panel_numbers(live_server, apps)
 
     # It invites a member and a chair.
     page.get_by_role("link", name="Manage the panel", exact=True).click()
@@ -121,13 +124,13 @@ def test_panel_scores_moderates_and_reads_the_shortlist_pack(page, new_context, 
     member.get_by_role("link", name=f"Score applications for {SEAT}").click()
     member.wait_for_url(f"**/panel/rounds/{round_id}/scoring")
     expect(member.get_by_text("0 of 3 scored")).to_be_visible()
-    expect(member.locator(f'a[href$="/applications/{ada}"]')).to_have_count(0)
+    expect(member.locator(f'a[href$="/applications/{number[ada]}"]')).to_have_count(0)
     fits_the_screen(member)
     axe_check(member)
 
     # ... and declares a conflict on Dee's application from its page.
-    member.locator(f'a[href$="/applications/{dee}"]').click()
-    member.wait_for_url(f"**/applications/{dee}")
+    member.locator(f'a[href$="/applications/{number[dee]}"]').click()
+    member.wait_for_url(f"**/applications/{number[dee]}")
     expect(member.get_by_text("Answer number 4.").first).to_be_visible()
     axe_check(member)
     member.get_by_role("link", name="I have a conflict with this application").click()
@@ -139,13 +142,17 @@ def test_panel_scores_moderates_and_reads_the_shortlist_pack(page, new_context, 
     # Two applications are left; scored one after the other with "Save and next".
     member.goto(f"/panel/rounds/{round_id}/scoring")
     expect(member.get_by_text("0 of 2 scored")).to_be_visible()
-    expect(member.locator(f'a[href$="/applications/{dee}"]')).to_have_count(0)
+    expect(member.locator(f'a[href$="/applications/{number[dee]}"]')).to_have_count(0)
     axe_check(member)
-    member_marks = {ben: (4, 3), cal: (3, 4)}
+    member_marks = {number[ben]: (4, 3), number[cal]: (3, 4)}
     member.get_by_role("table").get_by_role("link").first.click()
-    for _ in member_marks:
-        member.wait_for_url(re.compile(rf".*/applications/({ben}|{cal})$"))
-        current = int(member.url.rsplit("/", 1)[1])
+    for i in range(len(member_marks)):
+        left = "|".join(map(str, member_marks))
+        member.wait_for_url(re.compile(rf".*/applications/({left})(\?saved=\d+)?$"))
+        current = int(re.search(r"/applications/(\d+)", member.url).group(1))
+        expect(member.get_by_text(re.compile(r"Application \d of 2 in your queue"))).to_be_visible()
+        if i:  # "Save and next" says the one before is saved
+            expect(member.get_by_role("status")).to_contain_text("are saved")
         expect(member.get_by_role("heading", name="Your scores")).to_be_visible()
         assert not any(n in member.content() for n in NAMES)
         axe_check(member)
@@ -156,9 +163,14 @@ def test_panel_scores_moderates_and_reads_the_shortlist_pack(page, new_context, 
     axe_check(member)
 
     # ... and submits both sheets.
-    for application_id in member_marks:
+    for n in member_marks:
         member.goto(f"/panel/rounds/{round_id}/scoring")
-        member.locator(f'a[href$="/applications/{application_id}"]').click()
+        member.locator(f'a[href$="/applications/{n}"]').click()
+        member.get_by_role("button", name="Submit score sheet").click()
+        # It cannot be undone, so it asks first, showing the scores.
+        expect(member.get_by_role("heading", level=1)).to_contain_text("Submit your score sheet")
+        fits_the_screen(member)
+        axe_check(member)
         member.get_by_role("button", name="Submit score sheet").click()
         expect(member.get_by_role("status")).to_contain_text("Your score sheet is submitted")
         axe_check(member)
@@ -189,11 +201,12 @@ def test_panel_scores_moderates_and_reads_the_shortlist_pack(page, new_context, 
     chair_marks = {ada: (2, 2), ben: (4, 4), cal: (3, 3), dee: (1, 1)}
     for application_id, marks in chair_marks.items():
         chair.goto(f"/panel/rounds/{round_id}/scoring")
-        chair.locator(f'a[href$="/applications/{application_id}"]').click()
-        chair.wait_for_url(f"**/applications/{application_id}")
+        chair.locator(f'a[href$="/applications/{number[application_id]}"]').click()
+        chair.wait_for_url(f"**/applications/{number[application_id]}")
         axe_check(chair)
         score(chair, *marks)
         chair.get_by_role("button", name="Submit score sheet").click()
+        chair.get_by_role("button", name="Submit score sheet").click()  # confirmed
         expect(chair.get_by_role("status")).to_contain_text("Your score sheet is submitted")
         axe_check(chair)
 
@@ -205,7 +218,7 @@ def test_panel_scores_moderates_and_reads_the_shortlist_pack(page, new_context, 
     assert not any(n in chair.content() for n in NAMES)
     fits_the_screen(chair)
     axe_check(chair)
-    ben_label = chair.locator(f"#application-{ben}").inner_text()
+    ben_label = chair.locator(f"#applicant-{number[ben]}").inner_text()
     chair.get_by_role("link", name=f"Record an agreed score for {ben_label}").click()
     expect(chair.get_by_role("heading", level=1)).to_have_text(f"Agreed score for {ben_label}")
     fits_the_screen(chair)

@@ -68,7 +68,7 @@ def test_declarations_home_and_conflict_pages_pass_axe(page, seeded):
     page.get_by_role("button", name="Save my declarations").click()
     expect(page.get_by_role("status")).to_contain_text("declarations are saved")
     axe_check(page)
-    page.goto(f"/panel/rounds/{round_id}/applications/{apps[0]}/conflict")
+    page.goto(f"/panel/rounds/{round_id}/applications/1/conflict")  # Applicant 1
     page.get_by_role("button", name="Declare the conflict").click()
     expect(page.get_by_role("alert")).to_contain_text("Choose what kind of conflict")
     axe_check(page)
@@ -79,7 +79,7 @@ def test_chair_conflicts_and_ruling_pass_axe(page, seeded, new_context):
     tag, round_id, apps = seeded
     member = new_context().new_page()
     sign_in_account(member, f"member-{tag}@example.org")
-    member.goto(f"/panel/rounds/{round_id}/applications/{apps[1]}/conflict")
+    member.goto(f"/panel/rounds/{round_id}/applications/2/conflict")  # Applicant 2
     declare_conflict(member, "Financial")
 
     sign_in_account(page, f"chair-{tag}@example.org")

@@ -210,13 +210,14 @@ def test_round_pages_of_unknown_ids_get_the_404_page(admin_client):
         "/admin/rounds/999999",
         f"/admin/rounds/{huge}",
         "/admin/rounds/999999/close",
+        "/admin/rounds/999999/open",
         "/admin/rounds/999999/extend",
         "/admin/rounds/abc",
     ]:
         assert admin_client.get(path).status_code == 404, path
     posts = [
         ("/admin/seats/999999/rounds/new", round_form()),
-        ("/admin/rounds/999999/open-now", {}),
+        ("/admin/rounds/999999/open-now", {"confirm": "1"}),
         ("/admin/rounds/999999/close", {"confirm": "1"}),
         (f"/admin/rounds/{huge}/close", {}),
         (
@@ -245,12 +246,22 @@ def test_open_now_opens_an_upcoming_round_and_locks_the_criteria(admin_client):
     ).round_id
     page = admin_client.get(f"/admin/rounds/{round_id}")
     assert "Open now" in page.text and "Close now" not in page.text
+    ask = admin_client.get(f"/admin/rounds/{round_id}/open")
+    assert "criteria and questions lock for good" in ask.text
+    unconfirmed = post_form(
+        admin_client,
+        f"/admin/rounds/{round_id}/open-now",
+        {},
+        token_from=f"/admin/rounds/{round_id}/open",
+    )
+    assert unconfirmed.status_code == 400 and "Tick the box" in unconfirmed.text
+    assert actions_of(round_id) == ["round.created"]  # nothing happened
 
     response = post_form(
         admin_client,
         f"/admin/rounds/{round_id}/open-now",
-        {},
-        token_from=f"/admin/rounds/{round_id}",
+        {"confirm": "1"},
+        token_from=f"/admin/rounds/{round_id}/open",
     )
 
     assert response.status_code == 200
@@ -274,7 +285,7 @@ def test_open_now_on_an_open_round_is_refused_with_the_reason(admin_client):
     response = post_form(
         admin_client,
         f"/admin/rounds/{round_id}/open-now",
-        {},
+        {"confirm": "1"},
         token_from=f"/admin/rounds/{round_id}",
     )
 
@@ -628,8 +639,8 @@ def test_criteria_of_a_seat_whose_round_is_upcoming_stay_unlocked_until_open_now
     post_form(
         admin_client,
         f"/admin/rounds/{round_id}/open-now",
-        {},
-        token_from=f"/admin/rounds/{round_id}",
+        {"confirm": "1"},
+        token_from=f"/admin/rounds/{round_id}/open",
     )
     response = post_form(
         admin_client,

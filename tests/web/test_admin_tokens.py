@@ -56,8 +56,19 @@ def test_revoked_token_is_refused_by_the_api(admin_client):
     raw = raw_token(create_token(admin_client).text)
     token_id = run(ApiToken.select(ApiToken.id).first())["id"]
 
-    response = post_form(
+    asked = admin_client.get(f"/admin/tokens/{token_id}/revoke")
+    assert asked.status_code == 200 and "This cannot be undone" in asked.text
+    unconfirmed = post_form(
         admin_client, f"/admin/tokens/{token_id}/revoke", {}, token_from="/admin/tokens"
+    )
+    assert unconfirmed.status_code == 400 and "Tick the box" in unconfirmed.text
+    assert api_create_seat(admin_client, raw).status_code == 201  # still works
+
+    response = post_form(
+        admin_client,
+        f"/admin/tokens/{token_id}/revoke",
+        {"confirm": "1"},
+        token_from="/admin/tokens",
     )
 
     assert response.status_code == 200  # after the redirect
@@ -73,9 +84,12 @@ def test_another_admin_cannot_revoke_someone_elses_token(admin_client, make_clie
     other = make_client()
     sign_in(other, "grace@example.org")
 
-    response = post_form(other, f"/admin/tokens/{token_id}/revoke", {}, token_from="/admin/tokens")
+    response = post_form(
+        other, f"/admin/tokens/{token_id}/revoke", {"confirm": "1"}, token_from="/admin/tokens"
+    )
 
     assert response.status_code == 404
+    assert other.get(f"/admin/tokens/{token_id}/revoke").status_code == 404
     assert "Report script" not in other.get("/admin/tokens").text
     assert api_create_seat(admin_client, raw).status_code == 201
 
@@ -83,13 +97,14 @@ def test_another_admin_cannot_revoke_someone_elses_token(admin_client, make_clie
 def test_revoking_twice_or_an_unknown_token_is_404(admin_client):
     create_token(admin_client)
     token_id = run(ApiToken.select(ApiToken.id).first())["id"]
-    post_form(admin_client, f"/admin/tokens/{token_id}/revoke", {}, token_from="/admin/tokens")
+    yes = {"confirm": "1"}
+    post_form(admin_client, f"/admin/tokens/{token_id}/revoke", yes, token_from="/admin/tokens")
 
     again = post_form(
-        admin_client, f"/admin/tokens/{token_id}/revoke", {}, token_from="/admin/tokens"
+        admin_client, f"/admin/tokens/{token_id}/revoke", yes, token_from="/admin/tokens"
     )
     unknown = post_form(
-        admin_client, "/admin/tokens/99999999999999999999/revoke", {}, token_from="/admin/tokens"
+        admin_client, "/admin/tokens/99999999999999999999/revoke", yes, token_from="/admin/tokens"
     )
 
     assert again.status_code == 404 and unknown.status_code == 404

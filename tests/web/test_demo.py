@@ -160,13 +160,13 @@ def test_the_demo_member_sees_numbers_not_names_and_one_withheld(make_client, se
     for person in APPLICANTS:
         assert person.name not in queue.text
     withheld = run(
-        Application.select(Application.id)
+        Application.select(Application.panel_number)
         .where(
             (Application.round == demo["id"]) & (Application.applicant.organisation == MEMBER[1])
         )
         .first()
     )
-    hidden = member.get(f"/panel/rounds/{demo['id']}/applications/{withheld['id']}")
+    hidden = member.get(f"/panel/rounds/{demo['id']}/applications/{withheld['panel_number']}")
     assert hidden.status_code == 404
     shown = re.search(r'href="(/panel/rounds/\d+/applications/\d+)">Applicant', queue.text)
     page = member.get(shown.group(1))

@@ -114,7 +114,7 @@ def test_preview_shows_each_letter_exactly_as_sent_and_sends_nothing(admin_clien
     assert outcomes() == [] and outbox() == []
     # Now send what was previewed: the mails are the letters the preview showed.
     sent = post_letters(admin_client, s, "send", shortlisting(s))
-    assert sent.status_code == 200 and "2 letters were sent." in sent.text
+    assert sent.status_code == 200 and "2 letters were queued to send." in sent.text
     for mail in outbox():
         assert str(escape(mail["subject"])) in page.text
         assert str(escape(mail["body_text"])) in page.text
@@ -154,7 +154,7 @@ def test_send_writes_letters_once_and_a_resend_is_refused(admin_client, shortlis
     # The page shows them as sent, and a later batch sends only the new letter.
     later = post_letters(admin_client, s, "send", shortlisting(s, **{f"send_{s.second}": "1"}))
     assert later.status_code == 200
-    assert "1 letter was sent. 2 letters had already been sent" in later.text
+    assert "1 letter was queued to send. 2 letters had already been queued" in later.text
     assert len(outbox()) == 3
 
 
@@ -328,3 +328,19 @@ def test_applicant_sees_the_outcome_and_their_feedback_only(admin_client, make_c
     ben = make_client()
     sign_in_member(ben, "ben@applicant.example")
     assert "The outcome of your application" not in ben.get(f"/applications/{s.second}").text
+
+
+def test_the_page_counts_queued_letters_as_they_go_and_only_admins_may_ask(
+    admin_client, shortlisted, make_client
+):
+    s = shortlisted
+    sent = post_letters(admin_client, s, "send", shortlisting(s))
+    assert "2 letters were queued to send." in sent.text
+    assert re.search(r'data-count="sent">0<.*data-count="waiting">2<', sent.text, re.S)
+    live = url(s, "/delivery")
+    assert admin_client.get(live).json() == {"sent": 0, "waiting": 2, "failed": 0}
+    first = outbox()[0]
+    run(OutboxMessage.update({OutboxMessage.status: "sent"}).where(OutboxMessage.id == first["id"]))
+    assert admin_client.get(live).json() == {"sent": 1, "waiting": 1, "failed": 0}
+    assert make_client().get(live).status_code in (401, 403)  # signed out
+    assert admin_client.get(f"/admin/rounds/{2**40}/outcomes/delivery").status_code == 404

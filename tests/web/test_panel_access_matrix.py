@@ -335,7 +335,9 @@ def test_applicant_sees_their_feedback_but_never_scores_or_comments(
             f"feedback_{y.unlisted}": FEEDBACK,
         },
     )
-    assert sent.status_code == 200 and "2 letters were sent." in sent.text, sent.text[:3000]
+    assert sent.status_code == 200 and "2 letters were queued to send." in sent.text, sent.text[
+        :3000
+    ]
 
     cara = signed_in(make_client, "cara@y.example")
     page = cara.get(f"/applications/{y.unlisted}")

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from piccolo.query.functions.aggregate import Count
+
 from portal.domain.errors import ensure_record_id
+from portal.domain.outbox.messages import OutboxState
 from portal.domain.outcomes.kinds import (
     LABELS,
     MAX_FEEDBACK,
@@ -31,6 +34,7 @@ from portal.tables import (
     AgreedScore,
     Application,
     Criterion,
+    OutboxMessage,
     Outcome,
     Seat,
     Shortlist,
@@ -290,3 +294,31 @@ async def applicant_outcomes(application_id: int, applicant_id: int) -> list[dic
     for row in rows:
         row["label"] = LABELS.get(OutcomeKind(row["kind"]), row["kind"])
     return rows
+
+
+@dataclass(frozen=True)
+class LetterDelivery:
+    """Where the round's outcome letters are: queued letters go out through the outbox."""
+
+    sent: int = 0
+    waiting: int = 0  # pending or being sent
+    failed: int = 0  # failed or held: an admin decides on the outbox page
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.waiting + self.failed
+
+
+async def letter_delivery(round_id: int) -> LetterDelivery:
+    ensure_record_id(round_id, "There is no such round.")
+    rows = (
+        await OutboxMessage.select(OutboxMessage.status, Count(OutboxMessage.id).as_alias("n"))
+        .where((OutboxMessage.round == round_id) & OutboxMessage.kind.like("outcome_%"))
+        .group_by(OutboxMessage.status)
+    )
+    counts = {r["status"]: int(r["n"]) for r in rows}
+    return LetterDelivery(
+        sent=counts.get(OutboxState.sent.value, 0),
+        waiting=counts.get(OutboxState.pending.value, 0) + counts.get(OutboxState.sending.value, 0),
+        failed=counts.get(OutboxState.failed.value, 0) + counts.get(OutboxState.held.value, 0),
+    )

@@ -259,6 +259,26 @@ async def save_scores(
     return sheet_id
 
 
+async def _ensure_complete(round_row: Mapping[str, Any], sheet: Mapping[str, Any] | None) -> None:
+    criteria = await round_criteria(round_row)
+    scores = await sheet_scores(sheet["id"]) if sheet else {}
+    missing = {
+        f"score_{c['id']}": f"Score “{c['title']}” before you submit your score sheet."
+        for c in criteria
+        if scores.get(c["id"], {}).get("value") is None
+    }
+    if missing or sheet is None:
+        raise ValidationErrors(missing or {"form": "Score every criterion before you submit."})
+
+
+async def ensure_ready_to_submit(member: Mapping[str, Any], application_id: int) -> None:
+    """ValidationErrors naming each criterion still unscored on the member's sheet: asked
+    before the "are you sure" step, so nobody confirms a sheet that cannot be submitted."""
+    await visible_application(dict(member), application_id)
+    round_row = await panel_round(member["round"])
+    await _ensure_complete(round_row, await member_sheet(member["id"], application_id))
+
+
 async def submit_sheet(
     member: Mapping[str, Any], application_id: int, actor: Actor, now: datetime
 ) -> bool:
@@ -271,15 +291,7 @@ async def submit_sheet(
     sheet = await member_sheet(member["id"], application_id)
     if sheet is not None and sheet["submitted_at"] is not None:
         return False
-    criteria = await round_criteria(round_row)
-    scores = await sheet_scores(sheet["id"]) if sheet else {}
-    missing = {
-        f"score_{c['id']}": f"Score “{c['title']}” before you submit your score sheet."
-        for c in criteria
-        if scores.get(c["id"], {}).get("value") is None
-    }
-    if missing or sheet is None:
-        raise ValidationErrors(missing or {"form": "Score every criterion before you submit."})
+    await _ensure_complete(round_row, sheet)
     done = (
         await ScoreSheet.update({ScoreSheet.submitted_at: now, ScoreSheet.updated_at: now})
         .where((ScoreSheet.id == sheet["id"]) & ScoreSheet.submitted_at.is_null())

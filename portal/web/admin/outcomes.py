@@ -25,7 +25,13 @@ from portal.domain.outcomes.letter_form import (
     plan_letters,
 )
 from portal.domain.outcomes.letters import send_letters
-from portal.domain.outcomes.queries import RoundOutcomes, load_round_outcomes, sent_history
+from portal.domain.outcomes.queries import (
+    RoundOutcomes,
+    letter_delivery,
+    load_round_outcomes,
+    sent_history,
+)
+from portal.domain.rounds.phase import get_round
 from portal.domain.timerules import utcnow
 from portal.mail.compose.outcomes import compose_outcome_mail
 from portal.web.common import actor_of, form_errors, settings_of
@@ -40,9 +46,10 @@ def _notice(sent: str, skipped: str, decided: str) -> str:
     n, m = _count(sent), _count(skipped)
     if not n:
         return ""
-    text = f"{n} {'letter was' if n == 1 else 'letters were'} sent."
+    # Queued, not sent: the outbox sends them, and the page shows how far it has got.
+    text = f"{n} {'letter was' if n == 1 else 'letters were'} queued to send."
     if m:
-        text += f" {m} {'letter had' if m == 1 else 'letters had'} already been sent and {'was' if m == 1 else 'were'} not sent again."
+        text += f" {m} {'letter had' if m == 1 else 'letters had'} already been queued and {'was' if m == 1 else 'were'} not sent again."
     if decided == "1":
         text += " The appointment is recorded and the round is now decided."
     return text
@@ -86,6 +93,7 @@ async def _choose_page(
     async with read_transaction():
         state = await load_round_outcomes(round_id)
         history = await sent_history(round_id)
+        delivery = await letter_delivery(round_id)
     forms = {batch.value: _default_form(state, batch, prefill == batch.value) for batch in Batch}
     if entered is not None and entered.batch in forms:
         forms[entered.batch] = entered
@@ -101,6 +109,7 @@ async def _choose_page(
             "appointment_refusal": state.appointment_refusal(),
             "forms": forms,
             "history": history,
+            "delivery": delivery,
             "errors": errors or {},
             "notice": notice,
             "max_feedback": MAX_FEEDBACK,
@@ -186,4 +195,16 @@ class OutcomesController(Controller):
         )
 
 
-controllers = [OutcomesController]
+class LetterDeliveryController(Controller):
+    path = "/rounds/{round_id:int}/outcomes/delivery"
+
+    @get("/", include_in_schema=False)
+    async def delivery(self, round_id: FromPath[int]) -> dict[str, int]:
+        """Admins: how many of the round's letters are sent, waiting or failed (the page polls it)."""
+        async with read_transaction():
+            await get_round(round_id)
+            counts = await letter_delivery(round_id)
+        return {"sent": counts.sent, "waiting": counts.waiting, "failed": counts.failed}
+
+
+controllers = [OutcomesController, LetterDeliveryController]

@@ -207,14 +207,29 @@ class RoundController(Controller):
     async def show_round(self, round_id: FromPath[int], done: FromQuery[str] = "") -> Template:
         return await _round_page(round_id, notice=done)
 
+    @get("/open")
+    async def confirm_open(self, round_id: FromPath[int]) -> Template:
+        """Admins: opening early locks the criteria, so it is confirmed first."""
+        return await self._confirm_page("admin/round_open.html", round_id, {})
+
     @post("/open-now")
-    async def open_now(self, request: Request, round_id: FromPath[int]) -> Template | Redirect:
+    async def open_now(
+        self, request: Request, round_id: FromPath[int], data: URLEncodedBody[CloseForm]
+    ) -> Template | Redirect:
+        """An admin opens an upcoming round at this moment, once confirmed; audited."""
+        if not checkbox(data.confirm):
+            message = "Tick the box to confirm that the round opens now and its criteria lock."
+            return await self._confirm_page(
+                "admin/round_open.html", round_id, {"confirm": message}, 400
+            )
         try:
             async with write_transaction():
                 await open_round_now(round_id, actor_of(request), utcnow())
         except DomainError as exc:
             status = refusal_status(exc)
-            return await _round_page(round_id, errors={"actions": exc.message}, status_code=status)
+            return await self._confirm_page(
+                "admin/round_open.html", round_id, {"confirm": exc.message}, status
+            )
         await clear_public_cache(request)
         return Redirect(f"/admin/rounds/{round_id}?done=opened", status_code=303)
 
@@ -244,10 +259,15 @@ class RoundController(Controller):
     async def _close_page(
         self, round_id: int, errors: dict[str, str], status_code: int = 200
     ) -> Template:
+        return await self._confirm_page("admin/round_close.html", round_id, errors, status_code)
+
+    async def _confirm_page(
+        self, template: str, round_id: int, errors: dict[str, str], status_code: int = 200
+    ) -> Template:
         async with read_transaction():
             detail = await round_detail(round_id, utcnow())
         return Template(
-            "admin/round_close.html",
+            template,
             context={
                 "detail": detail,
                 "view": detail.view,

@@ -22,10 +22,10 @@ from portal.domain.accounts.api_tokens import (
     list_api_tokens,
     revoke_own_api_token,
 )
-from portal.domain.errors import DomainError
+from portal.domain.errors import DomainError, NotFound
 from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
-from portal.web.common import actor_of, form_errors
+from portal.web.common import actor_of, checkbox, form_errors
 
 NOTICES = {"revoked": "The token was revoked. Anything still using it is now refused."}
 
@@ -33,6 +33,25 @@ NOTICES = {"revoked": "The token was revoked. Anything still using it is now ref
 @dataclass
 class TokenForm:
     name: str = ""
+
+
+@dataclass
+class RevokeForm:
+    confirm: str = ""
+
+
+async def _revoke_page(
+    user: CurrentUser, token_id: int, errors: dict[str, str], status_code: int = 200
+) -> Template:
+    async with read_transaction():
+        token = next((t for t in await list_api_tokens(user.id) if t["id"] == token_id), None)
+    if token is None or token["revoked_at"] is not None:
+        raise NotFound("You have no active API token with that number.")
+    return Template(
+        "admin/token_revoke.html",
+        context={"token": token, "errors": errors},
+        status_code=status_code,
+    )
 
 
 async def _list_page(
@@ -79,10 +98,24 @@ class TokenController(Controller):
             return await _list_page(user, data, form_errors(exc), status_code=400)
         return Template("admin/token_created.html", context={"name": name, "token": raw})
 
+    @get("/{token_id:int}/revoke")
+    async def confirm_revoke(
+        self, request: Request[CurrentUser, dict, State], token_id: FromPath[int]
+    ) -> Template:
+        """An admin is asked to confirm revoking one of their own tokens (it cannot be undone)."""
+        return await _revoke_page(request.user, token_id, {})
+
     @post("/{token_id:int}/revoke")
     async def revoke(
-        self, request: Request[CurrentUser, dict, State], token_id: FromPath[int]
-    ) -> Redirect:
+        self,
+        request: Request[CurrentUser, dict, State],
+        token_id: FromPath[int],
+        data: URLEncodedBody[RevokeForm],
+    ) -> Template | Redirect:
+        """An admin revokes one of their own tokens, once confirmed; audited."""
+        if not checkbox(data.confirm):
+            message = "Tick the box to confirm: anything using this token stops working."
+            return await _revoke_page(request.user, token_id, {"confirm": message}, 400)
         # Someone else's token, an unknown id or one already revoked: NotFound, shown as a 404 page.
         async with write_transaction():
             await revoke_own_api_token(request.user.id, token_id, actor_of(request), utcnow())

@@ -30,7 +30,13 @@ from portal.domain.scoring.queries import (
     round_with_seat,
 )
 from portal.domain.scoring.rules import ScoringClosed, SheetSubmitted, scoring_window
-from portal.domain.scoring.sheets import MAX_COMMENT, StaleScores, save_scores, submit_sheet
+from portal.domain.scoring.sheets import (
+    MAX_COMMENT,
+    StaleScores,
+    ensure_ready_to_submit,
+    save_scores,
+    submit_sheet,
+)
 from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
 from portal.web.common import actor_of, form_errors
@@ -205,6 +211,11 @@ class ScoringController(Controller):
             return await self._refused(request, round_id, number, exc, sent.entered)
         base = f"/panel/rounds/{round_id}/applications"
         if action == "submit":
+            try:
+                async with read_transaction():
+                    await ensure_ready_to_submit(member, application_id)
+            except DomainError as exc:
+                return await self._refused(request, round_id, number, exc, sent.entered)
             return _see_other(f"{base}/{number}/submit")
         if action == "next":
             async with read_transaction():
