@@ -158,7 +158,8 @@ def test_panel_scores_moderates_and_reads_the_shortlist_pack(page, new_context, 
         axe_check(member)
         score(member, *member_marks[current])
         member.get_by_role("button", name="Save and next").click()
-    member.wait_for_url(f"**/panel/rounds/{round_id}/scoring")
+    member.wait_for_url(re.compile(rf".*/panel/rounds/{round_id}/scoring\?saved=\d+$"))
+    expect(member.get_by_role("status")).to_contain_text("That was the last one to score.")
     expect(member.get_by_text("2 of 2 scored")).to_be_visible()
     axe_check(member)
 
