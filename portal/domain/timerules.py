@@ -81,6 +81,27 @@ def parse_local(day: str, clock: str, zone_name: str = DEFAULT_ZONE) -> datetime
     )
 
 
+def read_local(
+    day: str,
+    clock: str,
+    zone_name: str,
+    errors: dict[str, str],
+    *,
+    label: str,
+    key: str,
+    sep: str = "_",
+) -> datetime | None:
+    """A date and time entered on `zone_name`'s wall clock, as UTC, or None with the problem
+    filed in `errors` under "<key><sep>date" or "<key><sep>time" and worded
+    "<label> date: ...". Every form and API that takes local times reads them here."""
+    try:
+        return parse_local(day or "", clock or "", zone_name)
+    except InvalidLocalTime as exc:
+        part = exc.field if exc.field in ("date", "time") else "date"
+        errors[f"{key}{sep}{part}"] = f"{label} {part}: {exc.message}"
+        return None
+
+
 def local_to_utc(naive_local: datetime, zone_name: str = DEFAULT_ZONE) -> datetime:
     tz = zone(zone_name)
     if not MIN_YEAR <= naive_local.year <= MAX_YEAR:

@@ -101,8 +101,8 @@ async def set_stage(round_id: int, stage: RoundStage | str) -> None:
 
 
 async def set_scoring_deadline(round_id: int, deadline: datetime | None) -> None:
-    """Written directly: no admin page sets a scoring deadline yet (closing scoring
-    early is `close_scoring`)."""
+    """Written directly, so a test can put it in the past (the admin's form,
+    `update_scoring_settings`, only takes a future one)."""
     async with db.write_transaction():
         await Round.update({Round.scoring_deadline: deadline}).where(Round.id == round_id)
 

@@ -309,3 +309,26 @@ def test_admin_sets_the_scoring_deadline_and_minimum_with_checks(admin_client, s
     page = admin_client.get(f"/admin/rounds/{p.round_id}").text
     assert f'value="{year}-03-02"' in page and 'value="2"' in page
     assert form_token(admin_client, f"/admin/rounds/{p.round_id}")
+
+
+def test_after_the_scoring_deadline_the_chair_sees_who_is_late(settings, make_client):
+    from datetime import timedelta
+
+    from tests.factories import set_scoring_deadline
+
+    p = make_panel(apps=2, members=1)
+    for app in p.apps:
+        score(p, p.chair[1], app, [3, 3])
+    score(p, p.members[0][1], p.apps[0], [2, 2])
+    client = chair_client(make_client)
+    progress = f"/panel/rounds/{p.round_id}/progress"
+    assert "Late" not in client.get(progress).text  # no deadline yet
+
+    run(set_scoring_deadline(p.round_id, now() - timedelta(minutes=1)))
+
+    page = client.get(progress).text
+    row = page[page.index("R1 Member 0") :]
+    row = row[: row.index("</tr>")]
+    assert "Late" in row and "1 not submitted by the scoring deadline" in row
+    chair_row = page[page.index("R1 Chair") :]
+    assert "Late" not in chair_row[: chair_row.index("</tr>")]

@@ -14,10 +14,9 @@ from portal.domain.errors import Conflict, DomainError, ValidationErrors
 from portal.domain.outbox.messages import Mail, enqueue_mail
 from portal.domain.rounds.entry import ensure_reason
 from portal.domain.timerules import (
-    InvalidLocalTime,
     ensure_aware_utc,
     format_instant,
-    parse_local,
+    read_local,
 )
 from portal.tables import (
     DeadlineExtension,
@@ -69,12 +68,9 @@ async def grant_extension(
         )
     zone_name = view.zone_name
     errors: dict[str, str] = {}
-    closes_at: datetime | None = None
-    try:
-        closes_at = parse_local(data.closes_date or "", data.closes_time or "", zone_name)
-    except InvalidLocalTime as exc:
-        part = exc.field if exc.field in ("date", "time") else "date"
-        errors[f"closes_{part}"] = f"New deadline {part}: {exc.message}"
+    closes_at = read_local(
+        data.closes_date, data.closes_time, zone_name, errors, label="New deadline", key="closes"
+    )
     reason = ""
     try:
         reason = ensure_reason(data.reason)

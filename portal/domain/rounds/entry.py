@@ -25,7 +25,7 @@ from portal.domain.timerules import (
     MIN_YEAR,
     InvalidLocalTime,
     ensure_aware_utc,
-    parse_local,
+    read_local,
     zone,
 )
 
@@ -125,12 +125,7 @@ def _instant(
             errors[name] = f"{_LABELS[name]}: enter a year from {MIN_YEAR} to {MAX_YEAR}."
             return None
         return ensure_aware_utc(instant)
-    try:
-        return parse_local(day or "", clock or "", zone_name)
-    except InvalidLocalTime as exc:
-        part = exc.field if exc.field in ("date", "time") else "date"
-        errors[f"{name}.{part}"] = f"{_PART_LABELS[name]} {part}: {exc.message}"
-        return None
+    return read_local(day, clock, zone_name, errors, label=_PART_LABELS[name], key=name, sep=".")
 
 
 def _grace(value: int | str, errors: dict[str, str]) -> int:

@@ -17,9 +17,8 @@ from portal.domain.errors import Conflict, ValidationErrors
 from portal.domain.rounds.phase import RoundStage, get_round
 from portal.domain.timerules import (
     DEFAULT_ZONE,
-    InvalidLocalTime,
     ensure_aware_utc,
-    parse_local,
+    read_local,
     to_local_inputs,
 )
 from portal.tables import Round
@@ -52,13 +51,16 @@ def _deadline(
 ) -> datetime | None:
     if not data.deadline_date.strip() and not data.deadline_time.strip():
         return None  # no deadline: scoring stays open until the chair or an admin closes it
-    try:
-        deadline = parse_local(
-            data.deadline_date, data.deadline_time, round_row["timezone"] or DEFAULT_ZONE
-        )
-    except InvalidLocalTime as exc:
-        part = exc.field if exc.field in ("date", "time") else "date"
-        errors[f"deadline_{part}"] = f"Scoring deadline {part}: {exc.message}"
+    zone_name = round_row["timezone"] or DEFAULT_ZONE
+    deadline = read_local(
+        data.deadline_date,
+        data.deadline_time,
+        zone_name,
+        errors,
+        label="Scoring deadline",
+        key="deadline",
+    )
+    if deadline is None:
         return None
     if deadline <= ensure_aware_utc(round_row["closes_at"]):
         errors["deadline_date"] = "The scoring deadline must be after the round closes."

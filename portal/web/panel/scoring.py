@@ -62,6 +62,24 @@ def _see_other(path: str) -> Redirect:
     return Redirect(path, status_code=303)
 
 
+async def _after_save(
+    member: dict[str, Any], round_id: int, number: int, application_id: int, action: str
+) -> Redirect:
+    """Where a saved sheet goes: the confirmation, the next unfinished application (or
+    the queue), or the same page saying it is saved."""
+    base = f"/panel/rounds/{round_id}/applications"
+    if action == "submit":
+        return _see_other(f"{base}/{number}/submit")
+    if action == "next":
+        async with read_transaction():
+            queue = await member_queue(member, utcnow())
+        following = queue.next_unfinished(after=application_id)
+        if following is None:
+            return _see_other(f"/panel/rounds/{round_id}/scoring?saved={number}")
+        return _see_other(f"{base}/{following.number}?saved={number}")
+    return _see_other(f"{base}/{number}?done=saved")
+
+
 async def _read(
     member: dict[str, Any], round_id: int, number: int
 ) -> tuple[PanelApplication, Queue]:
@@ -205,27 +223,14 @@ class ScoringController(Controller):
                     seen_values=sent.seen_values,
                     seen_comments=sent.seen_comments,
                 )
+            if action == "submit":  # nobody is asked to confirm a sheet that cannot go
+                async with read_transaction():
+                    await ensure_ready_to_submit(member, application_id)
         except NotFound:
             raise
         except DomainError as exc:
             return await self._refused(request, round_id, number, exc, sent.entered)
-        base = f"/panel/rounds/{round_id}/applications"
-        if action == "submit":
-            try:
-                async with read_transaction():
-                    await ensure_ready_to_submit(member, application_id)
-            except DomainError as exc:
-                return await self._refused(request, round_id, number, exc, sent.entered)
-            return _see_other(f"{base}/{number}/submit")
-        if action == "next":
-            async with read_transaction():
-                following = (await member_queue(member, utcnow())).next_unfinished(
-                    after=application_id
-                )
-            if following is None:
-                return _see_other(f"/panel/rounds/{round_id}/scoring?saved={number}")
-            return _see_other(f"{base}/{following.number}?saved={number}")
-        return _see_other(f"{base}/{number}?done=saved")
+        return await _after_save(member, round_id, number, application_id, action)
 
     @get("/{round_id:int}/applications/{number:int}/submit")
     async def confirm_submit(
