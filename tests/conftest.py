@@ -70,18 +70,35 @@ async def _create_pg_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+async def _drop_pg_database(url: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
-def database_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> str:
-    """A migrated database: a SQLite file to copy, or a PostgreSQL URL to truncate."""
+def database_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str):
+    """A migrated database: a SQLite file to copy, or a PostgreSQL URL to truncate.
+
+    PostgreSQL databases are named for this run (xdist's run id, or the process), so two
+    runs on one server never share one, and are dropped when the run ends."""
     if PG_URL:
-        url = asyncio.run(_create_pg_database(PG_URL, f"portal_test_{_worker_index(worker_id)}"))
+        run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))[:8]
+        name = f"portal_test_{run_id}_{_worker_index(worker_id)}"
+        url = asyncio.run(_create_pg_database(PG_URL, name))
         asyncio.run(db.migrate(db.engine_for(Settings(database_url=url))))
-        return url
+        yield url
+        asyncio.run(_drop_pg_database(PG_URL, name))
+        return
     path = tmp_path_factory.mktemp("template") / "portal.sqlite3"
     asyncio.run(db.migrate(db.engine_for(Settings(database_url=f"sqlite:///{path}"))))
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return str(path)
+    yield str(path)
 
 
 async def _truncate_all() -> None:
