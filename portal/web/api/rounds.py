@@ -116,7 +116,6 @@ class AdminRoundController(Controller):
             timezone=data.timezone,
             grace_minutes=data.grace_minutes,
             anonymised=data.anonymised,
-            nomination_required=data.nomination_required,
             **_time_entry("opens", data.opens),
             **_time_entry("closes", data.closes),
         )
