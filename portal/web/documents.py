@@ -26,14 +26,13 @@ from python_multipart import MultipartParser
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.applications import filetypes
 from portal.domain.applications.documents import applicant_document, document_summaries
 from portal.domain.applications.drafts import DOCUMENT_KINDS, save_document
 from portal.domain.applications.filetypes import SIGNATURE_BYTES, content_disposition, safe_filename
 from portal.domain.applications.records import load_application
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.timerules import utcnow
 from portal.settings import Settings
 from portal.web.auth import CurrentUser, requires_applicant
 from portal.web.common import settings_of
@@ -260,7 +259,7 @@ async def upload_document(
     # refused before the body is read. save_document checks both again when storing.
     async with read_transaction():
         view = await load_application(application_id, request.user.id)
-    view.deadline.ensure_can_write(utcnow())
+    view.deadline.ensure_can_write(await database_now())
     form = await read_upload(request, settings.upload_max_bytes)
     data = bytes(form.data or b"")
     found = filetypes.identify(data)
@@ -274,7 +273,7 @@ async def upload_document(
             content_type=found.content_type,
             data=data,
             sha256=form.hasher.hexdigest(),
-            now=utcnow(),
+            now=await database_now(),
         )
     return Redirect(f"/applications/{application_id}/documents?saved={kind}", status_code=303)
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from portal.db import database_now
 from portal.domain.applications.drafts import (
     save_answers,
     save_document,
@@ -20,7 +21,6 @@ from portal.domain.applications.records import load_application, missing_parts
 from portal.domain.applications.status import ApplicationWithdrawn
 from portal.domain.applications.submission import (
     Receipt,
-    database_now,
     has_unsubmitted_changes,
     submit_application,
 )

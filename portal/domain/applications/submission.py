@@ -14,11 +14,10 @@ import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from piccolo.engine.sqlite import SQLiteEngine
-
+from portal.db import database_now
 from portal.domain.applications.records import (
     ApplicationView,
     applicant_actor,
@@ -68,21 +67,6 @@ class Receipt:
     zone_name: str
     repeated: bool = False  # True when this submit found the same content already submitted
     outbox_ids: list[int] = field(default_factory=list)
-
-
-async def database_now() -> datetime:
-    """The database's clock, as aware UTC, on the caller's transaction's connection.
-
-    SQLite: the time the statement runs (after the IMMEDIATE write lock was taken;
-    waits are bounded by the busy timeout, well inside the grace). PostgreSQL:
-    `now()`, the start of the transaction, i.e. when the write began, before any
-    lock wait.
-    """
-    if isinstance(Application._meta.db, SQLiteEngine):
-        rows = await Application.raw("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now') AS now")
-        return datetime.strptime(rows[0]["now"], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
-    rows = await Application.raw("SELECT now() AS now")
-    return ensure_aware_utc(rows[0]["now"])
 
 
 def submitted_content(view: ApplicationView) -> dict[str, Any]:

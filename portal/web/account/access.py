@@ -20,7 +20,7 @@ from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal.db import is_integrity_error, write_transaction
+from portal.db import database_now, is_integrity_error, write_transaction
 from portal.domain.accounts.applicants import authenticate_applicant, register_applicant
 from portal.domain.accounts.credentials import MIN_PASSWORD, InvalidCredentials
 from portal.domain.accounts.links import (
@@ -36,7 +36,6 @@ from portal.domain.accounts.links import (
     verify_email,
 )
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.timerules import utcnow
 from portal.mail.compose.accounts import compose_account_mail
 from portal.web.auth import sign_in, sign_out
 from portal.web.common import form_errors, settings_of
@@ -89,7 +88,7 @@ async def _password_link_form(
 ) -> Template:
     """The page a verification or reset link opens (opening never spends the link)."""
     try:
-        row = await find_account_token(token, purpose, utcnow())
+        row = await find_account_token(token, purpose, await database_now())
     except NotFound as exc:
         return _dead_link(exc.message, purpose)
     return Template(
@@ -116,7 +115,7 @@ async def _set_password_by_link(
     """Spend a verification or reset link, set the password and sign the person in."""
     try:
         async with write_transaction():
-            user_id = await spend(token, data.password, data.confirm, utcnow())
+            user_id = await spend(token, data.password, data.confirm, await database_now())
     except NotFound as exc:
         return _dead_link(exc.message, purpose)
     except DomainError as exc:
@@ -195,7 +194,10 @@ class AccessController(Controller):
         try:
             async with write_then_send() as mail:
                 message_id = await register_applicant(
-                    data.name, data.email, utcnow(), compose_account_mail(settings_of(request))
+                    data.name,
+                    data.email,
+                    await database_now(),
+                    compose_account_mail(settings_of(request)),
                 )
                 mail.send(message_id)
         except DomainError as exc:
@@ -269,7 +271,7 @@ class AccessController(Controller):
             # No write transaction around it: the argon2 check would hold SQLite's one
             # write lock for its whole run. The only write is a single UPDATE of the
             # sign-in time, atomic on its own.
-            user = await authenticate_applicant(data.email, data.password, utcnow())
+            user = await authenticate_applicant(data.email, data.password, await database_now())
         except InvalidCredentials as exc:
             return self._sign_in_page(
                 data.email, data.next, {"email": exc.message}, status_code=400
@@ -292,7 +294,7 @@ class AccessController(Controller):
             nonce = secrets.token_urlsafe(32)
         async with write_then_send() as mail:
             message_id = await request_sign_in_link(
-                data.email, nonce, utcnow(), compose_account_mail(settings_of(request))
+                data.email, nonce, await database_now(), compose_account_mail(settings_of(request))
             )
             mail.send(message_id)
         response = _sent("link")
@@ -313,7 +315,7 @@ class AccessController(Controller):
     @get("/link/{token:str}", name="account_link")
     async def link_form(self, request: Request, token: FromPath[str]) -> Template:
         try:
-            row = await find_account_token(token, TokenPurpose.sign_in, utcnow())
+            row = await find_account_token(token, TokenPurpose.sign_in, await database_now())
             ensure_same_browser(row, request.cookies.get(NONCE_COOKIE))
         except WrongBrowser as exc:
             return _dead_link(exc.message, TokenPurpose.sign_in, status_code=403)
@@ -327,7 +329,9 @@ class AccessController(Controller):
     ) -> Template | Redirect:
         try:
             async with write_transaction():
-                user_id = await use_sign_in_link(token, request.cookies.get(NONCE_COOKIE), utcnow())
+                user_id = await use_sign_in_link(
+                    token, request.cookies.get(NONCE_COOKIE), await database_now()
+                )
         except WrongBrowser as exc:
             return _dead_link(exc.message, TokenPurpose.sign_in, status_code=403)
         except NotFound as exc:
@@ -358,7 +362,7 @@ class AccessController(Controller):
             )
         async with write_then_send() as mail:
             message_id = await request_password_reset(
-                data.email, utcnow(), compose_account_mail(settings_of(request))
+                data.email, await database_now(), compose_account_mail(settings_of(request))
             )
             mail.send(message_id)
         return _sent("reset")

@@ -13,7 +13,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.errors import DomainError
 from portal.domain.reminders.schedule import (
     ScheduleInput,
@@ -37,7 +37,7 @@ from portal.domain.rounds.times import (
     open_round_now,
 )
 from portal.domain.seats.editing import get_seat
-from portal.domain.timerules import to_local_inputs, utcnow, zone_label
+from portal.domain.timerules import to_local_inputs, zone_label
 from portal.mail.compose.applications import compose_round_extended
 from portal.web.common import (
     actor_of,
@@ -109,7 +109,7 @@ async def _round_page(
     schedule_form: ScheduleForm | None = None,
 ) -> Template:
     async with read_transaction():
-        detail = await round_detail(round_id, utcnow())
+        detail = await round_detail(round_id, await database_now())
         sent_reminders = await reminder_counts(round_id)
     schedule = {
         "reminder_hours": detail.round["reminder_hours"],
@@ -188,7 +188,9 @@ class NewRoundController(Controller):
         data.opens_at = data.closes_at = None  # the form enters wall-clock times only
         try:
             async with write_transaction():
-                round_id = await create_round(seat_id, data, actor_of(request), utcnow())
+                round_id = await create_round(
+                    seat_id, data, actor_of(request), await database_now()
+                )
         except DomainError as exc:
             status = refusal_status(exc)
             return _new_round_page(await get_seat(seat_id), data, _entry_errors(exc), status)
@@ -207,7 +209,7 @@ class RoundController(Controller):
     async def open_now(self, request: Request, round_id: FromPath[int]) -> Template | Redirect:
         try:
             async with write_transaction():
-                await open_round_now(round_id, actor_of(request), utcnow())
+                await open_round_now(round_id, actor_of(request), await database_now())
         except DomainError as exc:
             status = refusal_status(exc)
             return await _round_page(round_id, errors={"actions": exc.message}, status_code=status)
@@ -230,7 +232,7 @@ class RoundController(Controller):
             )
         try:
             async with write_transaction():
-                await close_round_now(round_id, actor_of(request), utcnow())
+                await close_round_now(round_id, actor_of(request), await database_now())
         except DomainError as exc:
             status = refusal_status(exc)
             return await self._close_page(round_id, {"confirm": exc.message}, status)
@@ -241,7 +243,7 @@ class RoundController(Controller):
         self, round_id: int, errors: dict[str, str], status_code: int = 200
     ) -> Template:
         async with read_transaction():
-            detail = await round_detail(round_id, utcnow())
+            detail = await round_detail(round_id, await database_now())
         return Template(
             "admin/round_close.html",
             context={
@@ -257,7 +259,7 @@ class RoundController(Controller):
     @get("/extend")
     async def extend_form(self, round_id: FromPath[int]) -> Template:
         async with read_transaction():
-            detail = await round_detail(round_id, utcnow())
+            detail = await round_detail(round_id, await database_now())
         day, clock = to_local_inputs(detail.view.closes_at, detail.view.timezone)
         return _extend_page(detail, ExtensionInput(closes_date=day, closes_time=clock), {})
 
@@ -273,14 +275,14 @@ class RoundController(Controller):
                     round_id,
                     data,
                     actor_of(request),
-                    utcnow(),
+                    await database_now(),
                     compose_mail=compose_round_extended(settings_of(request)),
                 )
                 mail.send(message_ids)
         except DomainError as exc:
             status = refusal_status(exc)
             async with read_transaction():
-                detail = await round_detail(round_id, utcnow())
+                detail = await round_detail(round_id, await database_now())
             return _extend_page(detail, data, _entry_errors(exc), status)
         await clear_public_cache(request)
         return Redirect(f"/admin/rounds/{round_id}?done=extended", status_code=303)
@@ -292,7 +294,8 @@ class RoundController(Controller):
         try:
             stage = RoundStage(data.stage)
         except ValueError:
-            await round_detail(round_id, utcnow())  # an unknown round is still the 404 page
+            # An unknown round is still the 404 page.
+            await round_detail(round_id, await database_now())
             return await _round_page(
                 round_id, errors={"stages": "Choose one of the stages shown."}, status_code=400
             )
@@ -302,7 +305,7 @@ class RoundController(Controller):
                     round_id,
                     stage,
                     actor_of(request),
-                    utcnow(),
+                    await database_now(),
                     reason=data.reason[:MAX_REASON].strip(),
                 )
                 mail.send(message_ids)
@@ -323,7 +326,9 @@ class RoundController(Controller):
         )
         try:
             async with write_transaction():
-                await update_reminder_schedule(round_id, change, actor_of(request), utcnow())
+                await update_reminder_schedule(
+                    round_id, change, actor_of(request), await database_now()
+                )
         except DomainError as exc:
             status = refusal_status(exc)
             return await _round_page(

@@ -8,13 +8,14 @@ handler, so another applicant's id looks exactly like an id that does not exist.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.applications.drafts import (
     STATEMENT_WORD_LIMIT,
     save_answers,
@@ -29,7 +30,6 @@ from portal.domain.applications.queries import (
 )
 from portal.domain.applications.records import ApplicationView, load_application
 from portal.domain.applications.submission import (
-    database_now,
     has_unsubmitted_changes,
     latest_receipt,
     submit_application,
@@ -38,7 +38,6 @@ from portal.domain.applications.words import MAX_TEXT_CHARS, count_words
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.outcomes.queries import applicant_outcomes
 from portal.domain.rounds.deadline import DeadlinePassed, can_write
-from portal.domain.timerules import utcnow
 from portal.mail.compose.applications import compose_receipt
 from portal.web.auth import CurrentUser
 from portal.web.common import form_errors, settings_of
@@ -115,6 +114,7 @@ class ApplyController(Controller):
         self,
         request: UserRequest,
         view: ApplicationView,
+        now: datetime,
         *,
         entered: dict[str, str] | None = None,
         errors: dict[str, str] | None = None,
@@ -122,7 +122,6 @@ class ApplyController(Controller):
         status_code: int = 200,
         outcomes: list[dict[str, Any]] | None = None,
     ) -> Template:
-        now = utcnow()
         return Template(
             "apply/application_form.html",
             context={
@@ -146,7 +145,7 @@ class ApplyController(Controller):
     @get("/", name="my_applications")
     async def index(self, request: UserRequest, withdrawn: FromQuery[str] = "") -> Template:
         async with read_transaction():
-            applications = await list_applications(request.user.id, utcnow())
+            applications = await list_applications(request.user.id, await database_now())
         notice = "Your application is withdrawn." if withdrawn == "1" else ""
         return Template(
             "apply/application_list.html",
@@ -156,14 +155,16 @@ class ApplyController(Controller):
     @get("/start/{round_id:int}")
     async def start_page(self, request: UserRequest, round_id: FromPath[int]) -> Template:
         async with read_transaction():
-            info = await start_info(round_id, request.user.id, utcnow())
+            info = await start_info(round_id, request.user.id, await database_now())
         return Template("apply/application_start.html", context={"info": info})
 
     @post("/start/{round_id:int}")
     async def start(self, request: UserRequest, round_id: FromPath[int]) -> Template | Redirect:
         try:
             async with write_transaction():
-                application_id = await start_application(request.user.id, round_id, utcnow())
+                application_id = await start_application(
+                    request.user.id, round_id, await database_now()
+                )
         except NotFound:
             raise
         except DomainError as exc:
@@ -175,11 +176,12 @@ class ApplyController(Controller):
         self, request: UserRequest, application_id: FromPath[int], saved: FromQuery[str] = ""
     ) -> Template:
         async with read_transaction():
+            now = await database_now()
             view = await load_application(application_id, request.user.id)
             outcomes = await applicant_outcomes(application_id, request.user.id)
         notice = "Your draft is saved. You can come back to it at any time before the closing time."
         return self._form_page(
-            request, view, notice=notice if saved == "1" else "", outcomes=outcomes
+            request, view, now, notice=notice if saved == "1" else "", outcomes=outcomes
         )
 
     @post("/{application_id:int}")
@@ -200,20 +202,29 @@ class ApplyController(Controller):
             target[int(match.group(2))] = value
         try:
             async with write_transaction():
-                await save_answers(application_id, request.user.id, answers, statements, utcnow())
+                await save_answers(
+                    application_id, request.user.id, answers, statements, await database_now()
+                )
         except NotFound:
             raise
         except DeadlinePassed as exc:
             async with read_transaction():
+                now = await database_now()
                 view = await load_application(application_id, request.user.id)
             return self._form_page(
-                request, view, errors={"closing": exc.message}, status_code=exc.status_code
+                request, view, now, errors={"closing": exc.message}, status_code=exc.status_code
             )
         except DomainError as exc:
             async with read_transaction():
+                now = await database_now()
                 view = await load_application(application_id, request.user.id)
             return self._form_page(
-                request, view, entered=entered, errors=form_errors(exc), status_code=exc.status_code
+                request,
+                view,
+                now,
+                entered=entered,
+                errors=form_errors(exc),
+                status_code=exc.status_code,
             )
         if form.get("action") == "review":
             return _see_other(f"/applications/{application_id}/review")
@@ -230,7 +241,7 @@ class ApplyController(Controller):
                 "app": view.application,
                 "fields": form_fields(view, {}),
                 "missing": missing_fields(view),
-                "editable": can_change(view, utcnow()),
+                "editable": can_change(view, await database_now()),
                 "changed_since_submit": has_unsubmitted_changes(view),
             },
         )
@@ -287,7 +298,11 @@ class ApplyController(Controller):
             view = await load_application(application_id, request.user.id)
         return Template(
             "apply/application_withdraw.html",
-            context={"view": view, "app": view.application, "editable": can_change(view, utcnow())},
+            context={
+                "view": view,
+                "app": view.application,
+                "editable": can_change(view, await database_now()),
+            },
         )
 
     @post("/{application_id:int}/withdraw")
@@ -296,7 +311,9 @@ class ApplyController(Controller):
     ) -> Template | Redirect:
         try:
             async with write_then_send() as mail:
-                outbox_ids = await withdraw_application(application_id, request.user.id, utcnow())
+                outbox_ids = await withdraw_application(
+                    application_id, request.user.id, await database_now()
+                )
                 mail.send(outbox_ids)
         except NotFound:
             raise

@@ -17,7 +17,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.panels.access import is_ready, membership
 from portal.domain.scoring.oversight import close_scoring, overseer, progress, reopen_sheet
@@ -29,7 +29,6 @@ from portal.domain.scoring.queries import (
 )
 from portal.domain.scoring.rules import ScoringClosed, SheetSubmitted, scoring_window
 from portal.domain.scoring.sheets import MAX_COMMENT, save_scores, submit_sheet
-from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
 from portal.web.common import actor_of, form_errors
 
@@ -110,7 +109,7 @@ class ScoringController(Controller):
     async def queue(self, request: UserRequest, round_id: FromPath[int]) -> Template:
         async with read_transaction():
             member = await ready_member(request.user.id, round_id)
-            queue = await member_queue(member, utcnow())
+            queue = await member_queue(member, await database_now())
         return Template(
             "panel/scoring_queue.html",
             context={"queue": queue, "round": queue.round, "member": member},
@@ -126,7 +125,7 @@ class ScoringController(Controller):
     ) -> Template:
         async with read_transaction():
             member = await ready_member(request.user.id, round_id)
-            view = await panel_application(member, application_id, utcnow())
+            view = await panel_application(member, application_id, await database_now())
         return _application_page(view, notice=done)
 
     @post("/{round_id:int}/applications/{application_id:int}")
@@ -137,7 +136,7 @@ class ScoringController(Controller):
         values, comments, entered = parse_score_form(form)
         action = form.get("action")
         action = action if action in ACTIONS else "save"
-        now = utcnow()
+        now = await database_now()
         try:
             async with write_transaction():
                 member = await ready_member(request.user.id, round_id)
@@ -150,7 +149,9 @@ class ScoringController(Controller):
         if action == "submit":
             try:
                 async with write_transaction():
-                    await submit_sheet(member, application_id, actor_of(request), utcnow())
+                    await submit_sheet(
+                        member, application_id, actor_of(request), await database_now()
+                    )
             except NotFound:
                 raise
             except DomainError as exc:
@@ -159,7 +160,7 @@ class ScoringController(Controller):
             return _see_other(f"{base}/{application_id}?done=submitted#others")
         if action == "next":
             async with read_transaction():
-                queue = await member_queue(member, utcnow())
+                queue = await member_queue(member, await database_now())
             following = queue.next_unfinished(after=application_id)
             if following is None:
                 return _see_other(f"/panel/rounds/{round_id}/scoring")
@@ -176,7 +177,7 @@ class ScoringController(Controller):
     ) -> Template:
         async with read_transaction():
             member = await ready_member(request.user.id, round_id)
-            view = await panel_application(member, application_id, utcnow())
+            view = await panel_application(member, application_id, await database_now())
         if isinstance(exc, ScoringClosed | SheetSubmitted):
             errors = {"sheet": exc.message}
         else:
@@ -208,7 +209,7 @@ class ScoringController(Controller):
             context={
                 "round": round_row,
                 "members": await progress(round_id),
-                "window": scoring_window(round_row, utcnow()),
+                "window": scoring_window(round_row, await database_now()),
                 "notice": NOTICES.get(notice, ""),
                 "errors": errors or {},
                 "viewer_is_admin": request.user.is_admin,
@@ -220,7 +221,7 @@ class ScoringController(Controller):
     async def close(self, request: UserRequest, round_id: FromPath[int]) -> Template | Redirect:
         try:
             async with write_transaction():
-                await close_scoring(round_id, actor_of(request), utcnow())
+                await close_scoring(round_id, actor_of(request), await database_now())
         except NotFound:
             raise
         except DomainError as exc:
@@ -236,7 +237,7 @@ class ScoringController(Controller):
     ) -> Template | Redirect:
         try:
             async with write_transaction():
-                await reopen_sheet(round_id, sheet_id, actor_of(request), utcnow())
+                await reopen_sheet(round_id, sheet_id, actor_of(request), await database_now())
         except NotFound:
             raise
         except DomainError as exc:
