@@ -88,7 +88,8 @@ async def advance_round(
         current = RoundStage((await get_round(round_id))["stage"])
         while LIFECYCLE.index(current) < LIFECYCLE.index(target):
             current = LIFECYCLE[LIFECYCLE.index(current) + 1]
-            await transition_round(round_id, current, actor, t)
+            # A builder asks for the stage outright: no admin is there to confirm a cutoff.
+            await transition_round(round_id, current, actor, t, confirm_cutoff=True)
 
 
 async def set_stage(round_id: int, stage: RoundStage | str) -> None:

@@ -20,6 +20,7 @@ from portal.domain.reminders.schedule import (
     reminder_counts,
     update_reminder_schedule,
 )
+from portal.domain.rounds.deadline import GRACE_ALLOWS
 from portal.domain.rounds.entry import (
     MAX_REASON,
     ROUND_ZONES,
@@ -29,7 +30,7 @@ from portal.domain.rounds.entry import (
 )
 from portal.domain.rounds.phase import MAX_GRACE_MINUTES, RoundStage
 from portal.domain.rounds.queries import RoundDetail, round_detail
-from portal.domain.rounds.stages import transition_round
+from portal.domain.rounds.stages import CutoffNotConfirmed, transition_round
 from portal.domain.rounds.times import (
     close_round_now,
     create_round,
@@ -37,7 +38,7 @@ from portal.domain.rounds.times import (
     open_round_now,
 )
 from portal.domain.seats.editing import get_seat
-from portal.domain.timerules import to_local_inputs, zone_label
+from portal.domain.timerules import format_instant, to_local_inputs, zone_label
 from portal.mail.compose.applications import compose_round_extended
 from portal.web.common import (
     actor_of,
@@ -77,6 +78,8 @@ class ScheduleForm:
 class StageForm:
     stage: str = ""
     reason: str = ""
+    confirm: str = ""  # leaving collecting while applicants may still write
+    asked: str = ""  # sent from the confirmation page
 
 
 def _entry_errors(exc: DomainError) -> dict[str, str]:
@@ -133,8 +136,33 @@ async def _round_page(
             "notice": NOTICES.get(notice, ""),
             "schedule": schedule,
             "sent_reminders": sent_reminders,
+            "grace_allows": GRACE_ALLOWS,
         },
         status_code=status_code,
+    )
+
+
+async def _cutoff_page(
+    round_id: int, refusal: CutoffNotConfirmed, reason: str, tried: bool
+) -> Template:
+    """Asks the admin to confirm a move out of collecting that refuses applicants' writes."""
+    async with read_transaction():
+        detail = await round_detail(round_id, await database_now())
+    return Template(
+        "admin/round_stage_confirm.html",
+        context={
+            "detail": detail,
+            "view": detail.view,
+            "round": detail.round,
+            "seat": detail.seat,
+            "stage": refusal.to,
+            "reason": reason,
+            "message": refusal.message,
+            "grace_allows": GRACE_ALLOWS,
+            "until_text": format_instant(refusal.cutoff.until, detail.view.timezone),
+            "errors": {"confirm": "Tick the box to confirm, or wait."} if tried else {},
+        },
+        status_code=409,
     )
 
 
@@ -299,6 +327,7 @@ class RoundController(Controller):
             return await _round_page(
                 round_id, errors={"stages": "Choose one of the stages shown."}, status_code=400
             )
+        reason = data.reason[:MAX_REASON].strip()
         try:
             async with write_then_send() as mail:
                 message_ids = await transition_round(
@@ -306,9 +335,12 @@ class RoundController(Controller):
                     stage,
                     actor_of(request),
                     await database_now(),
-                    reason=data.reason[:MAX_REASON].strip(),
+                    reason=reason,
+                    confirm_cutoff=checkbox(data.confirm),
                 )
                 mail.send(message_ids)
+        except CutoffNotConfirmed as exc:
+            return await _cutoff_page(round_id, exc, reason, data.asked == "1")
         except DomainError as exc:
             status = refusal_status(exc)
             return await _round_page(round_id, errors={"stages": exc.message}, status_code=status)
