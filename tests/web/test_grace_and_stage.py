@@ -369,3 +369,22 @@ def test_after_the_grace_the_move_to_scoring_needs_no_confirmation(admin_client,
 
     assert moved.status_code == 303
     assert re.search(r"Scoring", admin_client.get(round_page).text)
+
+
+@pytest.mark.parametrize("confirm", ["0", "", "no", "<script>", "1" * 5000])
+def test_the_cutoff_is_not_confirmed_by_hostile_input(make_client, admin_client, confirm):
+    d = complete_draft(make_client())
+    close_minutes_ago(d.round_id, 1)
+    round_page = f"/admin/rounds/{d.round_id}"
+
+    response = post_form(
+        admin_client,
+        f"{round_page}/stage",
+        {"stage": "scoring", "asked": "1", "confirm": confirm, "reason": "<b>x</b>" * 600},
+        token_from=round_page,
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 409
+    assert "<b>x</b>" not in response.text and "<script>" not in response.text
+    assert run(Round.select(Round.stage).first())["stage"] == "collecting"
