@@ -42,12 +42,12 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> None:
     from portal.domain.accounts import admins as accounts
     from portal.domain.audit import Actor
     from portal.domain.errors import DomainError
-    from portal.domain.timerules import utcnow
     from portal.tables import User
 
     async def run() -> None:
         db.bind(db.engine_for(settings))
         async with db.write_transaction():
+            now = await db.database_now()
             existing = (
                 await User.select(User.id).where(User.email == args.email.strip().lower()).first()
             )
@@ -59,11 +59,11 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> None:
                 password = args.password or os.environ.get("PORTAL_ADMIN_PASSWORD")
                 if password is None and not args.token:
                     password = getpass.getpass("Password (12 characters or more): ")
-                user_id = await accounts.create_admin(args.email, args.name, password, utcnow())
+                user_id = await accounts.create_admin(args.email, args.name, password, now)
                 print(f"Created admin {args.email}.")
             if args.token:
                 raw = await accounts.create_api_token(
-                    user_id, args.token_name, Actor(user_id, args.email), utcnow()
+                    user_id, args.token_name, Actor(user_id, args.email), now
                 )
                 print("API token (shown once, keep it secret):")
                 print(raw)

@@ -5,12 +5,19 @@ SQLite's default deferred transactions fail with "database is locked" when two
 read-then-write transactions race; every write transaction on SQLite is therefore
 IMMEDIATE. PostgreSQL needs no such argument. All write paths go through
 `write_transaction()` so the rule lives in one place.
+
+One clock: every time rule on every path (web handlers, workers, the outbox) takes
+`now` from `database_now()`, the database's clock, read once per transaction. Host
+clocks decide nothing: a web or worker host whose clock is minutes out cannot move a
+deadline, a reminder or a lease (tests/faults/test_skewed_clocks.py).
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+from contextvars import ContextVar
+from datetime import UTC, datetime
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -55,6 +62,38 @@ def write_transaction():
 def read_transaction():
     """Group several reads on one connection (Piccolo otherwise opens one per query on SQLite)."""
     return current_engine().transaction()
+
+
+# The reading kept for the transaction it was taken in (the transaction object itself
+# has __slots__), so every rule in one transaction sees the same instant.
+_READING: ContextVar[tuple[object, datetime] | None] = ContextVar("database_now", default=None)
+
+
+async def database_now() -> datetime:
+    """The database's clock as aware UTC: read once per transaction, then the same reading.
+
+    PostgreSQL: `now()`, the start of the caller's transaction (outside one, of the
+    statement), whatever the clock of the host running this code says. SQLite runs in
+    this process, so its clock (`strftime('now')`) is this process's clock: read without
+    a query. Inside a write transaction on SQLite the reading comes after the write
+    lock was taken.
+    """
+    engine = current_engine()
+    transaction = engine.current_transaction.get()
+    if transaction is not None:
+        kept = _READING.get()
+        if kept is not None and kept[0] is transaction:
+            return kept[1]
+    if isinstance(engine, SQLiteEngine):
+        now = datetime.now(UTC)
+    else:
+        from portal.tables import Round
+
+        rows = await Round.raw("SELECT now() AS now")
+        now = rows[0]["now"].astimezone(UTC)
+    if transaction is not None:
+        _READING.set((transaction, now))
+    return now
 
 
 async def open_pool(engine: Engine, size: int) -> bool:

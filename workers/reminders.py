@@ -13,8 +13,8 @@ import logging
 
 import dramatiq
 
+from portal.db import database_now
 from portal.domain.reminders.planner import plan_due_reminders
-from portal.domain.timerules import utcnow
 from portal.mail.compose.reminders import compose_reminder
 from workers import broker as _broker  # noqa: F401  (the broker is set before any actor)
 from workers import context
@@ -32,7 +32,9 @@ async def plan_reminders() -> None:
     total = 0
     for _ in range(MAX_BATCHES):
         async with write_then_send() as mail:
-            ids = await plan_due_reminders(utcnow(), compose, limit=BATCH)
+            # The database's clock, read in this transaction: a worker host whose clock
+            # is out cannot bring a reminder forward or hold it back.
+            ids = await plan_due_reminders(await database_now(), compose, limit=BATCH)
             mail.send(ids)
         total += len(ids)
         if not ids:

@@ -49,7 +49,9 @@ def build_email(row: dict[str, Any], settings: Settings) -> EmailMessage:
     msg["From"] = settings.mail_from
     msg["To"] = row["recipient"]
     msg["Subject"] = row["subject"]
-    msg["Date"] = format_datetime(datetime.now(UTC))
+    # When the claim was made, on the database's clock; a row never claimed (a preview)
+    # is dated now. Nothing decides by this header: it is what mail clients show.
+    msg["Date"] = format_datetime(row.get("claimed_at") or datetime.now(UTC))
     msg["Message-ID"] = message_id_for(row["dedupe_key"]) if row.get("dedupe_key") else make_msgid()
     for name, value in (row.get("headers") or {}).items():
         msg[name] = value

@@ -57,6 +57,7 @@ class Round(Table, tablename="seat_round"):
     opens_at = Timestamptz()
     closes_at = Timestamptz()
     grace_minutes = Integer(default=10)
+    # Unused until nominations exist (that issue gives it behaviour): never offered.
     nomination_required = Boolean(default=False)
     anonymised = Boolean(default=True)
     scoring_deadline = Timestamptz(null=True, default=None)

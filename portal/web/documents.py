@@ -26,14 +26,15 @@ from python_multipart import MultipartParser
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.applications import filetypes
 from portal.domain.applications.documents import applicant_document, document_summaries
 from portal.domain.applications.drafts import DOCUMENT_KINDS, save_document
 from portal.domain.applications.filetypes import SIGNATURE_BYTES, content_disposition, safe_filename
+from portal.domain.applications.queries import allowed
 from portal.domain.applications.records import load_application
+from portal.domain.applications.status import ensure_editable, is_draft
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.timerules import utcnow
 from portal.settings import Settings
 from portal.web.auth import CurrentUser, requires_applicant
 from portal.web.common import settings_of
@@ -252,29 +253,43 @@ async def upload_document(
     request: Request[CurrentUser, dict, State],
     application_id: FromPath[int],
     kind: FromPath[str],
-) -> Redirect:
+) -> Template | Redirect:
+    """The applicant uploads their CV or supporting document; a refusal comes back to the
+    documents page with its message beside that file field, and nothing stored changes."""
     settings: Settings = settings_of(request)
     if kind not in DOCUMENT_KINDS:
         raise NotFound(UNKNOWN_KIND)
-    # Ownership and the deadline first: a closed round or someone else's id is
-    # refused before the body is read. save_document checks both again when storing.
-    async with read_transaction():
-        view = await load_application(application_id, request.user.id)
-    view.deadline.ensure_can_write(utcnow())
-    form = await read_upload(request, settings.upload_max_bytes)
-    data = bytes(form.data or b"")
-    found = filetypes.identify(data)
-    filename = safe_filename(form.filename, found.type, fallback=kind)
-    async with write_transaction():
-        await save_document(
+    try:
+        # Ownership and the deadline first: a closed round or someone else's id is
+        # refused before the body is read. save_document checks both again when storing.
+        async with read_transaction():
+            view = await load_application(application_id, request.user.id)
+            now = await database_now()
+        view.deadline.ensure_can_write(now, finishing=is_draft(view.application))
+        ensure_editable(view.application)
+        form = await read_upload(request, settings.upload_max_bytes)
+        data = bytes(form.data or b"")
+        found = filetypes.identify(data)
+        filename = safe_filename(form.filename, found.type, fallback=kind)
+        async with write_transaction():
+            await save_document(
+                application_id,
+                request.user.id,
+                kind=kind,
+                filename=filename,
+                content_type=found.content_type,
+                data=data,
+                sha256=form.hasher.hexdigest(),
+                now=await database_now(),
+            )
+    except NotFound:
+        raise
+    except DomainError as exc:
+        return await _documents_page(
+            request,
             application_id,
-            request.user.id,
-            kind=kind,
-            filename=filename,
-            content_type=found.content_type,
-            data=data,
-            sha256=form.hasher.hexdigest(),
-            now=utcnow(),
+            errors={f"{kind}-file": exc.message},
+            status_code=exc.status_code,
         )
     return Redirect(f"/applications/{application_id}/documents?saved={kind}", status_code=303)
 
@@ -304,30 +319,49 @@ async def download_document(
     return document_response(doc)
 
 
-@get("/", name="application_documents")
-async def show_documents(
+async def _documents_page(
     request: Request[CurrentUser, dict, State],
-    application_id: FromPath[int],
-    saved: FromQuery[str] = "",
+    application_id: int,
+    *,
+    saved: str = "",
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Template:
     async with read_transaction():
+        now = await database_now()
         view = await load_application(application_id, request.user.id)
         documents = await document_summaries(application_id, request.user.id)
     settings: Settings = settings_of(request)
+    can = allowed(view, now)
+    if errors and not can.change:  # no upload form to show it beside: beside the reason
+        errors = {"closing": " ".join(errors.values())}
     return Template(
         "apply/documents.html",
         context={
             "application": view.application,
             "round": view.round,
             "deadline": view.deadline,
+            "can": can,
             "documents": documents,
             "kinds": KIND_LABELS,
             "saved": KIND_LABELS.get(saved, ""),
+            "errors": errors or {},
             "max_size": describe_size(settings.upload_max_bytes),
             "accepted": filetypes.ACCEPTED_TYPES_TEXT,
             "describe_size": describe_size,
         },
+        status_code=status_code,
     )
+
+
+@get("/", name="application_documents")
+async def show_documents(
+    request: Request[CurrentUser, dict, State],
+    application_id: FromPath[int],
+    saved: FromQuery[str] = "",
+) -> Template:
+    """The applicant's documents page, with the upload forms while they may still upload."""
+    return await _documents_page(request, application_id, saved=saved)
 
 
 def router(settings: Settings) -> Router:

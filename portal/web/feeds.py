@@ -16,14 +16,13 @@ from icalendar import Alarm, Calendar, Event
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
-from portal.db import read_transaction
+from portal.db import database_now, read_transaction
 from portal.domain.seats.listings import (
     ListedSeat,
     RoundCalendar,
     public_round_calendar,
     public_seat_list,
 )
-from portal.domain.timerules import utcnow
 from portal.web.common import settings_of
 
 SITE_NAME = "Seat portal"
@@ -106,8 +105,8 @@ def calendar_filename(item: RoundCalendar) -> str:
 
 @get("/feed.atom", name="feed", cache=True)
 async def open_seats_feed(request: Request) -> Response[bytes]:
-    now = utcnow()
     async with read_transaction():
+        now = await database_now()
         listing = await public_seat_list(now)
     body = atom_feed(listing.open, settings_of(request).base_url, now)
     return Response(body, media_type=ATOM_MEDIA_TYPE)
@@ -115,8 +114,8 @@ async def open_seats_feed(request: Request) -> Response[bytes]:
 
 @get("/rounds/{round_id:int}/closing.ics", name="round_calendar", cache=True)
 async def round_closing_calendar(request: Request, round_id: FromPath[int]) -> Response[bytes]:
-    now = utcnow()
     async with read_transaction():
+        now = await database_now()
         item = await public_round_calendar(round_id, now)
     return Response(
         closing_calendar(item, settings_of(request).base_url, now),

@@ -16,10 +16,9 @@ from litestar import Request, Router, get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from portal.db import read_transaction
+from portal.db import database_now, read_transaction
 from portal.domain.rounds.phase import RoundPhase
 from portal.domain.seats.listings import SeatPage, public_seat_list, public_seat_page
-from portal.domain.timerules import utcnow
 from portal.web import feeds
 from portal.web.common import settings_of
 from portal.web.feeds import SITE_NAME
@@ -81,16 +80,16 @@ def job_posting(page: SeatPage, base_url: str) -> dict[str, Any]:
 
 @get("/", name="home", cache=True)
 async def home() -> Template:
-    now = utcnow()
     async with read_transaction():
+        now = await database_now()
         listing = await public_seat_list(now)
     return Template("public/seat_list.html", context={"listing": listing, "now": now})
 
 
 @get("/seats/{slug:str}", name="seat", cache=True)
 async def seat_page(request: Request, slug: FromPath[str]) -> Template:
-    now = utcnow()
     async with read_transaction():
+        now = await database_now()
         page = await public_seat_page(slug, now)
     base_url = settings_of(request).base_url
     return Template(

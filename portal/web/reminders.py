@@ -13,7 +13,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath
 from litestar.response import Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.errors import NotFound
 from portal.domain.reminders.optout import (
     reminder_preference,
@@ -21,7 +21,6 @@ from portal.domain.reminders.optout import (
     token_user_id,
     unsubscribe_token,
 )
-from portal.domain.timerules import utcnow
 from portal.web.common import settings_of
 
 INVALID = "This reminder link is not valid."
@@ -78,7 +77,7 @@ class ReminderPreferenceController(Controller):
     async def _set(self, request: Request, token: str, *, opt_out: bool) -> Template:
         user_id = _user_id(request, token)
         async with write_transaction():
-            await set_reminders_opt_out(user_id, opt_out, utcnow())
+            await set_reminders_opt_out(user_id, opt_out, await database_now())
             preference = await reminder_preference(user_id)
         notice = "" if opt_out else "Reminders are on again."
         return _page(token, preference, notice)

@@ -174,7 +174,7 @@ def test_register_apply_submit_then_refused_after_the_deadline(page, live_server
     page.goto(application_path)
     main = page.get_by_role("main")
     expect(main).to_contain_text(
-        "This round has closed, so your application can no longer be changed."
+        "The closing time has passed, so your application can no longer be changed."
     )
     expect(main).to_contain_text(f"Closing time: {closing}.")
     expect(page.get_by_role("button", name="Save draft")).to_have_count(0)

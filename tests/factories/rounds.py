@@ -59,7 +59,7 @@ async def add_round(
     **choices: Any,
 ) -> int:
     """A round of the seat through `create_round` (a timedelta is from `now`), then moved
-    on to `stage`. `choices`: timezone, grace_minutes, anonymised, nomination_required.
+    on to `stage`. `choices`: timezone, grace_minutes, anonymised.
 
     A round that has already closed is entered as if before it opened: the domain
     refuses a closing time that is not in the future, as it should for an admin."""
@@ -88,7 +88,8 @@ async def advance_round(
         current = RoundStage((await get_round(round_id))["stage"])
         while LIFECYCLE.index(current) < LIFECYCLE.index(target):
             current = LIFECYCLE[LIFECYCLE.index(current) + 1]
-            await transition_round(round_id, current, actor, t)
+            # A builder asks for the stage outright: no admin is there to confirm a cutoff.
+            await transition_round(round_id, current, actor, t, confirm_cutoff=True)
 
 
 async def set_stage(round_id: int, stage: RoundStage | str) -> None:
@@ -139,7 +140,6 @@ async def make_round(
     timezone: str = DEFAULT_ZONE,
     grace_minutes: int = 0,
     anonymised: bool = True,
-    nomination_required: bool = False,
     reminder_hours: str | None = None,
     scoring_deadline: datetime | None = None,
     title: str = "Racial equity lead",
@@ -198,7 +198,6 @@ async def make_round(
             timezone=timezone,
             grace_minutes=grace_minutes,
             anonymised=anonymised,
-            nomination_required=nomination_required,
         )
         if reminder_hours is not None:
             await set_reminders(round_id, hours=reminder_hours, actor=actor)

@@ -12,7 +12,9 @@ Each test gets its own stack and ends every process it started, even when it fai
   by its Message-ID, so a duplicate is a repeated Message-ID (stable per dedupe key);
 - worker (`dramatiq workers.actors`), scheduler (`portal scheduler`) and web
   (`portal serve`) processes started from the environment alone, as in production,
-  each in its own process group so a kill reaches its children too.
+  each in its own process group so a kill reaches its children too; `clock="+5m"`
+  runs one under libfaketime (Debian's `faketime`), its host clock 5 minutes out
+  (its children's too: the preload is inherited).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from tests.conftest import PG_URL, _create_pg_database
 from tests.factories import RoundSetup, make_round, run, set_reminders, write
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+FAKETIME = shutil.which("faketime") or "/usr/bin/faketime"
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
 SECRET = "fault-tests-secret-" + "x" * 40
@@ -90,6 +93,16 @@ def _die_with_parent() -> None:
 
 
 # --- processes ---------------------------------------------------------------------------
+
+
+def skewed(argv: list[str], clock: str) -> list[str]:
+    """`argv` under libfaketime with its host's clock moved by `clock` ("+5m", "-5m"), or
+    as is. libfaketime moves the monotonic clock too, and Python's timed lock waits
+    (sem_clockwait, which it does not intercept) then run 5 minutes long or return at
+    once: a put or a notify still wakes them, so a Dramatiq worker works, but a timer
+    that only waits (APScheduler's) does not; run the scheduler unskewed.
+    (FAKETIME_DONT_FAKE_MONOTONIC breaks Python's time.sleep with EINVAL instead.)"""
+    return [FAKETIME, "-f", clock, *argv] if clock else argv
 
 
 @dataclass
@@ -402,25 +415,38 @@ class Stack:
         return env
 
     def worker(
-        self, name: str = "worker", processes: int = 1, threads: int = 2, wait: bool = True, **env
+        self,
+        name: str = "worker",
+        processes: int = 1,
+        threads: int = 2,
+        wait: bool = True,
+        clock: str = "",
+        **env,
     ) -> Proc:
         argv = [str(BIN / "dramatiq"), "workers.actors", "-p", str(processes), "-t", str(threads)]
-        proc = self.procs.start(name, argv, self.env(**env))
+        proc = self.procs.start(name, skewed(argv, clock), self.env(**env))
         # Each worker process logs this once it consumes.
         proc.ready = lambda: proc.log(1_000_000).count("is ready for action") >= processes
         return self.wait_ready(proc) if wait else proc
 
-    def scheduler(self, name: str = "scheduler", wait: bool = True, **env) -> Proc:
+    def scheduler(self, name: str = "scheduler", wait: bool = True, clock: str = "", **env) -> Proc:
         argv = [sys.executable, "-m", "portal.cli", "scheduler"]
-        proc = self.procs.start(name, argv, self.env(**env))
+        proc = self.procs.start(name, skewed(argv, clock), self.env(**env))
         proc.ready = lambda: "Scheduler running" in proc.log(1_000_000)
         return self.wait_ready(proc) if wait else proc
 
-    def web(self, name: str = "web", port: int | None = None, wait: bool = True, **env) -> Proc:
+    def web(
+        self,
+        name: str = "web",
+        port: int | None = None,
+        wait: bool = True,
+        clock: str = "",
+        **env,
+    ) -> Proc:
         """`portal serve` on a spare (or the given) port; its address is `proc.url`."""
         port = port or free_port()
         argv = [sys.executable, "-m", "portal.cli", "serve", "--host", HOST, "--port", str(port)]
-        proc = self.procs.start(name, argv, self.env(**env))
+        proc = self.procs.start(name, skewed(argv, clock), self.env(**env))
         proc.url = f"http://{HOST}:{port}"
 
         def up() -> bool:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from portal import db
+from portal.db import database_now
 from portal.domain.applications.drafts import (
     save_answers,
     save_document,
@@ -20,14 +23,16 @@ from portal.domain.applications.records import load_application, missing_parts
 from portal.domain.applications.status import ApplicationWithdrawn
 from portal.domain.applications.submission import (
     Receipt,
-    database_now,
     has_unsubmitted_changes,
     submit_application,
 )
 from portal.domain.applications.words import MAX_TEXT_CHARS, count_words
+from portal.domain.audit import Actor
 from portal.domain.errors import DomainError, NotFound, ValidationErrors
 from portal.domain.outbox.messages import Mail
 from portal.domain.rounds.deadline import DeadlinePassed
+from portal.domain.rounds.phase import RoundStage
+from portal.domain.rounds.stages import transition_round
 from portal.tables import (
     Answer,
     Application,
@@ -49,6 +54,7 @@ from tests.factories import (
 )
 
 CV = b"%PDF-1.7\n" + b"x" * 100
+ADMIN = Actor(None, "an admin")
 CV_SHA = hashlib.sha256(CV).hexdigest()
 
 
@@ -247,24 +253,27 @@ def test_save_answers_saves_and_replaces_text(open_round, alice):
     assert run(_count(Answer, Answer.application == app_id)) == 1
 
 
-def test_save_answers_over_word_limit_is_refused_and_keeps_saved_text(open_round, alice):
+def test_save_answers_over_word_limit_is_saved_and_marked(open_round, alice):
+    """Issue 10: an answer over its limit no longer blocks the save; only submit waits."""
     app_id = write(start_application, alice, open_round.round_id, now())
-    write(save_answers, app_id, alice, {open_round.questions[0]: "Kept answer"}, {}, now())
+    question = open_round.questions[0]
 
-    with pytest.raises(ValidationErrors) as caught:
-        write(
-            save_answers,
-            app_id,
-            alice,
-            {open_round.questions[0]: "one two three four five six"},
-            {},
-            now(),
-        )
+    marks = write(
+        save_answers,
+        app_id,
+        alice,
+        {question: "one two three four five six"},
+        {open_round.criteria[0]: "Within the limit"},
+        now(),
+    )
 
-    assert caught.value.errors == {
-        f"question_{open_round.questions[0]}": "Your answer to question 1 has 6 words; the limit is 5."
+    assert marks == {
+        f"question_{question}": "Your answer to question 1 has 6 words; the limit is 5."
     }
-    assert run(load_application(app_id, alice)).answers[open_round.questions[0]] == "Kept answer"
+    view = run(load_application(app_id, alice))
+    assert view.answers[question] == "one two three four five six"
+    assert view.statements[open_round.criteria[0]] == "Within the limit"
+    assert write(save_answers, app_id, alice, {question: "Short now"}, {}, now()) == {}
 
 
 @pytest.mark.parametrize(
@@ -372,7 +381,7 @@ def test_another_applicants_application_is_not_found_everywhere(open_round, alic
 def test_submit_with_missing_parts_is_refused(open_round, alice):
     app_id = write(start_application, alice, open_round.round_id, now())
 
-    with pytest.raises(DomainError, match="not complete yet: Answer question 1."):
+    with pytest.raises(DomainError, match="not ready to submit yet: Answer question 1."):
         write(submit_application, app_id, alice)
 
     assert run(_count(Submission, Submission.application == app_id)) == 0
@@ -684,3 +693,112 @@ def test_concurrent_submits_around_the_closing_instant_are_each_decided_by_the_c
     )
     assert len(stored) == len(accepted)
     assert all(row["received_at"] < closes_at for row in stored)
+
+
+def test_a_submit_that_loses_the_race_to_an_on_time_one_gets_its_receipt(open_round, alice):
+    """Issue 10: with many submits of one application racing the close, those processed
+    after an on-time submission of the same content get its receipt, however late they
+    arrived themselves, never "not submitted: this round closed"."""
+    app_id = write(start_application, alice, open_round.round_id, now())
+    _complete(app_id, alice, open_round)
+    closes_at = run(database_now()) + timedelta(seconds=0.6)
+    run(
+        Round.update({Round.closes_at: closes_at, Round.grace_minutes: 0}).where(
+            Round.id == open_round.round_id
+        )
+    )
+
+    async def on_time() -> Receipt:
+        async with db.write_transaction():
+            receipt = await submit_application(app_id, alice)
+            # Slow to commit (a loaded server): the others arrive after the close meanwhile.
+            await asyncio.sleep(1.5)
+            return receipt
+
+    async def late(delay: float) -> Receipt | DeadlinePassed:
+        await asyncio.sleep(delay)
+        try:
+            return await in_write_transaction(submit_application, app_id, alice)
+        except DeadlinePassed as refused:
+            return refused
+
+    async def go():
+        return await asyncio.gather(on_time(), *[late(0.8 + i * 0.02) for i in range(20)])
+
+    first, *others = run(go())
+
+    assert first.received_at < closes_at and not first.repeated
+    refused = [r for r in others if isinstance(r, DeadlinePassed)]
+    assert refused == [], f"{len(refused)} of {len(others)} were told it closed"
+    assert {(r.reference, r.version, r.content_hash) for r in others} == {
+        (first.reference, first.version, first.content_hash)
+    }
+    assert all(r.repeated for r in others)
+    assert run(_count(Submission, Submission.application == app_id)) == 1
+
+
+def _in_grace(parts: RoundSetup) -> None:
+    """Closed a minute ago, inside the 10-minute grace: only the stage can stop a write."""
+    closes = now() - timedelta(minutes=1)
+    run(Round.update({Round.closes_at: closes}).where(Round.id == parts.round_id))
+
+
+def test_a_write_in_progress_finishes_before_the_stage_move_commits(open_round, alice):
+    """The move out of collecting waits for an applicant's write already under way, so
+    the write lands before the stage change, never after it (issue 10)."""
+    app_id = write(start_application, alice, open_round.round_id, now())
+    _in_grace(open_round)
+    moments: dict[str, float] = {}
+
+    async def slow_save():
+        async with db.write_transaction():
+            await save_answers(app_id, alice, {open_round.questions[0]: "In flight"}, {}, now())
+            await asyncio.sleep(1.0)
+            moments["save commits"] = time.monotonic()
+
+    async def move():
+        await asyncio.sleep(0.3)
+        async with db.write_transaction():
+            await transition_round(
+                open_round.round_id, RoundStage.scoring, ADMIN, now(), confirm_cutoff=True
+            )
+            moments["stage updated"] = time.monotonic()
+
+    async def both():
+        await asyncio.gather(slow_save(), move())
+
+    run(both())
+
+    # The stage's UPDATE could only go through once the save let go of the round.
+    assert moments["stage updated"] > moments["save commits"]
+    assert run(load_application(app_id, alice)).answers[open_round.questions[0]] == "In flight"
+
+
+def test_a_write_that_starts_during_the_stage_move_is_refused(open_round, alice):
+    app_id = write(start_application, alice, open_round.round_id, now())
+    _in_grace(open_round)
+
+    async def slow_move():
+        async with db.write_transaction():
+            await transition_round(
+                open_round.round_id, RoundStage.scoring, ADMIN, now(), confirm_cutoff=True
+            )
+            await asyncio.sleep(1.0)
+
+    async def save():
+        await asyncio.sleep(0.3)
+        try:
+            await in_write_transaction(
+                save_answers, app_id, alice, {open_round.questions[0]: "Too late"}, {}, now()
+            )
+        except DeadlinePassed as refused:
+            return refused
+        return None
+
+    async def both():
+        return await asyncio.gather(slow_move(), save())
+
+    _, result = run(both())
+
+    assert isinstance(result, DeadlinePassed) and result.stage == "scoring"
+    assert run(load_application(app_id, alice)).answers == {}

@@ -4,16 +4,21 @@ without an extension, and across the UK clock changes (compared as instants)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from portal.domain.rounds.deadline import (
+    GRACE_ALLOWS,
     IN_GRACE,
     LATE,
     ON_TIME,
     DeadlinePassed,
     acceptance,
+    can_start,
+    can_write,
     effective_deadline,
+    ensure_can_start,
     ensure_can_write,
 )
 from portal.domain.timerules import local_to_utc
@@ -140,3 +145,45 @@ def test_ensure_can_write_with_extension_names_the_extended_deadline():
         DeadlinePassed, match=r"Your extended deadline .* 10am on Tuesday 19 November 2024"
     ):
         ensure_can_write(deadline + timedelta(hours=1), deadline, GRACE, extended=True)
+
+
+# ---- Issue 10: the grace finishes work, never starts it; the stage ends everything ----
+
+
+@pytest.mark.parametrize(
+    ("received", "start", "finish", "change"),
+    [
+        (CLOSES - MS, True, True, True),  # before the deadline: anything
+        (CLOSES, False, True, False),  # exactly at it: in the grace
+        (CLOSES + timedelta(minutes=GRACE) - MS, False, True, False),
+        (CLOSES + timedelta(minutes=GRACE), False, False, False),  # the grace is over
+    ],
+)
+def test_the_grace_only_finishes_work_that_existed_at_the_close(received, start, finish, change):
+    assert can_start(received, CLOSES) is start
+    assert can_write(received, CLOSES, GRACE, finishing=True) is finish
+    assert can_write(received, CLOSES, GRACE, finishing=False) is change
+
+
+@pytest.mark.parametrize("stage", ["scoring", "shortlisted", "decided", "archived"])
+def test_no_write_once_the_round_has_left_collecting_even_before_the_deadline(stage):
+    assert not can_start(CLOSES - timedelta(days=1), CLOSES, stage)
+    assert not can_write(CLOSES - timedelta(days=1), CLOSES, GRACE, stage)
+    assert not can_write(CLOSES + MS, CLOSES, GRACE, stage, finishing=True)
+    with pytest.raises(DeadlinePassed, match="panel's work on it has begun") as refused:
+        ensure_can_write(CLOSES + MS, CLOSES, GRACE, stage=stage)
+    assert "10am on Monday 18 November 2024 (UK time)" in refused.value.message
+
+
+def test_a_start_in_the_grace_is_refused_with_the_closing_time():
+    with pytest.raises(DeadlinePassed) as refused:
+        ensure_can_start(CLOSES + MS, CLOSES)
+    assert refused.value.message == (
+        "This round closed at 10am on Monday 18 November 2024 (UK time). "
+        "New applications can no longer be started."
+    )
+
+
+def test_the_readme_says_exactly_what_the_grace_allows():
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    assert " ".join(GRACE_ALLOWS.split()) in readme

@@ -4,7 +4,11 @@
   dramatiq, and its areas import only the areas below them (`portal.domain.LAYERS`);
 - `portal.mail` imports neither litestar, dramatiq, `portal.web` nor `workers`;
 - `workers` imports neither litestar nor `portal.web`;
-- a `dramatiq workers.actors` process never loads Litestar.
+- a `dramatiq workers.actors` process never loads Litestar;
+- `portal/web`, `workers`, `portal/mail` and the CLI never read the host's clock: every
+  time rule takes `now` from `portal.db.database_now()` (the database's clock). The
+  scheduler's own timing is APScheduler's and only decides when to enqueue, never a
+  verdict; durations (`time.monotonic`) are not instants and are allowed.
 
 Lazy imports inside functions count the same as those at the top of a module.
 """
@@ -103,3 +107,54 @@ def test_a_worker_process_never_loads_the_web_framework():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+# Reads of the host's wall clock: `utcnow`, `datetime.now()`, `datetime.utcnow()`,
+# `date.today()`, `time.time()`.
+_WALL_CLOCK_CALLS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("date", "today"),
+    ("time", "time"),
+}
+# Each exception says why no rule depends on it.
+_CLOCK_EXCEPTIONS = {
+    # The Date header of a row never claimed (a preview); a claimed row is dated by its
+    # claim, on the database's clock. No rule reads the header.
+    "portal/mail/smtp.py",
+}
+
+
+def _host_clock_reads(folder: str) -> list[str]:
+    found = []
+    paths = [ROOT / folder] if folder.endswith(".py") else sorted((ROOT / folder).rglob("*.py"))
+    for path in paths:
+        name = str(path.relative_to(ROOT))
+        if name in _CLOCK_EXCEPTIONS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if (
+                isinstance(node, ast.Name | ast.alias)
+                and getattr(node, "id", getattr(node, "name", "")) == "utcnow"
+            ):
+                found.append(f"{name}:{node.lineno} uses utcnow")
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and (node.func.value.id, node.func.attr) in _WALL_CLOCK_CALLS
+            ):
+                found.append(f"{name}:{node.lineno} reads the host clock")
+            elif isinstance(node, ast.Attribute) and node.attr == "utcnow":
+                found.append(f"{name}:{node.lineno} uses utcnow")
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("folder", ["portal/web", "workers", "portal/mail", "portal/cli.py"])
+def test_no_host_clock_decides_anything(folder):
+    assert _host_clock_reads(folder) == []
+
+
+def test_the_host_clock_check_finds_a_read():
+    """The check itself: utcnow() in any form, and datetime.now(), are found."""
+    assert _host_clock_reads("portal/domain/timerules.py") != []

@@ -146,6 +146,7 @@ SAMPLES: dict[str, Callable[[str], Mail]] = {
             in_grace=False,
             content_hash="ab" * 32,
             zone_name="Europe/London",
+            closes_at=datetime(2024, 11, 18, 10, 0, tzinfo=UTC),
         ),
         {"name": name, "email": "rae@example.org"},
         seat_title=name,
@@ -307,3 +308,31 @@ def test_extension_granted_mail_states_the_applicants_own_deadline():
         assert "Hello Bo Builder" in body
         assert "5pm on Wednesday 20 November 2024 (UK time)" in body
         assert "10am on Monday 18 November 2024 (UK time)" in body
+
+
+def test_receipt_received_before_the_deadline_says_until_when_it_can_change():
+    mail = SAMPLES["receipt"]("Bo Builder")
+    for body in (mail.body_text, mail.body_html):
+        assert "Until the closing time, 10am on Monday 18 November 2024 (UK time), you can" in body
+
+
+def test_receipt_received_in_the_grace_never_says_it_can_still_change():
+    """Issue 10: a receipt after the effective deadline states the closing time has passed."""
+    receipt = Receipt(
+        application_id=5,
+        reference="SP-2024-7K3F9Q",
+        version=3,
+        received_at=datetime(2024, 11, 18, 10, 4, tzinfo=UTC),
+        in_grace=True,
+        content_hash="ab" * 32,
+        zone_name="Europe/London",
+        closes_at=datetime(2024, 11, 18, 10, 0, tzinfo=UTC),
+    )
+    mail = receipt_mail(
+        SETTINGS, receipt, {"name": "Bo", "email": "bo@example.org"}, seat_title="Seat", round_id=2
+    )
+    for body in (mail.body_text, mail.body_html):
+        assert "The closing time, 10am on Monday 18 November 2024 (UK time), has passed" in body
+        assert "can no longer be changed" in body
+        assert "you can change" not in body.lower() and "until the" not in body.lower()
+        assert "grace" not in body.lower()

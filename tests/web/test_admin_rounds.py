@@ -58,7 +58,8 @@ def test_new_round_form_has_the_defaults(admin_client):
     assert re.search(r'<input id="grace_minutes"[^>]*value="10"', page.text)
     assert "never advertised" in page.text
     assert re.search(r'<input[^>]*id="anonymised"[^>]*\bchecked\b', page.text)
-    assert not re.search(r'<input[^>]*id="nomination_required"[^>]*\bchecked\b', page.text)
+    # Until nominations exist the setting does nothing, so it is not offered (issue 10).
+    assert "nomination_required" not in page.text and "nomination" not in page.text.lower()
 
 
 def test_create_round_in_uk_time_stores_utc_and_shows_the_local_time(admin_client, admin_id):
@@ -76,9 +77,15 @@ def test_create_round_in_uk_time_stores_utc_and_shows_the_local_time(admin_clien
     row = round_row(round_id)
     assert row["closes_at"] == datetime(2027, 7, 12, 9, 0, tzinfo=UTC)  # 10am BST
     assert row["opens_at"] == datetime(2027, 1, 11, 9, 0, tzinfo=UTC)  # 9am GMT
-    assert (row["anonymised"], row["nomination_required"], row["grace_minutes"]) == (False, True, 5)
+    # A hand-made form that still sends the old checkbox changes nothing.
+    assert (row["anonymised"], row["nomination_required"], row["grace_minutes"]) == (
+        False,
+        False,
+        5,
+    )
     page = admin_client.get(response.headers["location"])
     assert "The round was created." in page.text
+    assert "Nomination" not in page.text
     assert "10am on Monday 12 July 2027 (UK time)" in page.text
     assert "Upcoming" in page.text
     assert actions_of(round_id) == ["round.created"]

@@ -407,6 +407,28 @@ def test_create_round_with_iso_instants_in_summer_time(client, token):
 
     assert got["opens_at"] == f"{year}-06-01T08:00:00Z"
     assert got["closes_text"].startswith("5pm on ")
+    assert "nomination_required" not in got
+
+
+def test_create_round_does_not_offer_a_nomination_setting(client, token):
+    """Nominations do not exist yet: the setting is refused rather than silently kept."""
+    seat_id = run(make_seat("Racial equity lead", **API_SEAT)).seat_id
+    year = utcnow().year + 1
+
+    refused = client.post(
+        f"/api/v1/seats/{seat_id}/rounds",
+        json={
+            "opens": f"{year}-06-01T09:00:00+01:00",
+            "closes": f"{year}-06-30T17:00:00+01:00",
+            "nomination_required": True,
+        },
+        headers=bearer(token),
+    )
+
+    assert refused.status_code == 400
+    assert run(Round.count()) == 0
+    schema = client.get("/api/v1/docs/openapi.json").json()
+    assert "nomination_required" not in str(schema)
 
 
 def test_extend_without_a_reason_is_refused_and_nothing_changes(client, token):

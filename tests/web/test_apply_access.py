@@ -72,7 +72,8 @@ def test_signed_out_visitor_gets_sign_in_page(client):
         page = client.get(path)
         assert page.status_code == 401
         assert f'href="/account/sign-in?next={path}"' in page.text
-        assert 'href="/account/register"' in page.text  # a first-time applicant is not stuck
+        # A first-time applicant is not stuck, and comes back here once registered.
+        assert f'href="/account/register?next={path}"' in page.text
 
 
 def test_admin_is_refused(admin_client):

@@ -108,7 +108,7 @@ def test_submit_with_missing_parts_is_refused(client):
     response = client.post(f"/applications/{application_id}/submit", data={"_csrf_token": token})
 
     assert response.status_code == 400
-    assert "not complete yet" in response.text and "Upload your CV." in response.text
+    assert "not ready to submit yet" in response.text and "Upload your CV." in response.text
     assert run(Submission.count()) == 0
 
 
@@ -202,16 +202,47 @@ def test_one_megabyte_answer_gets_the_too_large_page(client):
     assert saved_answer(r.questions[0]) == "Because I lead it"
 
 
-def test_word_limit_is_refused_with_count_and_entered_text_kept(client):
+def test_answer_over_its_word_limit_is_saved_marked_and_blocks_only_submit(client):
+    """Issue 10: one answer over its limit no longer blocks saving the whole draft."""
+    r, application_id = started(client)
+    statement = f"criterion_{r.criteria[0]}"
+
+    response = save(
+        client,
+        application_id,
+        {f"question_{r.questions[0]}": "one two three four five six", statement: "Kept too"},
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 303 and response.headers["location"].endswith("?saved=1")
+    assert saved_answer(r.questions[0]) == "one two three four five six"
+    page = client.get(response.headers["location"])
+    assert "Your draft is saved." in page.text and "Shorten the answers marked below" in page.text
+    assert "Your answer to question 1 has 6 words; the limit is 5." in page.text
+    assert 'aria-invalid="true"' in page.text and "Kept too" in page.text
+    assert not page.text.startswith("Error") and "<title>Error" not in page.text
+    review = client.get(f"/applications/{application_id}/review")
+    assert "has 6 words; the limit is 5." in review.text
+    assert "Submit your application</button>" not in review.text
+    refused = client.post(
+        f"/applications/{application_id}/submit",
+        data={"_csrf_token": form_token(client, f"/applications/{application_id}")},
+    )
+    assert refused.status_code == 400 and "has 6 words; the limit is 5." in refused.text
+    assert run(Submission.count()) == 0
+
+
+def test_hostile_text_still_refuses_the_save_and_keeps_what_was_typed(client):
     r, application_id = started(client)
 
     response = save(
-        client, application_id, {f"question_{r.questions[0]}": "one two three four five six"}
+        client,
+        application_id,
+        {f"question_{r.questions[0]}": "nul\x00byte", f"criterion_{r.criteria[0]}": "Typed"},
     )
 
     assert response.status_code == 400
-    assert "has 6 words; the limit is 5" in response.text
-    assert "one two three four five six" in response.text
+    assert "NUL byte" in response.text and "Typed" in response.text
     assert saved_answer(r.questions[0]) == "Because I lead it"
 
 

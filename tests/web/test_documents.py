@@ -491,11 +491,14 @@ def test_signed_out_visitor_cannot_upload_or_download(client, application_id, wi
 
 
 def test_upload_after_the_deadline_states_the_closing_time(client, application_id, with_cv):
+    token = form_token(client, page_of(application_id))
     closed = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     run(Round.update({Round.closes_at: closed, Round.grace_minutes: 0}, force=True))
-    response = upload(client, application_id, PDF, "late.pdf")
+    response = upload(client, application_id, PDF, "late.pdf", token=token)
     assert response.status_code == 409
     assert "This round closed at" in response.text and "1 March 2026" in response.text
+    # Back on the documents page, the refusal beside the reason; no upload form is offered.
+    assert 'id="closing"' in response.text and 'type="file"' not in response.text
     assert_cv_kept(application_id, with_cv)
     # The draft's documents stay readable by their owner.
     assert client.get(f"{page_of(application_id)}/cv").content == PDF

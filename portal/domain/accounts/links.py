@@ -14,6 +14,8 @@ caller commits (None when no mail was written).
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +50,18 @@ MAX_MAILS_PER_HOUR = 5
 
 
 MAX_TOKEN = 100  # our tokens are 43 characters; anything far longer is not one
+
+
+def next_signature(secret_key: str, path: str) -> str:
+    """The signature a mailed link's `next` carries: only a destination the portal put
+    in the link is followed after confirming or signing in (the path itself must still
+    be a local one; see `portal.web.account.destinations`)."""
+    digest = hmac.new(secret_key.encode(), b"next\x00" + path.encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+def is_signed_next(secret_key: str, path: str, signature: str) -> bool:
+    return bool(path) and hmac.compare_digest(next_signature(secret_key, path), signature or "")
 
 
 class TokenPurpose(enum.StrEnum):

@@ -11,10 +11,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from portal.domain.applications.records import ApplicationView, applicant_deadline
-from portal.domain.applications.status import EDITABLE, ApplicationStatus
+from portal.domain.applications.records import (  # noqa: F401 (missing_fields: for pages)
+    ApplicationView,
+    applicant_deadline,
+    missing_fields,
+)
+from portal.domain.applications.status import EDITABLE, ApplicationStatus, is_draft
 from portal.domain.errors import NotFound, ensure_record_id
-from portal.domain.rounds.deadline import can_write, effective_deadline
+from portal.domain.rounds.deadline import (
+    can_start,
+    can_write,
+    effective_deadline,
+    is_before_deadline,
+)
 from portal.domain.rounds.phase import RoundPhase, round_phase
 from portal.domain.timerules import DEFAULT_ZONE, ensure_aware_utc
 from portal.tables import Application, DeadlineExtension, Round
@@ -36,8 +45,11 @@ class ApplicationSummary:
     extended: bool
     seat_title: str
     seat_slug: str
-    can_change: bool  # before the deadline (with its grace) and still editable
-    round_open: bool  # writes are still accepted in the round (a withdrawn one can restart)
+    can_change: bool  # its answers and documents can still be changed (the deadline rule)
+    can_start: (
+        bool  # an application can be started (again, after a withdrawal): before the deadline
+    )
+    before_deadline: bool  # the page may say "until the closing time" (the grace is never told)
 
 
 async def list_applications(applicant_id: int, now: datetime) -> list[ApplicationSummary]:
@@ -51,6 +63,7 @@ async def list_applications(applicant_id: int, now: datetime) -> list[Applicatio
             Application.round.id.as_alias("round_id"),
             Application.round.closes_at.as_alias("round_closes_at"),
             Application.round.grace_minutes.as_alias("grace_minutes"),
+            Application.round.stage.as_alias("stage"),
             Application.round.timezone.as_alias("zone_name"),
             Application.round.seat.title.as_alias("seat_title"),
             Application.round.seat.slug.as_alias("seat_slug"),
@@ -69,7 +82,10 @@ async def list_applications(applicant_id: int, now: datetime) -> list[Applicatio
     for row in rows:
         round_closes = ensure_aware_utc(row["round_closes_at"])
         closes_at = effective_deadline(round_closes, extensions.get(row["round_id"]))
-        open_now = can_write(now, closes_at, row["grace_minutes"])
+        finishing = row["status"] == ApplicationStatus.draft.value
+        writable = can_write(
+            now, closes_at, row["grace_minutes"], row["stage"], finishing=finishing
+        )
         summaries.append(
             ApplicationSummary(
                 id=row["id"],
@@ -82,37 +98,45 @@ async def list_applications(applicant_id: int, now: datetime) -> list[Applicatio
                 extended=closes_at > round_closes,
                 seat_title=row["seat_title"],
                 seat_slug=row["seat_slug"],
-                can_change=row["status"] in EDITABLE and open_now,
-                round_open=open_now,
+                can_change=row["status"] in EDITABLE and writable,
+                can_start=can_start(now, closes_at, row["stage"]),
+                before_deadline=is_before_deadline(now, closes_at, row["stage"]),
             )
         )
     return summaries
 
 
-def can_change(view: ApplicationView, now: datetime) -> bool:
-    """Whether the form is editable: the same test every write path makes."""
-    return ApplicationStatus(view.application["status"]) in EDITABLE and can_write(
-        now, view.deadline.closes_at, view.deadline.grace_minutes
+@dataclass(frozen=True)
+class Allowed:
+    """What the applicant may do with one application now, by the deadline rule (the same
+    tests the write paths make), and whether a page may say it can still be changed."""
+
+    change: bool  # save answers, upload documents
+    submit: bool  # submit the draft, or changes saved before the deadline
+    withdraw: bool
+    start_again: bool  # after a withdrawal
+    # Before the effective deadline, while collecting: only then may a page or receipt
+    # say the application can still be changed ("until the closing time"). The grace
+    # is never advertised.
+    before_deadline: bool
+
+
+def allowed(view: ApplicationView, now: datetime) -> Allowed:
+    status = ApplicationStatus(view.application["status"])
+    deadline = view.deadline
+    editable = status in EDITABLE
+    return Allowed(
+        change=editable and deadline.can_write(now, finishing=is_draft(view.application)),
+        submit=editable and deadline.can_write(now, finishing=True),
+        withdraw=editable and deadline.can_write(now, finishing=False),
+        start_again=status is ApplicationStatus.withdrawn and deadline.can_start(now),
+        before_deadline=deadline.is_before(now),
     )
 
 
-def missing_fields(view: ApplicationView) -> list[tuple[str, str]]:
-    """`missing_parts`, each with the form field that fixes it ("cv" for the upload).
-
-    Kept in step with `applications.missing_parts` by a test: same order, same words.
-    """
-    missing: list[tuple[str, str]] = []
-    for number, question in enumerate(view.questions, start=1):
-        if question["required"] and not view.answers.get(question["id"], "").strip():
-            missing.append((f"question_{question['id']}", f"Answer question {number}."))
-    for criterion in view.criteria:
-        if not view.statements.get(criterion["id"], "").strip():
-            missing.append(
-                (f"criterion_{criterion['id']}", f"Write a statement for “{criterion['title']}”.")
-            )
-    if "cv" not in view.documents:
-        missing.append(("cv", "Upload your CV."))
-    return missing
+def can_change(view: ApplicationView, now: datetime) -> bool:
+    """Whether the answers and documents can be changed: the test saves and uploads make."""
+    return allowed(view, now).change
 
 
 @dataclass(frozen=True)
@@ -156,8 +180,7 @@ async def start_info(round_id: int, applicant_id: int, now: datetime) -> StartIn
         phase=phase,
         closes_at=deadline.closes_at,
         zone_name=deadline.zone_name,
-        can_start=phase is not RoundPhase.upcoming
-        and can_write(now, deadline.closes_at, deadline.grace_minutes),
+        can_start=phase is not RoundPhase.upcoming and deadline.can_start(now),
         application_id=existing["id"] if existing else None,
         application_status=existing["status"] if existing else None,
     )

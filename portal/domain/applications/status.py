@@ -49,6 +49,12 @@ def ensure_editable(application: Mapping[str, Any]) -> None:
         raise Conflict("This application can no longer be changed.")
 
 
+def is_draft(application: Mapping[str, Any]) -> bool:
+    """A draft: work in progress, that the grace may still see finished (a submitted
+    application was finished already; only its saved changes may be submitted)."""
+    return application["status"] == ApplicationStatus.draft.value
+
+
 def can_move(current: ApplicationStatus | str, to: ApplicationStatus) -> bool:
     return to in STATUS_MOVES[ApplicationStatus(current)]
 

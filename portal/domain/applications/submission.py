@@ -14,14 +14,15 @@ import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from piccolo.engine.sqlite import SQLiteEngine
-
+from portal.db import database_now
 from portal.domain.applications.records import (
     ApplicationView,
+    Deadline,
     applicant_actor,
+    applicant_deadline,
     load_application,
     missing_parts,
     owned_application,
@@ -40,8 +41,9 @@ from portal.domain.rounds.deadline import (
     Accepted,
     DeadlinePassed,
     acceptance,
+    is_collecting,
 )
-from portal.domain.timerules import DEFAULT_ZONE, ensure_aware_utc
+from portal.domain.timerules import ensure_aware_utc
 from portal.tables import (
     Application,
     Submission,
@@ -66,23 +68,11 @@ class Receipt:
     in_grace: bool
     content_hash: str
     zone_name: str
+    # The applicant's effective deadline: whether the receipt may say they can still
+    # change it (only if received before it; the grace is never advertised).
+    closes_at: datetime
     repeated: bool = False  # True when this submit found the same content already submitted
     outbox_ids: list[int] = field(default_factory=list)
-
-
-async def database_now() -> datetime:
-    """The database's clock, as aware UTC, on the caller's transaction's connection.
-
-    SQLite: the time the statement runs (after the IMMEDIATE write lock was taken;
-    waits are bounded by the busy timeout, well inside the grace). PostgreSQL:
-    `now()`, the start of the transaction, i.e. when the write began, before any
-    lock wait.
-    """
-    if isinstance(Application._meta.db, SQLiteEngine):
-        rows = await Application.raw("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now') AS now")
-        return datetime.strptime(rows[0]["now"], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
-    rows = await Application.raw("SELECT now() AS now")
-    return ensure_aware_utc(rows[0]["now"])
 
 
 def submitted_content(view: ApplicationView) -> dict[str, Any]:
@@ -139,7 +129,9 @@ async def _new_reference(year: int) -> str:
     raise Conflict("Could not make a reference number just now; submit again.")  # pragma: no cover
 
 
-async def _receipt_of(application: Mapping[str, Any], zone_name: str, *, repeated: bool) -> Receipt:
+async def _receipt_of(
+    application: Mapping[str, Any], deadline: Deadline, *, repeated: bool
+) -> Receipt:
     submission = (
         await Submission.select()
         .where(
@@ -157,7 +149,8 @@ async def _receipt_of(application: Mapping[str, Any], zone_name: str, *, repeate
         received_at=submission["received_at"],
         in_grace=submission["in_grace"],
         content_hash=submission["content_hash"],
-        zone_name=zone_name,
+        zone_name=deadline.zone_name,
+        closes_at=deadline.closes_at,
         repeated=repeated,
     )
 
@@ -182,7 +175,10 @@ async def submit_application(
     the templates); it is queued in this transaction and its id returned in the
     receipt for dispatch after commit. Without it no mail is queued.
     """
-    view = await load_application(application_id, applicant_id)
+    # Locked for the write: racing submits of one application run one after the other,
+    # so a request that loses the race reads the winner's submission below and gets its
+    # receipt, however late it arrived itself.
+    view = await load_application(application_id, applicant_id, for_write=True)
     application = view.application
     deadline = view.deadline
     status = ApplicationStatus(application["status"])
@@ -196,12 +192,16 @@ async def submit_application(
     digest = content_hash(content)
     if status is ApplicationStatus.submitted and application["content_hash"] == digest:
         # Double click, retry, second tab: the same receipt, even after the deadline.
-        return await _receipt_of(application, deadline.zone_name, repeated=True)
+        return await _receipt_of(application, deadline, repeated=True)
     if not view.round["seat_published"]:
         raise DomainError("This seat is no longer open for applications.")
     missing = missing_parts(view)
     if missing:
-        raise DomainError("Your application is not complete yet: " + " ".join(missing))
+        raise DomainError("Your application is not ready to submit yet: " + " ".join(missing))
+    if not is_collecting(deadline.stage):
+        raise DeadlinePassed(
+            deadline.closes_at, deadline.zone_name, extended=deadline.extended, stage=deadline.stage
+        )
 
     received_at = await database_now()
     if arrived_at is not None:
@@ -240,7 +240,7 @@ async def submit_application(
             current["status"] == ApplicationStatus.submitted.value
             and current["content_hash"] == digest
         ):
-            return await _receipt_of(current, deadline.zone_name, repeated=True)
+            return await _receipt_of(current, deadline, repeated=True)
         raise Conflict(
             "This application changed while it was being submitted; check it and submit again."
         )
@@ -277,6 +277,7 @@ async def submit_application(
         in_grace=decision.in_grace,
         content_hash=digest,
         zone_name=deadline.zone_name,
+        closes_at=deadline.closes_at,
     )
     if receipt_mail is not None:
         applicant = (
@@ -294,4 +295,5 @@ async def latest_receipt(application_id: int, applicant_id: int) -> Receipt:
     if not application["version"]:
         raise NotFound("This application has not been submitted yet.")
     round_row = await round_with_seat(application["round"])
-    return await _receipt_of(application, round_row["timezone"] or DEFAULT_ZONE, repeated=True)
+    deadline = await applicant_deadline(round_row, applicant_id)
+    return await _receipt_of(application, deadline, repeated=True)

@@ -9,6 +9,9 @@ from typing import Any
 # before it reaches the database, with a message instead of a 500.
 MAX_TEXT_CHARS = 20_000
 
+# Each statement against a criterion; questions carry their own limits.
+STATEMENT_WORD_LIMIT = 500
+
 
 # The word rule, shared with the page's counter: a word is a run of characters
 # between separators, and the separators are exactly JavaScript's `\s` class, so
@@ -25,10 +28,22 @@ def count_words(text: str) -> int:
     return sum(1 for _ in _WORD.finditer(text or ""))
 
 
+def over_limit_message(label: str, words: int, word_limit: int) -> str:
+    return f"{label} has {words} words; the limit is {word_limit}."
+
+
 def clean_text(
-    text: Any, field_name: str, label: str, word_limit: int, errors: dict[str, str]
+    text: Any,
+    field_name: str,
+    label: str,
+    word_limit: int,
+    errors: dict[str, str],
+    over_limit: dict[str, str] | None = None,
 ) -> str:
-    """Normalise line ends and trim; record a message in `errors` for anything refused."""
+    """Normalise line ends and trim; record a message in `errors` for anything refused.
+
+    A text over its word limit is kept: its message goes to `over_limit` when given (a
+    draft saves it, marked; only submitting is refused), else to `errors`."""
     if not isinstance(text, str):
         errors[field_name] = f"{label}: enter text."
         return ""
@@ -43,5 +58,6 @@ def clean_text(
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     words = count_words(text)
     if words > word_limit:
-        errors[field_name] = f"{label} has {words} words; the limit is {word_limit}."
+        target = errors if over_limit is None else over_limit
+        target[field_name] = over_limit_message(label, words, word_limit)
     return text

@@ -10,8 +10,15 @@ clock, read once inside the transaction that turns a draft into a submission.
   from the deadline up to (not including) deadline + grace is accepted but flagged
   for admins; anything later is late. The grace is never advertised: it covers
   requests (and uploads) still in flight at the deadline.
-- Every other write (save, upload, edit, withdraw) follows the same rule, so a
-  draft saved in flight at the deadline is not lost; after it, drafts are read-only.
+- The grace only lets work that existed at the close be finished ("finishing"): a
+  draft started before the deadline may still be saved, have its documents uploaded
+  and be submitted, and changes saved to a submitted application before the deadline
+  may still be submitted, so a request in flight at the deadline is not lost. Nothing
+  new: no application can be started (or started again after a withdrawal), a
+  submitted application cannot be changed and none can be withdrawn from the deadline
+  on. After the grace, drafts are read-only.
+- Once the round leaves the collecting stage (an admin moved it to scoring, or
+  archived it), no applicant write is accepted at all, whatever the grace.
 """
 
 from __future__ import annotations
@@ -20,11 +27,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from portal.domain.errors import DomainError
+from portal.domain.rounds.phase import RoundStage
 from portal.domain.timerules import DEFAULT_ZONE, ensure_aware_utc, format_instant
+
+COLLECTING = RoundStage.collecting.value
+
+# What the grace allows, said once: the admin round page, the confirmation before
+# leaving collecting and the README show these words (a test keeps them in step).
+GRACE_ALLOWS = (
+    "The grace period only lets work that existed at the closing time be finished: a "
+    "draft started before the applicant's closing time (or personal extension) can still "
+    "be saved, have its documents uploaded and be submitted, and changes saved to a "
+    "submitted application before then can still be submitted. In the grace no "
+    "application can be started or started again, no submitted application can be "
+    "changed, and none can be withdrawn. Once the round moves on from collecting, no "
+    "applicant write is accepted at all."
+)
 
 
 class DeadlinePassed(DomainError):
-    """A write after the deadline. The message states the closing time in the round's zone."""
+    """A write after the deadline, or once the round has moved on from collecting, or a
+    start from the deadline on. The message states the closing time in the round's zone."""
 
     status_code = 409
 
@@ -35,19 +58,28 @@ class DeadlinePassed(DomainError):
         *,
         extended: bool = False,
         received_at: datetime | None = None,
+        stage: str = COLLECTING,
+        starting: bool = False,
     ) -> None:
         when = format_instant(closes_at, zone_name)
         if extended:
             opening = f"Your extended deadline for this round was {when}."
         else:
             opening = f"This round closed at {when}."
-        super().__init__(
-            f"{opening} Applications can no longer be changed, submitted or withdrawn; "
-            "you can still read your draft."
-        )
+        if stage != COLLECTING:
+            opening = opening.removesuffix(".") + " and the panel's work on it has begun."
+        if starting:
+            rest = "New applications can no longer be started."
+        else:
+            rest = (
+                "Applications can no longer be changed, submitted or withdrawn; "
+                "you can still read your draft."
+            )
+        super().__init__(f"{opening} {rest}")
         self.closes_at = closes_at
         self.zone_name = zone_name
         self.extended = extended
+        self.stage = stage
         # The clock reading that decided, when a submit was refused (for the audit and tests).
         self.received_at = received_at
 
@@ -99,8 +131,36 @@ def acceptance(received_at: datetime, deadline: datetime, grace_minutes: int) ->
     return LATE
 
 
-def can_write(now: datetime, deadline: datetime, grace_minutes: int) -> bool:
-    return isinstance(acceptance(now, deadline, grace_minutes), Accepted)
+def is_collecting(stage: str) -> bool:
+    return stage == COLLECTING
+
+
+def can_write(
+    now: datetime,
+    deadline: datetime,
+    grace_minutes: int,
+    stage: str = COLLECTING,
+    *,
+    finishing: bool = True,
+) -> bool:
+    """An applicant's write to an application that already exists, while the round is
+    collecting: any write before the deadline; in the grace, only `finishing` work that
+    existed at the close (see the module's doc)."""
+    if not is_collecting(stage):
+        return False
+    decision = acceptance(now, deadline, grace_minutes)
+    return decision == ON_TIME or (finishing and decision == IN_GRACE)
+
+
+def can_start(now: datetime, deadline: datetime, stage: str = COLLECTING) -> bool:
+    """Starting an application (or starting again after a withdrawal): before the deadline
+    only. The grace is for work that existed at the close, never for new work."""
+    return is_collecting(stage) and ensure_aware_utc(now) < ensure_aware_utc(deadline)
+
+
+def is_before_deadline(now: datetime, deadline: datetime, stage: str = COLLECTING) -> bool:
+    """Whether a page may tell the applicant they can still change their application."""
+    return can_start(now, deadline, stage)
 
 
 def ensure_can_write(
@@ -110,7 +170,26 @@ def ensure_can_write(
     zone_name: str = DEFAULT_ZONE,
     *,
     extended: bool = False,
+    stage: str = COLLECTING,
+    finishing: bool = True,
 ) -> None:
-    """Refuse a write with DeadlinePassed (stating the effective closing time) once the grace is over."""
-    if not can_write(now, deadline, grace_minutes):
-        raise DeadlinePassed(ensure_aware_utc(deadline), zone_name, extended=extended)
+    """Refuse a write with DeadlinePassed (stating the effective closing time) once the grace
+    is over (from the deadline, if it is not `finishing` work), or once the round has
+    left the collecting stage."""
+    if not can_write(now, deadline, grace_minutes, stage, finishing=finishing):
+        raise DeadlinePassed(ensure_aware_utc(deadline), zone_name, extended=extended, stage=stage)
+
+
+def ensure_can_start(
+    now: datetime,
+    deadline: datetime,
+    zone_name: str = DEFAULT_ZONE,
+    *,
+    extended: bool = False,
+    stage: str = COLLECTING,
+) -> None:
+    """Refuse a start with DeadlinePassed from the (effective) deadline on, grace or not."""
+    if not can_start(now, deadline, stage):
+        raise DeadlinePassed(
+            ensure_aware_utc(deadline), zone_name, extended=extended, stage=stage, starting=True
+        )

@@ -51,7 +51,6 @@ class RoundInput:
     closes_at: datetime | None = None
     grace_minutes: int | str = DEFAULT_GRACE_MINUTES
     anonymised: bool | str = False
-    nomination_required: bool | str = False
 
     @classmethod
     def at(cls, opens_at: datetime, closes_at: datetime, **choices: Any) -> RoundInput:
@@ -79,7 +78,6 @@ class RoundTimes:
     closes_at: datetime
     grace_minutes: int
     anonymised: bool
-    nomination_required: bool
 
 
 def is_ticked(value: bool | str | None) -> bool:
@@ -174,7 +172,6 @@ def read_round_times(data: RoundInput, now: datetime) -> RoundTimes:
         closes_at=closes_at,
         grace_minutes=grace,
         anonymised=is_ticked(data.anonymised),
-        nomination_required=is_ticked(data.nomination_required),
     )
 
 

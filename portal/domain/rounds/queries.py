@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from portal.domain.rounds.phase import RoundPhase, RoundStage, RoundView, get_round
-from portal.domain.rounds.stages import STAGE_MOVES
+from portal.domain.rounds.stages import STAGE_MOVES, Cutoff, applicant_cutoff
 from portal.tables import DeadlineExtension, Seat
 
 # What each stage means, shown beside the button that moves a round there.
@@ -36,6 +36,9 @@ class RoundDetail:
     seat: dict[str, Any]
     extensions: list[dict[str, Any]]
     next_stages: list[StageMove]
+    # Closed but applicants may still write (grace, personal extensions): leaving
+    # collecting now needs the admin's confirmation.
+    cutoff: Cutoff | None = None
 
     @property
     def can_open_now(self) -> bool:
@@ -74,10 +77,14 @@ async def round_detail(round_id: int, now: datetime) -> RoundDetail:
     )
     view = RoundView.of(row, now)
     moves = sorted(STAGE_MOVES[view.stage], key=list(RoundStage).index)
+    cutoff = None
+    if view.stage is RoundStage.collecting and view.phase is RoundPhase.closed:
+        cutoff = await applicant_cutoff(row, now)
     return RoundDetail(
         round=row,
         view=view,
         seat=seat or {"id": row["seat"], "title": "(deleted seat)", "slug": "", "published": False},
         extensions=extensions,
         next_stages=[StageMove(stage, STAGE_EXPLANATIONS[stage]) for stage in moves],
+        cutoff=cutoff,
     )

@@ -47,7 +47,6 @@ async def create_round(seat_id: int, data: RoundInput, actor: Actor, now: dateti
             closes_at=times.closes_at,
             grace_minutes=times.grace_minutes,
             anonymised=times.anonymised,
-            nomination_required=times.nomination_required,
             stage=RoundStage.collecting.value,
             created_at=ensure_aware_utc(now),
         )

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
+from urllib.parse import urlencode
 
 from portal.domain.accounts.admins import NewInvitation
-from portal.domain.accounts.links import AccountMessage
+from portal.domain.accounts.links import AccountMessage, next_signature
 from portal.domain.outbox.messages import Mail
 from portal.mail.links import invitation_link, link_to
 from portal.mail.render import templated_mail
@@ -70,13 +71,22 @@ _ACCOUNT_MAILS = {
 }
 
 
-def account_mail(settings: Settings, message: AccountMessage) -> Mail:
+def account_mail(settings: Settings, message: AccountMessage, next_path: str = "") -> Mail:
     """Confirmation, sign-in link, password reset or "you already have an account".
 
-    None of them carries a password: the person sets one in the portal.
+    None of them carries a password: the person sets one in the portal. `next_path`: where
+    the person was going (a seat's application, say); the confirmation and sign-in links
+    carry it, signed, and the "already registered" mail's sign-in address carries it too.
     """
     template, path = _ACCOUNT_MAILS[message.kind]
     link = link_to(settings, f"{path}{message.token}") if path and message.token else None
+    destination = ""
+    if next_path:
+        signature = next_signature(settings.secret_key, next_path)
+        destination = urlencode({"next": next_path, "sig": signature})
+    if link and destination and message.kind in ("verify", "sign_in"):
+        link = f"{link}?{destination}"
+    sign_in_path = "/account/sign-in" + (f"?{urlencode({'next': next_path})}" if next_path else "")
     return templated_mail(
         settings,
         template,
@@ -86,12 +96,13 @@ def account_mail(settings: Settings, message: AccountMessage) -> Mail:
         recipient_name=message.name,
         link=link,
         expires_at=message.expires_at,
-        sign_in_url=link_to(settings, "/account/sign-in"),
+        sign_in_url=link_to(settings, sign_in_path),
         reset_url=link_to(settings, "/account/reset"),
         admin_sign_in_url=link_to(settings, "/admin/sign-in"),
     )
 
 
-def compose_account_mail(settings: Settings) -> Callable[..., Mail]:
-    """The callback `portal.domain.accounts.applicants` calls inside its transaction."""
-    return partial(account_mail, settings)
+def compose_account_mail(settings: Settings, next_path: str = "") -> Callable[..., Mail]:
+    """The callback `portal.domain.accounts.applicants` calls inside its transaction;
+    `next_path` (already checked to be a local path) rides along in the links."""
+    return partial(account_mail, settings, next_path=next_path)

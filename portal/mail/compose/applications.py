@@ -92,6 +92,10 @@ def receipt_mail(
         version=receipt.version,
         received_at=receipt.received_at,
         zone_name=receipt.zone_name,
+        closes_at=receipt.closes_at,
+        # Only a receipt received before the applicant's effective deadline may say the
+        # application can still be changed; one received in the grace never does.
+        can_still_change=receipt.received_at < receipt.closes_at,
         content_hash=receipt.content_hash,
         receipt_url=link_to(settings, f"/applications/{receipt.application_id}/receipt"),
         applications_url=link_to(settings, "/applications"),

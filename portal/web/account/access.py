@@ -4,6 +4,11 @@ All of these are reachable signed out. Every request that could mail someone
 answers the same way whether or not the address has an account. Links from mails
 open a page with a button (GET never spends a token), so mail scanners that fetch
 links cannot use them up.
+
+Where the person was going (`next`, a local path: a seat's application, say) is kept
+through registering, confirming and signing in: in the forms' hidden fields, and in
+mailed links signed with the portal's key, so a link only leads where the portal sent
+it and never off the site. Without one, panel members land on /panel.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal.db import is_integrity_error, write_transaction
+from portal.db import database_now, is_integrity_error, write_transaction
 from portal.domain.accounts.applicants import authenticate_applicant, register_applicant
 from portal.domain.accounts.credentials import MIN_PASSWORD, InvalidCredentials
 from portal.domain.accounts.links import (
@@ -36,13 +41,12 @@ from portal.domain.accounts.links import (
     verify_email,
 )
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.timerules import utcnow
 from portal.mail.compose.accounts import compose_account_mail
+from portal.web.account.destinations import HOME, landing, local_or_empty, signed_destination
 from portal.web.auth import sign_in, sign_out
 from portal.web.common import form_errors, settings_of
 from workers.dispatch import write_then_send
 
-HOME = "/account/profile"
 # The browser's half of a sign-in link. Only sent to /account paths, never readable by script.
 NONCE_COOKIE = "portal_link_nonce"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -67,29 +71,20 @@ link_limit = _limit("link")
 token_limit = _limit("token")  # using links: guessing one is hopeless, but cheap to bound
 
 
-def safe_next(target: str) -> str:
-    """Only a local path after sign-in: an open redirect would help phishing."""
-    if (
-        target.startswith("/")
-        and not target.startswith(("//", "/admin"))
-        and "\\" not in target
-        and len(target) <= 500
-        and target.isprintable()
-    ):
-        return target
-    return HOME
-
-
 async def _password_link_form(
     template: str,
     token: str,
     purpose: TokenPurpose,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    *,
+    next_path: str = "",
+    sig: str = "",
 ) -> Template:
-    """The page a verification or reset link opens (opening never spends the link)."""
+    """The page a verification or reset link opens (opening never spends the link); a
+    signed `next` is carried in the form, still signed, to be checked when it is used."""
     try:
-        row = await find_account_token(token, purpose, utcnow())
+        row = await find_account_token(token, purpose, await database_now())
     except NotFound as exc:
         return _dead_link(exc.message, purpose)
     return Template(
@@ -99,6 +94,8 @@ async def _password_link_form(
             "account": row,
             "errors": errors or {},
             "min_password": MIN_PASSWORD,
+            "next": local_or_empty(next_path),
+            "sig": sig[:64] if local_or_empty(next_path) else "",
         },
         status_code=status_code,
     )
@@ -116,19 +113,22 @@ async def _set_password_by_link(
     """Spend a verification or reset link, set the password and sign the person in."""
     try:
         async with write_transaction():
-            user_id = await spend(token, data.password, data.confirm, utcnow())
+            user_id = await spend(token, data.password, data.confirm, await database_now())
     except NotFound as exc:
         return _dead_link(exc.message, purpose)
     except DomainError as exc:
-        return await _password_link_form(template, token, purpose, form_errors(exc), 400)
+        return await _password_link_form(
+            template, token, purpose, form_errors(exc), 400, next_path=data.next, sig=data.sig
+        )
     sign_in(request, {"id": user_id})  # a new session id: nothing planted before survives
-    return Redirect(done_url)
+    return Redirect(signed_destination(request, data.next, data.sig) or done_url)
 
 
 @dataclass
 class RegisterForm:
     name: str = ""
     email: str = ""
+    next: str = ""
 
 
 @dataclass
@@ -148,11 +148,14 @@ class SignInForm:
 class PasswordForm:
     password: str = ""
     confirm: str = ""
+    next: str = ""
+    sig: str = ""
 
 
 @dataclass
-class EmptyForm:
-    pass
+class LinkForm:
+    next: str = ""
+    sig: str = ""
 
 
 def _sent(what: str) -> Redirect:
@@ -185,8 +188,12 @@ class AccessController(Controller):
     # ---- Register and confirm -----------------------------------------------
 
     @get("/register", name="account_register")
-    async def register_form(self) -> Template:
-        return Template("account/register.html", context={"form": RegisterForm(), "errors": {}})
+    async def register_form(self, next: FromQuery[str] = "") -> Template:
+        """Anyone may register; `next` (a local path) is carried to the confirmation link."""
+        return Template(
+            "account/register.html",
+            context={"form": RegisterForm(next=local_or_empty(next)), "errors": {}},
+        )
 
     @post("/register", middleware=[register_limit.middleware])
     async def register(
@@ -195,10 +202,14 @@ class AccessController(Controller):
         try:
             async with write_then_send() as mail:
                 message_id = await register_applicant(
-                    data.name, data.email, utcnow(), compose_account_mail(settings_of(request))
+                    data.name,
+                    data.email,
+                    await database_now(),
+                    compose_account_mail(settings_of(request), local_or_empty(data.next)),
                 )
                 mail.send(message_id)
         except DomainError as exc:
+            data.next = local_or_empty(data.next)
             return Template(
                 "account/register.html",
                 context={"form": data, "errors": form_errors(exc)},
@@ -213,8 +224,13 @@ class AccessController(Controller):
         return _sent("register")
 
     @get("/verify/{token:str}", name="account_verify")
-    async def verify_form(self, token: FromPath[str]) -> Template:
-        return await _password_link_form("account/verify.html", token, TokenPurpose.verify)
+    async def verify_form(
+        self, token: FromPath[str], next: FromQuery[str] = "", sig: FromQuery[str] = ""
+    ) -> Template:
+        """The page a confirmation link opens; spends nothing."""
+        return await _password_link_form(
+            "account/verify.html", token, TokenPurpose.verify, next_path=next, sig=sig
+        )
 
     @post("/verify/{token:str}", middleware=[token_limit.middleware])
     async def verify(
@@ -257,9 +273,8 @@ class AccessController(Controller):
     async def sign_in_form(
         self, next: FromQuery[str] = "", signed_out: FromQuery[str] = ""
     ) -> Template:
-        return self._sign_in_page(
-            next=safe_next(next) if next else "", signed_out=signed_out == "1"
-        )
+        """The sign-in page; `next` (a local path) is kept in both of its forms."""
+        return self._sign_in_page(next=local_or_empty(next), signed_out=signed_out == "1")
 
     @post("/sign-in", middleware=[sign_in_limit.middleware])
     async def sign_in_submit(
@@ -269,13 +284,13 @@ class AccessController(Controller):
             # No write transaction around it: the argon2 check would hold SQLite's one
             # write lock for its whole run. The only write is a single UPDATE of the
             # sign-in time, atomic on its own.
-            user = await authenticate_applicant(data.email, data.password, utcnow())
+            user = await authenticate_applicant(data.email, data.password, await database_now())
         except InvalidCredentials as exc:
             return self._sign_in_page(
-                data.email, data.next, {"email": exc.message}, status_code=400
+                data.email, local_or_empty(data.next), {"email": exc.message}, status_code=400
             )
         sign_in(request, user)
-        return Redirect(safe_next(data.next))
+        return Redirect(await landing(user["id"], data.next))
 
     @post("/sign-in/link", middleware=[link_limit.middleware])
     async def request_link(
@@ -283,6 +298,7 @@ class AccessController(Controller):
     ) -> Template | Redirect:
         if not data.email.strip():
             return self._sign_in_page(
+                next=local_or_empty(data.next),
                 link_errors={"link-email": "Enter your email address to get a sign-in link."},
                 status_code=400,
             )
@@ -292,7 +308,10 @@ class AccessController(Controller):
             nonce = secrets.token_urlsafe(32)
         async with write_then_send() as mail:
             message_id = await request_sign_in_link(
-                data.email, nonce, utcnow(), compose_account_mail(settings_of(request))
+                data.email,
+                nonce,
+                await database_now(),
+                compose_account_mail(settings_of(request), local_or_empty(data.next)),
             )
             mail.send(message_id)
         response = _sent("link")
@@ -311,29 +330,44 @@ class AccessController(Controller):
         return response
 
     @get("/link/{token:str}", name="account_link")
-    async def link_form(self, request: Request, token: FromPath[str]) -> Template:
+    async def link_form(
+        self,
+        request: Request,
+        token: FromPath[str],
+        next: FromQuery[str] = "",
+        sig: FromQuery[str] = "",
+    ) -> Template:
+        """The page a sign-in link opens, in the browser that asked for it; spends nothing."""
         try:
-            row = await find_account_token(token, TokenPurpose.sign_in, utcnow())
+            row = await find_account_token(token, TokenPurpose.sign_in, await database_now())
             ensure_same_browser(row, request.cookies.get(NONCE_COOKIE))
         except WrongBrowser as exc:
             return _dead_link(exc.message, TokenPurpose.sign_in, status_code=403)
         except NotFound as exc:
             return _dead_link(exc.message, TokenPurpose.sign_in)
-        return Template("account/link_confirm.html", context={"token": token, "account": row})
+        kept = local_or_empty(next)
+        return Template(
+            "account/link_confirm.html",
+            context={"token": token, "account": row, "next": kept, "sig": sig[:64] if kept else ""},
+        )
 
     @post("/link/{token:str}", middleware=[token_limit.middleware])
     async def use_link(
-        self, request: Request, token: FromPath[str], data: URLEncodedBody[EmptyForm]
+        self, request: Request, token: FromPath[str], data: URLEncodedBody[LinkForm]
     ) -> Template | Redirect:
+        """Spends a sign-in link and signs its owner in, where they were going."""
         try:
             async with write_transaction():
-                user_id = await use_sign_in_link(token, request.cookies.get(NONCE_COOKIE), utcnow())
+                user_id = await use_sign_in_link(
+                    token, request.cookies.get(NONCE_COOKIE), await database_now()
+                )
         except WrongBrowser as exc:
             return _dead_link(exc.message, TokenPurpose.sign_in, status_code=403)
         except NotFound as exc:
             return _dead_link(exc.message, TokenPurpose.sign_in)
         sign_in(request, {"id": user_id})
-        response = Redirect(HOME)
+        destination = signed_destination(request, data.next, data.sig)
+        response = Redirect(await landing(user_id, destination))
         response.delete_cookie(NONCE_COOKIE, path="/account")
         return response
 
@@ -358,7 +392,7 @@ class AccessController(Controller):
             )
         async with write_then_send() as mail:
             message_id = await request_password_reset(
-                data.email, utcnow(), compose_account_mail(settings_of(request))
+                data.email, await database_now(), compose_account_mail(settings_of(request))
             )
             mail.send(message_id)
         return _sent("reset")

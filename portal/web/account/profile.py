@@ -8,11 +8,10 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.accounts import applicants
 from portal.domain.accounts.applicants import ProfileChange, applicant_profile, update_profile
 from portal.domain.errors import DomainError
-from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
 from portal.web.common import form_errors
 from portal.web.reminders import reminder_setting
@@ -92,7 +91,7 @@ class ProfileController(Controller):
         )
         try:
             async with write_transaction():
-                await update_profile(request.user.id, change, utcnow())
+                await update_profile(request.user.id, change, await database_now())
         except DomainError as exc:
             async with read_transaction():
                 profile = await applicant_profile(request.user.id)

@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.applications.admin_queries import (
     AdminApplicationView,
     download_document,
@@ -23,7 +23,7 @@ from portal.domain.applications.export import export_round_applications
 from portal.domain.applications.extensions import ApplicantExtensionInput, grant_extension
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.rounds.entry import MAX_REASON
-from portal.domain.timerules import to_local_inputs, utcnow
+from portal.domain.timerules import to_local_inputs
 from portal.mail.compose.applications import compose_extension_granted
 from portal.web.common import actor_of, form_errors, settings_of
 from portal.web.documents import document_response
@@ -76,7 +76,9 @@ class RoundApplicationsController(Controller):
     @get("/applications.csv")
     async def export_csv(self, request: Request, round_id: FromPath[int]) -> Response[bytes]:
         async with write_transaction():
-            listing, data = await export_round_applications(round_id, actor_of(request), utcnow())
+            listing, data = await export_round_applications(
+                round_id, actor_of(request), await database_now()
+            )
         return Response(
             content=data,
             media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
@@ -95,7 +97,7 @@ class ApplicationController(Controller):
         self, request: Request, application_id: FromPath[int], done: FromQuery[str] = ""
     ) -> Template:
         async with write_transaction():
-            view = await view_application(application_id, actor_of(request), utcnow())
+            view = await view_application(application_id, actor_of(request), await database_now())
         return _application_page(view, notice=done)
 
     @get("/documents/{kind:str}")
@@ -103,7 +105,9 @@ class ApplicationController(Controller):
         self, request: Request, application_id: FromPath[int], kind: FromPath[str]
     ) -> Response[bytes]:
         async with write_transaction():
-            row = await download_document(application_id, kind, actor_of(request), utcnow())
+            row = await download_document(
+                application_id, kind, actor_of(request), await database_now()
+            )
         return document_response(row)
 
     @post("/extension", request_max_body_size=EXTENSION_FORM_MAX_BYTES)
@@ -119,7 +123,7 @@ class ApplicationController(Controller):
                     application_id,
                     data,
                     actor_of(request),
-                    utcnow(),
+                    await database_now(),
                     compose_mail=compose_extension_granted(settings_of(request)),
                 )
                 mail.send(message_ids)

@@ -16,12 +16,12 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.outbox import delivery, messages, review
 from portal.domain.outbox import queries as outbox_page
 from portal.domain.outbox.messages import OutboxState
 from portal.domain.outbox.queries import MAX_RECIPIENT, STALL_AFTER
-from portal.domain.timerules import describe_duration, utcnow
+from portal.domain.timerules import describe_duration
 from portal.settings import Settings
 from portal.web.common import actor_of, settings_of
 from workers.dispatch import write_then_send
@@ -112,8 +112,8 @@ class OutboxController(Controller):
     ) -> Template:
         """Admins: every mail with its state, filtered, paged, with the queue's health."""
         wanted = outbox_page.parse_outbox_filter(status, kind, round, recipient, page)
-        now = utcnow()
         async with read_transaction():
+            now = await database_now()
             overview = await outbox_page.outbox_overview(wanted, now)
         return Template(
             "admin/outbox_list.html",
@@ -133,7 +133,7 @@ class OutboxController(Controller):
                 "body_text": _hide_links(message["body_text"]),
                 "body_html": _hide_links(message["body_html"]),
             }
-        now = utcnow()
+        now = await database_now()
         expired = delivery.is_expired(message, now)
         return Template(
             "admin/outbox_detail.html",
@@ -156,7 +156,7 @@ class OutboxController(Controller):
     @post("/{message_id:int}/retry")
     async def retry(self, request: Request, message_id: FromPath[int]) -> Redirect:
         async with write_then_send() as mail:
-            was = await review.retry_message(message_id, actor_of(request), utcnow())
+            was = await review.retry_message(message_id, actor_of(request), await database_now())
             mail.send(message_id)
         held = was == OutboxState.held.value
         return Redirect(f"/admin/outbox/{message_id}?done={'released' if held else 'retried'}")
@@ -164,7 +164,7 @@ class OutboxController(Controller):
     @post("/{message_id:int}/discard")
     async def discard(self, request: Request, message_id: FromPath[int]) -> Redirect:
         async with write_transaction():
-            await review.discard_message(message_id, actor_of(request), utcnow())
+            await review.discard_message(message_id, actor_of(request), await database_now())
         return Redirect(f"/admin/outbox/{message_id}?done=discarded")
 
 

@@ -15,7 +15,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction
+from portal.db import database_now, read_transaction
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.outcomes.kinds import MAX_FEEDBACK, Batch
 from portal.domain.outcomes.letter_form import (
@@ -32,7 +32,6 @@ from portal.domain.outcomes.queries import (
     sent_history,
 )
 from portal.domain.rounds.phase import get_round
-from portal.domain.timerules import utcnow
 from portal.mail.compose.outcomes import compose_outcome_mail
 from portal.web.common import actor_of, form_errors, settings_of
 from workers.dispatch import write_then_send
@@ -180,7 +179,9 @@ class OutcomesController(Controller):
         compose = compose_outcome_mail(settings_of(request))
         try:
             async with write_then_send() as mail:
-                result = await send_letters(round_id, form, compose, actor_of(request), utcnow())
+                result = await send_letters(
+                    round_id, form, compose, actor_of(request), await database_now()
+                )
                 mail.send(result.outbox_ids)
         except NotFound:
             raise

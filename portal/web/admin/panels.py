@@ -13,7 +13,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.errors import DomainError
 from portal.domain.panels.conflicts import (
     conflict_counts,
@@ -28,7 +28,6 @@ from portal.domain.panels.roster import (
     remove_member,
     round_for_panel,
 )
-from portal.domain.timerules import utcnow
 from portal.mail.compose.panels import compose_panel_invitation
 from portal.web.common import actor_of, checkbox, form_errors, refusal_status, settings_of
 from portal.web.panel.ruling import RulingForm, RulingPlace, ruling_page, submit_ruling
@@ -68,8 +67,8 @@ class PanelAdminController(Controller):
         notice: str = "",
         status_code: int = 200,
     ) -> Template:
-        now = utcnow()
         async with read_transaction():
+            now = await database_now()
             round_row = await round_for_panel(round_id)
             members = await panel_members(round_id, now)
             conflicts = await round_conflicts(round_id, show_names=True)
@@ -112,7 +111,7 @@ class PanelAdminController(Controller):
                     data.name,
                     checkbox(data.chair),
                     actor_of(request),
-                    utcnow(),
+                    await database_now(),
                     timedelta(hours=settings.invite_hours),
                     compose_panel_invitation(settings),
                 )
@@ -136,7 +135,7 @@ class PanelAdminController(Controller):
                     round_id,
                     member_id,
                     actor_of(request),
-                    utcnow(),
+                    await database_now(),
                     timedelta(hours=settings.invite_hours),
                     compose_panel_invitation(settings),
                 )
@@ -154,7 +153,7 @@ class PanelAdminController(Controller):
     ) -> Template | Redirect:
         try:
             async with write_transaction():
-                await remove_member(round_id, member_id, actor_of(request), utcnow())
+                await remove_member(round_id, member_id, actor_of(request), await database_now())
         except DomainError as exc:
             status = refusal_status(exc)
             return await self._page(
@@ -196,7 +195,7 @@ class PanelAdminController(Controller):
             )
         try:
             async with write_transaction():
-                await make_chair(round_id, member_id, actor_of(request), utcnow())
+                await make_chair(round_id, member_id, actor_of(request), await database_now())
         except DomainError as exc:
             status = refusal_status(exc)
             return await self._chair_page(round_id, member_id, {"confirm": exc.message}, status)

@@ -11,7 +11,7 @@ from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.accounts.admins import (
     accept_invitation,
     find_invitation,
@@ -20,7 +20,6 @@ from portal.domain.accounts.admins import (
 )
 from portal.domain.accounts.credentials import MIN_PASSWORD
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.timerules import utcnow
 from portal.mail.compose.accounts import compose_invitation
 from portal.web.auth import sign_in
 from portal.web.common import actor_of, form_errors, settings_of
@@ -66,7 +65,7 @@ class PeopleController(Controller):
         invited: int | None = None,
     ) -> Template:
         async with read_transaction():
-            admins = await list_admins(utcnow())
+            admins = await list_admins(await database_now())
         return Template(
             "admin/people_list.html",
             context={
@@ -94,7 +93,7 @@ class PeopleController(Controller):
                     data.email,
                     data.name,
                     actor_of(request),
-                    utcnow(),
+                    await database_now(),
                     timedelta(hours=settings.invite_hours),
                     compose_invitation(settings),
                 )
@@ -131,7 +130,7 @@ class InvitationController(Controller):
     @get("/{token:str}", name="admin_invitation")
     async def form(self, token: FromPath[str]) -> Template:
         try:
-            invitation = await find_invitation(token, utcnow())
+            invitation = await find_invitation(token, await database_now())
         except NotFound as exc:
             return _invalid(exc.message)
         return self._form(token, invitation, {})
@@ -142,12 +141,14 @@ class InvitationController(Controller):
     ) -> Template | Redirect:
         try:
             async with write_transaction():
-                user_id = await accept_invitation(token, data.password, data.confirm, utcnow())
+                user_id = await accept_invitation(
+                    token, data.password, data.confirm, await database_now()
+                )
         except NotFound as exc:
             return _invalid(exc.message)
         except DomainError as exc:
             try:
-                invitation = await find_invitation(token, utcnow())
+                invitation = await find_invitation(token, await database_now())
             except NotFound as gone:
                 return _invalid(gone.message)
             return self._form(token, invitation, form_errors(exc), status_code=400)

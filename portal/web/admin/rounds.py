@@ -13,13 +13,14 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.errors import DomainError
 from portal.domain.reminders.schedule import (
     ScheduleInput,
     reminder_counts,
     update_reminder_schedule,
 )
+from portal.domain.rounds.deadline import GRACE_ALLOWS
 from portal.domain.rounds.entry import (
     MAX_REASON,
     ROUND_ZONES,
@@ -29,7 +30,7 @@ from portal.domain.rounds.entry import (
 )
 from portal.domain.rounds.phase import MAX_GRACE_MINUTES, RoundStage
 from portal.domain.rounds.queries import RoundDetail, round_detail
-from portal.domain.rounds.stages import transition_round
+from portal.domain.rounds.stages import CutoffNotConfirmed, transition_round
 from portal.domain.rounds.times import (
     close_round_now,
     create_round,
@@ -38,7 +39,7 @@ from portal.domain.rounds.times import (
 )
 from portal.domain.scoring.settings import ScoringSettingsInput, update_scoring_settings
 from portal.domain.seats.editing import get_seat
-from portal.domain.timerules import to_local_inputs, utcnow, zone_label
+from portal.domain.timerules import format_instant, to_local_inputs, zone_label
 from portal.mail.compose.applications import compose_round_extended
 from portal.web.common import (
     actor_of,
@@ -79,6 +80,8 @@ class ScheduleForm:
 class StageForm:
     stage: str = ""
     reason: str = ""
+    confirm: str = ""  # leaving collecting while applicants may still write
+    asked: str = ""  # sent from the confirmation page
 
 
 def _entry_errors(exc: DomainError) -> dict[str, str]:
@@ -112,7 +115,7 @@ async def _round_page(
     scoring_form: ScoringSettingsInput | None = None,
 ) -> Template:
     async with read_transaction():
-        detail = await round_detail(round_id, utcnow())
+        detail = await round_detail(round_id, await database_now())
         sent_reminders = await reminder_counts(round_id)
     schedule = {
         "reminder_hours": detail.round["reminder_hours"],
@@ -137,8 +140,33 @@ async def _round_page(
             "schedule": schedule,
             "sent_reminders": sent_reminders,
             "scoring": scoring_form or ScoringSettingsInput.of(detail.round),
+            "grace_allows": GRACE_ALLOWS,
         },
         status_code=status_code,
+    )
+
+
+async def _cutoff_page(
+    round_id: int, refusal: CutoffNotConfirmed, reason: str, tried: bool
+) -> Template:
+    """Asks the admin to confirm a move out of collecting that refuses applicants' writes."""
+    async with read_transaction():
+        detail = await round_detail(round_id, await database_now())
+    return Template(
+        "admin/round_stage_confirm.html",
+        context={
+            "detail": detail,
+            "view": detail.view,
+            "round": detail.round,
+            "seat": detail.seat,
+            "stage": refusal.to,
+            "reason": reason,
+            "message": refusal.message,
+            "grace_allows": GRACE_ALLOWS,
+            "until_text": format_instant(refusal.cutoff.until, detail.view.timezone),
+            "errors": {"confirm": "Tick the box to confirm, or wait."} if tried else {},
+        },
+        status_code=409,
     )
 
 
@@ -192,7 +220,9 @@ class NewRoundController(Controller):
         data.opens_at = data.closes_at = None  # the form enters wall-clock times only
         try:
             async with write_transaction():
-                round_id = await create_round(seat_id, data, actor_of(request), utcnow())
+                round_id = await create_round(
+                    seat_id, data, actor_of(request), await database_now()
+                )
         except DomainError as exc:
             status = refusal_status(exc)
             return _new_round_page(await get_seat(seat_id), data, _entry_errors(exc), status)
@@ -224,7 +254,7 @@ class RoundController(Controller):
             )
         try:
             async with write_transaction():
-                await open_round_now(round_id, actor_of(request), utcnow())
+                await open_round_now(round_id, actor_of(request), await database_now())
         except DomainError as exc:
             status = refusal_status(exc)
             return await self._confirm_page(
@@ -249,7 +279,7 @@ class RoundController(Controller):
             )
         try:
             async with write_transaction():
-                await close_round_now(round_id, actor_of(request), utcnow())
+                await close_round_now(round_id, actor_of(request), await database_now())
         except DomainError as exc:
             status = refusal_status(exc)
             return await self._close_page(round_id, {"confirm": exc.message}, status)
@@ -265,7 +295,7 @@ class RoundController(Controller):
         self, template: str, round_id: int, errors: dict[str, str], status_code: int = 200
     ) -> Template:
         async with read_transaction():
-            detail = await round_detail(round_id, utcnow())
+            detail = await round_detail(round_id, await database_now())
         return Template(
             template,
             context={
@@ -281,7 +311,7 @@ class RoundController(Controller):
     @get("/extend")
     async def extend_form(self, round_id: FromPath[int]) -> Template:
         async with read_transaction():
-            detail = await round_detail(round_id, utcnow())
+            detail = await round_detail(round_id, await database_now())
         day, clock = to_local_inputs(detail.view.closes_at, detail.view.timezone)
         return _extend_page(detail, ExtensionInput(closes_date=day, closes_time=clock), {})
 
@@ -297,14 +327,14 @@ class RoundController(Controller):
                     round_id,
                     data,
                     actor_of(request),
-                    utcnow(),
+                    await database_now(),
                     compose_mail=compose_round_extended(settings_of(request)),
                 )
                 mail.send(message_ids)
         except DomainError as exc:
             status = refusal_status(exc)
             async with read_transaction():
-                detail = await round_detail(round_id, utcnow())
+                detail = await round_detail(round_id, await database_now())
             return _extend_page(detail, data, _entry_errors(exc), status)
         await clear_public_cache(request)
         return Redirect(f"/admin/rounds/{round_id}?done=extended", status_code=303)
@@ -316,20 +346,25 @@ class RoundController(Controller):
         try:
             stage = RoundStage(data.stage)
         except ValueError:
-            await round_detail(round_id, utcnow())  # an unknown round is still the 404 page
+            # An unknown round is still the 404 page.
+            await round_detail(round_id, await database_now())
             return await _round_page(
                 round_id, errors={"stages": "Choose one of the stages shown."}, status_code=400
             )
+        reason = data.reason[:MAX_REASON].strip()
         try:
             async with write_then_send() as mail:
                 message_ids = await transition_round(
                     round_id,
                     stage,
                     actor_of(request),
-                    utcnow(),
-                    reason=data.reason[:MAX_REASON].strip(),
+                    await database_now(),
+                    reason=reason,
+                    confirm_cutoff=checkbox(data.confirm),
                 )
                 mail.send(message_ids)
+        except CutoffNotConfirmed as exc:
+            return await _cutoff_page(round_id, exc, reason, data.asked == "1")
         except DomainError as exc:
             status = refusal_status(exc)
             return await _round_page(round_id, errors={"stages": exc.message}, status_code=status)
@@ -347,7 +382,9 @@ class RoundController(Controller):
         )
         try:
             async with write_transaction():
-                await update_reminder_schedule(round_id, change, actor_of(request), utcnow())
+                await update_reminder_schedule(
+                    round_id, change, actor_of(request), await database_now()
+                )
         except DomainError as exc:
             status = refusal_status(exc)
             return await _round_page(
@@ -365,7 +402,9 @@ class RoundController(Controller):
         """An admin sets the scoring deadline and the minimum score sheets; audited."""
         try:
             async with write_transaction():
-                await update_scoring_settings(round_id, data, actor_of(request), utcnow())
+                await update_scoring_settings(
+                    round_id, data, actor_of(request), await database_now()
+                )
         except DomainError as exc:
             status = refusal_status(exc)
             return await _round_page(

@@ -15,7 +15,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.seats.editing import (
     SUMMARY_MAX,
@@ -40,7 +40,6 @@ from portal.domain.seats.parts import (
     update_question,
 )
 from portal.domain.seats.queries import seat_detail, seat_overview
-from portal.domain.timerules import utcnow
 from portal.tables import Criterion, Question
 from portal.web.common import actor_of, checkbox, clear_public_cache, form_errors
 
@@ -126,7 +125,7 @@ async def _detail_page(
     status_code: int = 200,
 ) -> Template:
     async with read_transaction():
-        detail = await seat_detail(seat_id, utcnow())
+        detail = await seat_detail(seat_id, await database_now())
     return Template(
         "admin/seat_detail.html",
         context={
@@ -158,7 +157,7 @@ class SeatController(Controller):
     @get("/", name="admin_seats")
     async def list_seats(self) -> Template:
         async with read_transaction():
-            seats = await seat_overview(utcnow())
+            seats = await seat_overview(await database_now())
         return Template("admin/seat_list.html", context={"seats": seats})
 
     @get("/new")
@@ -171,7 +170,7 @@ class SeatController(Controller):
     ) -> Template | Redirect:
         try:
             async with write_transaction():
-                seat_id = await create_seat_record(data, actor_of(request), utcnow())
+                seat_id = await create_seat_record(data, actor_of(request), await database_now())
         except DomainError as exc:
             return _seat_form(None, data, form_errors(exc), _status(exc))
         await clear_public_cache(request)
@@ -193,7 +192,7 @@ class SeatController(Controller):
     ) -> Template | Redirect:
         try:
             async with write_transaction():
-                await update_seat(seat_id, data, actor_of(request), utcnow())
+                await update_seat(seat_id, data, actor_of(request), await database_now())
         except DomainError as exc:
             status = _status(exc)
             return _seat_form(await get_seat(seat_id), data, form_errors(exc), status)
@@ -210,7 +209,7 @@ class SeatController(Controller):
 
     async def _set_published(self, request: Request, seat_id: int, published: bool) -> Redirect:
         async with write_transaction():
-            await set_published(seat_id, published, actor_of(request), utcnow())
+            await set_published(seat_id, published, actor_of(request), await database_now())
         await clear_public_cache(request)
         return Redirect(
             f"/admin/seats/{seat_id}?done={'published' if published else 'unpublished'}",
@@ -227,7 +226,9 @@ class CriterionController(Controller):
     ) -> Template | Redirect:
         try:
             async with write_transaction():
-                await add_criterion(seat_id, data.to_input(), actor_of(request), utcnow())
+                await add_criterion(
+                    seat_id, data.to_input(), actor_of(request), await database_now()
+                )
         except DomainError as exc:
             status = _status(exc)
             return await _detail_page(
@@ -242,7 +243,7 @@ class CriterionController(Controller):
     @get("/{criterion_id:int}/edit")
     async def edit(self, seat_id: FromPath[int], criterion_id: FromPath[int]) -> Template:
         async with read_transaction():
-            detail = await seat_detail(seat_id, utcnow())
+            detail = await seat_detail(seat_id, await database_now())
         row = next((c for c in detail.criteria if c["id"] == criterion_id), None)
         if row is None:
             raise NotFound("There is no such criterion on this seat.")
@@ -259,12 +260,12 @@ class CriterionController(Controller):
         try:
             async with write_transaction():
                 await update_criterion(
-                    seat_id, criterion_id, data.to_input(), actor_of(request), utcnow()
+                    seat_id, criterion_id, data.to_input(), actor_of(request), await database_now()
                 )
         except DomainError as exc:
             status = _status(exc)
             async with read_transaction():
-                detail = await seat_detail(seat_id, utcnow())
+                detail = await seat_detail(seat_id, await database_now())
                 row = await Criterion.select().where(Criterion.id == criterion_id).first()
             return _item_page("criterion", detail, row, data, _prefixed(exc, "criterion_"), status)
         await clear_public_cache(request)
@@ -276,7 +277,9 @@ class CriterionController(Controller):
     ) -> Template | Redirect:
         try:
             async with write_transaction():
-                await remove_criterion(seat_id, criterion_id, actor_of(request), utcnow())
+                await remove_criterion(
+                    seat_id, criterion_id, actor_of(request), await database_now()
+                )
         except DomainError as exc:
             status = _status(exc)
             return await _detail_page(
@@ -295,7 +298,9 @@ class QuestionController(Controller):
     ) -> Template | Redirect:
         try:
             async with write_transaction():
-                await add_question(seat_id, data.to_input(), actor_of(request), utcnow())
+                await add_question(
+                    seat_id, data.to_input(), actor_of(request), await database_now()
+                )
         except DomainError as exc:
             status = _status(exc)
             return await _detail_page(
@@ -307,7 +312,7 @@ class QuestionController(Controller):
     @get("/{question_id:int}/edit")
     async def edit(self, seat_id: FromPath[int], question_id: FromPath[int]) -> Template:
         async with read_transaction():
-            detail = await seat_detail(seat_id, utcnow())
+            detail = await seat_detail(seat_id, await database_now())
         row = next((q for q in detail.questions if q["id"] == question_id), None)
         if row is None:
             raise NotFound("There is no such question on this seat.")
@@ -324,12 +329,12 @@ class QuestionController(Controller):
         try:
             async with write_transaction():
                 await update_question(
-                    seat_id, question_id, data.to_input(), actor_of(request), utcnow()
+                    seat_id, question_id, data.to_input(), actor_of(request), await database_now()
                 )
         except DomainError as exc:
             status = _status(exc)
             async with read_transaction():
-                detail = await seat_detail(seat_id, utcnow())
+                detail = await seat_detail(seat_id, await database_now())
                 row = await Question.select().where(Question.id == question_id).first()
             return _item_page("question", detail, row, data, _prefixed(exc, "question_"), status)
         await clear_public_cache(request)
@@ -341,7 +346,7 @@ class QuestionController(Controller):
     ) -> Template | Redirect:
         try:
             async with write_transaction():
-                await remove_question(seat_id, question_id, actor_of(request), utcnow())
+                await remove_question(seat_id, question_id, actor_of(request), await database_now())
         except DomainError as exc:
             status = _status(exc)
             return await _detail_page(

@@ -9,10 +9,9 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction
+from portal.db import database_now, read_transaction
 from portal.domain.accounts.credentials import InvalidCredentials, authenticate
 from portal.domain.seats.queries import seat_overview
-from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser, sign_in, sign_out
 
 # Ten attempts a minute per client address (proxy headers are believed only from
@@ -47,7 +46,7 @@ class SignInController(Controller):
         self, request: Request, data: URLEncodedBody[SignInForm]
     ) -> Template | Redirect:
         try:
-            user = await authenticate(data.email, data.password, utcnow())
+            user = await authenticate(data.email, data.password, await database_now())
         except InvalidCredentials as exc:
             return Template(
                 "admin/sign_in.html",
@@ -72,7 +71,7 @@ class DashboardController(Controller):
     @get("/", name="admin_dashboard")
     async def dashboard(self, request: Request[CurrentUser, dict, object]) -> Template:
         async with read_transaction():
-            seats = await seat_overview(utcnow())
+            seats = await seat_overview(await database_now())
         return Template("admin/dashboard.html", context={"user": request.user, "seats": seats})
 
 

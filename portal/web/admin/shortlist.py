@@ -14,7 +14,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.outcomes.shortlist import confirm_shortlist, shortlist_view
 from portal.domain.rounds.phase import get_round
@@ -22,7 +22,6 @@ from portal.domain.scoring.coverage import round_coverage
 from portal.domain.scoring.export import export_scores
 from portal.domain.scoring.moderation import live_chair
 from portal.domain.scoring.tally import round_scores
-from portal.domain.timerules import utcnow
 from portal.mail.compose.panels import compose_pack_mail
 from portal.web.common import actor_of, settings_of
 from workers.dispatch import write_then_send
@@ -78,7 +77,7 @@ class ShortlistController(Controller):
                 message_ids = await confirm_shortlist(
                     round_id,
                     actor_of(request),
-                    utcnow(),
+                    await database_now(),
                     compose_pack_mail(settings_of(request)),
                     expected_proposed_at=data.proposed_at or None,
                 )
@@ -93,7 +92,7 @@ class ShortlistController(Controller):
     async def scores_csv(self, request: Request, round_id: FromPath[int]) -> Response[bytes]:
         async with write_transaction():
             await get_round(round_id)
-            _, data = await export_scores(round_id, actor_of(request), utcnow())
+            _, data = await export_scores(round_id, actor_of(request), await database_now())
         return Response(
             content=data,
             media_type="text/csv",

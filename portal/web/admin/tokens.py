@@ -14,7 +14,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.accounts.api_tokens import (
     MAX_TOKEN_NAME,
     create_api_token,
@@ -23,7 +23,6 @@ from portal.domain.accounts.api_tokens import (
     revoke_own_api_token,
 )
 from portal.domain.errors import DomainError, NotFound
-from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
 from portal.web.common import actor_of, checkbox, form_errors
 
@@ -93,7 +92,7 @@ class TokenController(Controller):
         try:
             name = ensure_token_name(data.name)
             async with write_transaction():
-                raw = await create_api_token(user.id, name, actor_of(request), utcnow())
+                raw = await create_api_token(user.id, name, actor_of(request), await database_now())
         except DomainError as exc:
             return await _list_page(user, data, form_errors(exc), status_code=400)
         return Template("admin/token_created.html", context={"name": name, "token": raw})
@@ -118,7 +117,9 @@ class TokenController(Controller):
             return await _revoke_page(request.user, token_id, {"confirm": message}, 400)
         # Someone else's token, an unknown id or one already revoked: NotFound, shown as a 404 page.
         async with write_transaction():
-            await revoke_own_api_token(request.user.id, token_id, actor_of(request), utcnow())
+            await revoke_own_api_token(
+                request.user.id, token_id, actor_of(request), await database_now()
+            )
         return Redirect("/admin/tokens?done=revoked")
 
 

@@ -13,10 +13,9 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import Components, SecurityRequirement, SecurityScheme
 
-from portal.db import write_transaction
+from portal.db import database_now, write_transaction
 from portal.domain.accounts.api_tokens import user_for_api_token
 from portal.domain.accounts.credentials import Role
-from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
 
 SCHEME = "AdminToken"
@@ -48,7 +47,7 @@ async def requires_api_admin(connection: ASGIConnection, _: BaseRouteHandler) ->
             headers={"WWW-Authenticate": _CHALLENGE},
         )
     async with write_transaction():
-        owner = await user_for_api_token(token, utcnow())
+        owner = await user_for_api_token(token, await database_now())
     if owner is None:
         raise NotAuthorizedException(
             "This API token is not valid or has been revoked.",

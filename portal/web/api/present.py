@@ -26,7 +26,6 @@ def round_out(row: dict[str, Any], now: datetime, base_url: str) -> RoundOut:
         remaining_text=view.remaining_text,
         phase=view.phase,
         stage=view.stage,
-        nomination_required=row["nomination_required"],
         anonymised=row["anonymised"],
         url=f"{base_url}{API_PATH}/rounds/{view.id}",
     )

@@ -16,16 +16,13 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.audit import Actor
 from portal.domain.errors import ensure_record_id
 from portal.domain.rounds.entry import ExtensionInput, RoundInput
 from portal.domain.rounds.phase import get_round
 from portal.domain.rounds.times import close_round_now, create_round, extend_round, open_round_now
 from portal.domain.seats.queries import published_round
-from portal.domain.timerules import (
-    utcnow,
-)
 from portal.mail.compose.applications import compose_round_extended
 from portal.web.api import responses
 from portal.web.api.present import API_PATH, round_out
@@ -51,8 +48,8 @@ async def _changed_round(request: Request, round_id: int, change: RoundChange) -
     """Run one change in a write transaction (audited as the token's owner), send its mail
     after commit, clear the public pages' cache, and answer with the round as it now is."""
     ensure_record_id(round_id, NO_ROUND)
-    now = utcnow()
     async with write_then_send() as mail:
+        now = await database_now()
         mail.send(await change(actor_of(request), now))
         row = await get_round(round_id)
     await clear_public_cache(request)
@@ -85,8 +82,8 @@ class PublicRoundController(Controller):
         responses=responses.NOT_FOUND,
     )
     async def round(self, request: Request, round_id: FromPath[int]) -> RoundDetail:
-        now, base = utcnow(), _base_url(request)
         async with read_transaction():
+            now, base = await database_now(), _base_url(request)
             row = await published_round(round_id)
         out = round_out(row, now, base)
         return RoundDetail(
@@ -116,12 +113,11 @@ class AdminRoundController(Controller):
             timezone=data.timezone,
             grace_minutes=data.grace_minutes,
             anonymised=data.anonymised,
-            nomination_required=data.nomination_required,
             **_time_entry("opens", data.opens),
             **_time_entry("closes", data.closes),
         )
-        now = utcnow()
         async with write_transaction():
+            now = await database_now()
             round_id = await create_round(seat_id, entry, actor_of(request), now)
             row = await get_round(round_id)
         await clear_public_cache(request)

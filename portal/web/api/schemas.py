@@ -135,7 +135,6 @@ class RoundCreate(Struct, forbid_unknown_fields=True):
         ),
     ] = 10
     anonymised: bool = True
-    nomination_required: bool = False
 
 
 class RoundExtend(Struct, forbid_unknown_fields=True):
@@ -171,7 +170,6 @@ class RoundOut(Struct):
     remaining_text: Annotated[str, Meta(examples=["3 days 4 hours left", "closed"])]
     phase: RoundPhase
     stage: RoundStage
-    nomination_required: bool
     anonymised: bool
     url: str
 

@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Controller, Request, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.audit import Actor
 from portal.domain.errors import ValidationErrors, ensure_record_id
 from portal.domain.rounds.phase import RoundPhase
@@ -35,7 +35,6 @@ from portal.domain.seats.queries import (
     published_seats_with_rounds,
     seat_with_parts,
 )
-from portal.domain.timerules import utcnow
 from portal.web.api import responses
 from portal.web.api.present import seat_out, seat_summary
 from portal.web.api.schemas import (
@@ -59,8 +58,8 @@ async def _changed_seat(request: Request, seat_id: int, change: SeatChange) -> S
     """Run one change in a write transaction (audited as the token's owner), then answer
     with the seat as it now is; the public pages' cache is cleared after the commit."""
     ensure_record_id(seat_id, NO_SEAT)
-    now = utcnow()
     async with write_transaction():
+        now = await database_now()
         await change(actor_of(request), now)
         seat = await seat_with_parts(seat_id)
     await clear_public_cache(request)
@@ -128,8 +127,8 @@ class PublicSeatController(Controller):
     async def list_seats(
         self, request: Request, phase: FromQuery[RoundPhase | None] = None
     ) -> list[SeatSummary]:
-        now = utcnow()
         async with read_transaction():
+            now = await database_now()
             seats = await published_seats_with_rounds()
         listed = [seat_summary(seat, now, _base_url(request)) for seat in seats]
         return [s for s in listed if phase is None or s.phase is phase]
@@ -142,8 +141,8 @@ class PublicSeatController(Controller):
         responses=responses.NOT_FOUND,
     )
     async def seat(self, request: Request, slug: FromPath[str]) -> SeatOut:
-        now = utcnow()
         async with read_transaction():
+            now = await database_now()
             seat = await published_seat_with_parts(slug)
         return seat_out(seat, now, _base_url(request))
 
@@ -163,8 +162,8 @@ class AdminSeatController(Controller):
     )
     async def create(self, request: Request, data: JSONBody[SeatCreate]) -> SeatOut:
         _ensure_all_valid(data)
-        now, actor = utcnow(), actor_of(request)
         async with write_transaction():
+            now, actor = await database_now(), actor_of(request)
             seat_id = await create_seat(_seat_input(data), actor, now)
             for criterion in data.criteria:
                 await add_criterion(seat_id, _criterion_input(criterion), actor, now)

@@ -12,7 +12,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.panels.access import (
     ensure_chair,
@@ -28,7 +28,6 @@ from portal.domain.panels.conflicts import (
     round_conflicts,
 )
 from portal.domain.panels.roster import round_for_panel
-from portal.domain.timerules import utcnow
 from portal.web.common import form_errors
 from portal.web.panel.ruling import RulingForm, RulingPlace, ruling_page, submit_ruling
 
@@ -90,7 +89,9 @@ class DeclareConflictController(Controller):
             async with write_transaction():
                 member = await membership(request.user.id, round_id)
                 application_id = await numbered_application(round_id, number)
-                await declare_conflict(member, application_id, data.kind, data.note, utcnow())
+                await declare_conflict(
+                    member, application_id, data.kind, data.note, await database_now()
+                )
         except NotFound:
             raise
         except DomainError as exc:

@@ -15,7 +15,7 @@ from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.accounts.credentials import MIN_PASSWORD
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.panels.access import NotReady, membership
@@ -29,7 +29,6 @@ from portal.domain.panels.declarations import (
 )
 from portal.domain.panels.invitations import LinkGone, accept_invitation, find_invitation
 from portal.domain.panels.roster import round_for_panel
-from portal.domain.timerules import utcnow
 from portal.web.auth import sign_in
 from portal.web.common import checkbox, form_errors
 
@@ -114,7 +113,7 @@ class InvitationController(Controller):
     @get("/{token:str}", name="panel_invitation")
     async def form(self, request: Request, token: FromPath[str]) -> Template:
         try:
-            invitation = await find_invitation(token, utcnow())
+            invitation = await find_invitation(token, await database_now())
         except DomainError as exc:
             return _dead_link(exc)
         return self._page(request, token, invitation, {})
@@ -126,13 +125,17 @@ class InvitationController(Controller):
         try:
             async with write_transaction():
                 user_id, round_id = await accept_invitation(
-                    token, data.password, data.confirm, _session_user_id(request), utcnow()
+                    token,
+                    data.password,
+                    data.confirm,
+                    _session_user_id(request),
+                    await database_now(),
                 )
         except (NotFound, LinkGone) as exc:
             return _dead_link(exc)
         except DomainError as exc:
             try:
-                invitation = await find_invitation(token, utcnow())
+                invitation = await find_invitation(token, await database_now())
             except DomainError as gone:
                 return _dead_link(gone)
             return self._page(request, token, invitation, form_errors(exc), status_code=400)
@@ -212,7 +215,7 @@ class DeclarationsController(Controller):
             async with write_transaction():
                 member = await membership(request.user.id, round_id)
                 await make_declarations(
-                    member, checkbox(data.confidentiality), data.organisations, utcnow()
+                    member, checkbox(data.confidentiality), data.organisations, await database_now()
                 )
         except NotFound:
             raise

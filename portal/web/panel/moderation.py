@@ -15,7 +15,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.outcomes.shortlist import (
     MAX_NOTE,
@@ -34,7 +34,6 @@ from portal.domain.scoring.moderation import (
     moderation_view,
     record_agreed_score,
 )
-from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
 from portal.web.common import actor_of, form_errors
 
@@ -160,7 +159,12 @@ class ModerationController(Controller):
             async with write_transaction():
                 application_id = await numbered_application(round_id, number)
                 await record_agreed_score(
-                    request.user.id, round_id, application_id, data, actor_of(request), utcnow()
+                    request.user.id,
+                    round_id,
+                    application_id,
+                    data,
+                    actor_of(request),
+                    await database_now(),
                 )
         except StaleAgreedScore as exc:
             return await self._agreed_page(
@@ -230,7 +234,7 @@ class ModerationController(Controller):
         try:
             async with write_transaction():
                 await propose_shortlist(
-                    request.user.id, round_id, data, actor_of(request), utcnow()
+                    request.user.id, round_id, data, actor_of(request), await database_now()
                 )
         except DomainError as exc:
             _refused(exc)
@@ -257,7 +261,7 @@ class ModerationController(Controller):
                     application_id,
                     data.reason,
                     actor_of(request),
-                    utcnow(),
+                    await database_now(),
                 )
         except DomainError as exc:
             _refused(exc)

@@ -13,11 +13,10 @@ from litestar import Controller, Request, Response, get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.outcomes.pack import load_pack
 from portal.domain.outcomes.pack import pack_document as load_pack_document
 from portal.domain.panels.access import numbered_application
-from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
 from portal.web.common import actor_of
 from portal.web.documents import describe_size, document_response
@@ -47,7 +46,12 @@ class PackController(Controller):
         async with write_transaction():
             application_id = await numbered_application(round_id, number)
             doc = await load_pack_document(
-                request.user.id, round_id, application_id, kind, actor_of(request), utcnow()
+                request.user.id,
+                round_id,
+                application_id,
+                kind,
+                actor_of(request),
+                await database_now(),
             )
         return document_response(doc)
 

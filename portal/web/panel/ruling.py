@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from litestar import Request
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.errors import DomainError
 from portal.domain.panels.conflicts import MAX_REASON, conflict_for_ruling, rule_minor
 from portal.domain.panels.roster import round_for_panel
-from portal.domain.timerules import utcnow
 from portal.web.common import actor_of, form_errors, refusal_status
 
 
@@ -90,7 +89,7 @@ async def submit_ruling(
                 application_id,
                 data.reason,
                 actor_of(request),
-                utcnow(),
+                await database_now(),
                 ruling_member_id=ruler,
             )
     except DomainError as exc:

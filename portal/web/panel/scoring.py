@@ -18,7 +18,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal.db import read_transaction, write_transaction
+from portal.db import database_now, read_transaction, write_transaction
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.panels.access import is_ready, membership, numbered_application
 from portal.domain.scoring.oversight import close_scoring, overseer, progress, reopen_sheet
@@ -37,7 +37,6 @@ from portal.domain.scoring.sheets import (
     save_scores,
     submit_sheet,
 )
-from portal.domain.timerules import utcnow
 from portal.web.auth import CurrentUser
 from portal.web.common import actor_of, form_errors
 
@@ -72,7 +71,7 @@ async def _after_save(
         return _see_other(f"{base}/{number}/submit")
     if action == "next":
         async with read_transaction():
-            queue = await member_queue(member, utcnow())
+            queue = await member_queue(member, await database_now())
         following = queue.next_unfinished(after=application_id)
         if following is None:
             return _see_other(f"/panel/rounds/{round_id}/scoring?saved={number}")
@@ -84,7 +83,7 @@ async def _read(
     member: dict[str, Any], round_id: int, number: int
 ) -> tuple[PanelApplication, Queue]:
     application_id = await numbered_application(round_id, number)
-    now = utcnow()
+    now = await database_now()
     return await panel_application(member, application_id, now), await member_queue(member, now)
 
 
@@ -171,7 +170,7 @@ class ScoringController(Controller):
         """A member's applications to score, with their sheet's state."""
         async with read_transaction():
             member = await ready_member(request.user.id, round_id)
-            queue = await member_queue(member, utcnow())
+            queue = await member_queue(member, await database_now())
         notice = ""
         if saved.isdigit() and len(saved) < 7:
             notice = (
@@ -219,7 +218,7 @@ class ScoringController(Controller):
                     application_id,
                     sent.values,
                     sent.comments,
-                    utcnow(),
+                    await database_now(),
                     seen_values=sent.seen_values,
                     seen_comments=sent.seen_comments,
                 )
@@ -254,7 +253,7 @@ class ScoringController(Controller):
             async with write_transaction():
                 member = await ready_member(request.user.id, round_id)
                 application_id = await numbered_application(round_id, number)
-                await submit_sheet(member, application_id, actor_of(request), utcnow())
+                await submit_sheet(member, application_id, actor_of(request), await database_now())
         except NotFound:
             raise
         except DomainError as exc:
@@ -311,7 +310,7 @@ class ScoringController(Controller):
             context={
                 "round": round_row,
                 "members": await progress(round_id),
-                "window": scoring_window(round_row, utcnow()),
+                "window": scoring_window(round_row, await database_now()),
                 "notice": NOTICES.get(notice, ""),
                 "errors": errors or {},
                 "viewer_is_admin": request.user.is_admin,
@@ -323,7 +322,7 @@ class ScoringController(Controller):
     async def close(self, request: UserRequest, round_id: FromPath[int]) -> Template | Redirect:
         try:
             async with write_transaction():
-                await close_scoring(round_id, actor_of(request), utcnow())
+                await close_scoring(round_id, actor_of(request), await database_now())
         except NotFound:
             raise
         except DomainError as exc:
@@ -339,7 +338,7 @@ class ScoringController(Controller):
     ) -> Template | Redirect:
         try:
             async with write_transaction():
-                await reopen_sheet(round_id, sheet_id, actor_of(request), utcnow())
+                await reopen_sheet(round_id, sheet_id, actor_of(request), await database_now())
         except NotFound:
             raise
         except DomainError as exc:
