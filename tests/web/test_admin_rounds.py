@@ -505,7 +505,7 @@ def test_stage_moves_before_closing_are_refused_with_the_reason(admin_client):
             response = post_form(
                 admin_client,
                 f"/admin/rounds/{round_id}/stage",
-                {"stage": stage},
+                {"stage": stage, "archive": "1"},
                 token_from=f"/admin/rounds/{round_id}",
             )
 
@@ -528,8 +528,12 @@ def test_stage_moves_after_closing_go_in_order_and_are_audited(admin_client):
     page = admin_client.get(path)
     assert "Move to scoring" in page.text and "the panel scores them" in page.text
 
+    unconfirmed = post_form(admin_client, f"{path}/stage", {"stage": "archived"}, token_from=path)
+    assert unconfirmed.status_code == 400 and "read-only for good" in unconfirmed.text
+    assert round_row(round_id)["stage"] == "collecting"
     for stage in ("scoring", "shortlisted", "decided", "archived"):
-        response = post_form(admin_client, f"{path}/stage", {"stage": stage}, token_from=path)
+        data = {"stage": stage, **({"archive": "1"} if stage == "archived" else {})}
+        response = post_form(admin_client, f"{path}/stage", data, token_from=path)
         assert response.status_code == 200, stage
         assert "The round moved to its next stage." in response.text
         assert round_row(round_id)["stage"] == stage

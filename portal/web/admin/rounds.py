@@ -82,6 +82,7 @@ class StageForm:
     reason: str = ""
     confirm: str = ""  # leaving collecting while applicants may still write
     asked: str = ""  # sent from the confirmation page
+    archive: str = ""  # archiving is for good: its own tick box
 
 
 def _entry_errors(exc: DomainError) -> dict[str, str]:
@@ -352,6 +353,9 @@ class RoundController(Controller):
                 round_id, errors={"stages": "Choose one of the stages shown."}, status_code=400
             )
         reason = data.reason[:MAX_REASON].strip()
+        if stage is RoundStage.archived and not checkbox(data.archive):
+            message = "Tick the box to confirm: an archived round is read-only for good."
+            return await _round_page(round_id, errors={"archive": message}, status_code=400)
         try:
             async with write_then_send() as mail:
                 message_ids = await transition_round(
