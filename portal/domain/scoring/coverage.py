@@ -42,6 +42,11 @@ class Coverage:
     decision: dict[str, Any] | None = None  # the chair's "not scored" decision, if any
 
     @property
+    def sheets_text(self) -> str:
+        """ "3 score sheets", "1 score sheet"."""
+        return f"{self.required} score sheet{'' if self.required == 1 else 's'}"
+
+    @property
     def short(self) -> bool:
         return self.completed < self.required
 
@@ -76,7 +81,7 @@ class RoundCoverage:
         parts = []
         for c in self.blocking:
             who = ", ".join(c.missing_from) if c.missing_from else "no member can score it"
-            parts.append(f"{c.label} has {c.completed} of {c.required} score sheets ({who})")
+            parts.append(f"{c.label} has {c.completed} of {c.sheets_text} ({who})")
         return (
             f"You cannot {doing} yet: "
             + "; ".join(parts)
